@@ -1,0 +1,40 @@
+# The newcomer's contract: `make run` and `make test` on a fresh machine, nothing by hand.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
+# Use DATABASE_URL when given, else start the embedded PostgreSQL (pgserver) under var/pg.
+WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) scripts/embedded_db.py url)}"
+
+.PHONY: install run test bench lint format schema stop-db
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) scripts/run.py
+
+test: install
+	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(WITH_DB) NIGRANI_DEV=1 $(PY) -m bench
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+schema: install
+	$(WITH_DB) NIGRANI_DEV=1 $(PY) manage.py spectacular --file openapi/v1.yaml --validate
+
+stop-db:
+	$(PY) scripts/embedded_db.py stop

@@ -1,0 +1,146 @@
+"""Officers (the users), agencies, device tokens, TOTP and login attempts."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+
+from accounts.roles import AgencyKind, Role, Scope, role_has_permission, role_scope
+from common.fields import EncryptedTextField
+from common.models import TimestampedModel
+
+
+class Agency(TimestampedModel):
+    """An authorised agency: NPB, NADRA, a provincial police, prosecution or prison department."""
+
+    kind = models.CharField(max_length=16, choices=[(k.value, k.name) for k in AgencyKind])
+    name = models.CharField(max_length=150, unique=True)
+    province = models.ForeignKey(
+        "jurisdictions.Province", null=True, blank=True, on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name_plural = "agencies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Officer(AbstractUser):
+    """A person who uses Nigrani: an officer of an agency with one role and one jurisdiction.
+
+    The jurisdiction is the province, district, station or beat the role needs (see
+    ``accounts.roles.ROLE_TABLE``); national roles have none.
+    """
+
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
+    full_name = models.CharField(max_length=150)
+    rank = models.CharField(max_length=64, blank=True)
+    badge_number = models.CharField(max_length=32, blank=True)
+    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT)
+    role = models.CharField(max_length=32, choices=[(r.value, r.value) for r in Role])
+    province = models.ForeignKey(
+        "jurisdictions.Province", null=True, blank=True, on_delete=models.PROTECT
+    )
+    district = models.ForeignKey(
+        "jurisdictions.District", null=True, blank=True, on_delete=models.PROTECT
+    )
+    station = models.ForeignKey(
+        "jurisdictions.PoliceStation", null=True, blank=True, on_delete=models.PROTECT
+    )
+    beat = models.ForeignKey("jurisdictions.Beat", null=True, blank=True, on_delete=models.PROTECT)
+    # Set while locked out; a system_admin's unlock clears it.
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    REQUIRED_FIELDS = ["full_name", "role"]
+    objects = UserManager()
+
+    class Meta:
+        constraints = [
+            # A scoped role always carries the jurisdiction it is scoped to.
+            models.CheckConstraint(
+                name="officer_district_role_has_district",
+                condition=~Q(
+                    role__in=["data_entry", "prison_officer", "control_room", "district_prosecutor"]
+                )
+                | Q(district__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="officer_station_role_has_station",
+                condition=~Q(role__in=["station_officer", "investigating_officer"])
+                | Q(station__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="officer_beat_role_has_beat",
+                condition=~Q(role="beat_officer") | Q(beat__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def scope(self) -> Scope:
+        return role_scope(self.role)
+
+    def has_permission(self, permission: str) -> bool:
+        return self.is_active and role_has_permission(self.role, permission)
+
+
+class TOTPDevice(TimestampedModel):
+    """The officer's authenticator app. ``last_used_step`` makes each code usable once."""
+
+    officer = models.OneToOneField(Officer, on_delete=models.CASCADE, related_name="totp")
+    secret = EncryptedTextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+
+
+class RecoveryCode(TimestampedModel):
+    """One of ten single-use recovery codes, stored only as a password hash."""
+
+    officer = models.ForeignKey(Officer, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=255)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class DeviceToken(TimestampedModel):
+    """A bearer token bound to one enrolled phone, stored only as its SHA-256.
+
+    Revoking a lost phone is one call: every token of that device is revoked.
+    """
+
+    officer = models.ForeignKey(Officer, on_delete=models.CASCADE, related_name="device_tokens")
+    device_id = models.CharField(max_length=128)
+    device_name = models.CharField(max_length=128, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        Officer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["officer", "device_id"])]
+
+
+class LoginAttempt(models.Model):
+    """Every login attempt, kept durably: lockout and address throttling count these rows."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    officer = models.ForeignKey(Officer, null=True, blank=True, on_delete=models.SET_NULL)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    succeeded = models.BooleanField()
+    reason = models.CharField(max_length=32, blank=True)
+    attempted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "attempted_at"]),
+            models.Index(fields=["client_ip", "attempted_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {'ok' if self.succeeded else 'failed'}"

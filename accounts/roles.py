@@ -1,0 +1,152 @@
+"""Roles and the one permission table every API uses (pure: no Django models).
+
+``docs/permissions.md`` is rendered from this module (``python manage.py render_permissions``)
+and a test keeps the two in step.
+"""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    REGISTRY_ADMIN = "registry_admin"
+    DATA_ENTRY = "data_entry"
+    PRISON_OFFICER = "prison_officer"
+    STATION_OFFICER = "station_officer"
+    BEAT_OFFICER = "beat_officer"
+    CONTROL_ROOM = "control_room"
+    INVESTIGATING_OFFICER = "investigating_officer"
+    DISTRICT_PROSECUTOR = "district_prosecutor"
+    AUDITOR = "auditor"
+    SYSTEM_ADMIN = "system_admin"
+
+
+class Scope(StrEnum):
+    """The level of jurisdiction a role is bound to."""
+
+    NATIONAL = "national"
+    DISTRICT = "district"
+    STATION = "station"
+    BEAT = "beat"
+
+
+class AgencyKind(StrEnum):
+    NPB = "npb"
+    NADRA = "nadra"
+    POLICE = "police"
+    PROSECUTION = "prosecution"
+    PRISON = "prison"
+
+
+# role → (scope, agency kinds allowed, description)
+ROLE_TABLE: dict[Role, tuple[Scope, frozenset[AgencyKind], str]] = {
+    Role.REGISTRY_ADMIN: (
+        Scope.NATIONAL,
+        frozenset({AgencyKind.NPB, AgencyKind.NADRA}),
+        "NPB register staff: the whole register.",
+    ),
+    Role.DATA_ENTRY: (
+        Scope.DISTRICT,
+        frozenset({AgencyKind.PROSECUTION}),
+        "Prosecution clerk: enters convictions for the district.",
+    ),
+    Role.PRISON_OFFICER: (
+        Scope.DISTRICT,
+        frozenset({AgencyKind.PRISON}),
+        "Prison department: records releases in the district.",
+    ),
+    Role.STATION_OFFICER: (
+        Scope.STATION,
+        frozenset({AgencyKind.POLICE}),
+        "Station officer (SHO's staff): check-ins and notices at the counter.",
+    ),
+    Role.BEAT_OFFICER: (
+        Scope.BEAT,
+        frozenset({AgencyKind.POLICE}),
+        "Beat officer: verifies addresses assigned to the beat.",
+    ),
+    Role.CONTROL_ROOM: (
+        Scope.DISTRICT,
+        frozenset({AgencyKind.POLICE}),
+        "District control room: violations and alerts of the district.",
+    ),
+    Role.INVESTIGATING_OFFICER: (
+        Scope.STATION,
+        frozenset({AgencyKind.POLICE}),
+        "IO: no direct access; requests records through the DPP.",
+    ),
+    Role.DISTRICT_PROSECUTOR: (
+        Scope.DISTRICT,
+        frozenset({AgencyKind.PROSECUTION}),
+        "DPP: reviews records requests; no direct access.",
+    ),
+    Role.AUDITOR: (
+        Scope.NATIONAL,
+        frozenset({AgencyKind.NPB, AgencyKind.NADRA}),
+        "Auditor: read-only on the audit trail.",
+    ),
+    Role.SYSTEM_ADMIN: (
+        Scope.NATIONAL,
+        frozenset({AgencyKind.NPB, AgencyKind.NADRA}),
+        "System administrator: officers, devices, lockouts; no offender data.",
+    ),
+}
+
+_R = Role
+# permission → roles that hold it. Jurisdiction scoping is applied on top by selectors.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "jurisdiction.read": frozenset(Role),
+    "officer.manage": frozenset({_R.SYSTEM_ADMIN}),
+    "officer.unlock": frozenset({_R.SYSTEM_ADMIN}),
+    "device.revoke_any": frozenset({_R.SYSTEM_ADMIN}),
+    "audit.read": frozenset({_R.AUDITOR}),
+    "offender.read": frozenset(
+        {_R.REGISTRY_ADMIN, _R.DATA_ENTRY, _R.STATION_OFFICER, _R.BEAT_OFFICER, _R.CONTROL_ROOM}
+    ),
+    "offender.create": frozenset({_R.REGISTRY_ADMIN, _R.DATA_ENTRY}),
+    "offender.update": frozenset({_R.REGISTRY_ADMIN, _R.DATA_ENTRY}),
+    "offender.lookup_cnic": frozenset({_R.REGISTRY_ADMIN, _R.DATA_ENTRY, _R.STATION_OFFICER}),
+    "offender.search_name": frozenset({_R.REGISTRY_ADMIN}),
+    "offender.release": frozenset({_R.REGISTRY_ADMIN, _R.PRISON_OFFICER}),
+    "offender.transition": frozenset({_R.REGISTRY_ADMIN}),
+    "offender.import": frozenset({_R.REGISTRY_ADMIN}),
+    "notice.file": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER}),
+    "notice.read": frozenset(
+        {_R.REGISTRY_ADMIN, _R.DATA_ENTRY, _R.STATION_OFFICER, _R.CONTROL_ROOM}
+    ),
+    "notice.manage": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER}),
+    "violation.read": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
+    "violation.manage": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
+}
+
+
+def role_scope(role: str) -> Scope:
+    return ROLE_TABLE[Role(role)][0]
+
+
+def role_has_permission(role: str, permission: str) -> bool:
+    """True when the role holds the permission; unknown permissions are a programming error."""
+    return Role(role) in PERMISSIONS[permission]
+
+
+def render_markdown() -> str:
+    """The permission table as Markdown, for the docs."""
+    roles = list(Role)
+    lines = [
+        "# Roles and permissions",
+        "",
+        "Generated from `accounts/roles.py` by `python manage.py render_permissions`; "
+        "do not edit by hand.",
+        "Jurisdiction scoping applies on top: an object outside the caller's scope answers 404.",
+        "",
+        "| role | scope | agencies | what for |",
+        "|---|---|---|---|",
+    ]
+    for role in roles:
+        scope, agencies, text = ROLE_TABLE[role]
+        lines.append(f"| `{role}` | {scope} | {', '.join(sorted(agencies))} | {text} |")
+    lines += ["", "| permission | " + " | ".join(f"`{r}`" for r in roles) + " |"]
+    lines.append("|---|" + "---|" * len(roles))
+    for perm, holders in PERMISSIONS.items():
+        marks = " | ".join("✔" if r in holders else "" for r in roles)
+        lines.append(f"| `{perm}` | {marks} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,3 @@
+"""Websocket routes of every app; the control-room consumer arrives with the alerts issue."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,25 @@
+"""Root URL configuration: every app's urls, nothing else."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from common import health
+
+api_v1 = [
+    path("auth/", include("accounts.urls")),
+    path("jurisdictions/", include("jurisdictions.urls")),
+    path("audit/", include("audit.urls")),
+    path("", include("registry.urls")),
+    path("", include("compliance.urls")),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("accounts/", include("accounts.web_urls")),
+    path("admin/", admin.site.urls),
+]
