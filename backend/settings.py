@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "registry",
     "push",
     "compliance",
+    "django.contrib.postgres",
 ]
 
 MIDDLEWARE = [

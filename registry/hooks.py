@@ -1,0 +1,56 @@
+"""Hooks: how the register triggers the apps above it without importing them.
+
+Imports point down (ARCHITECTURE.md): ``registry`` never imports ``mobile_api``, ``checkins`` or
+``compliance``. Each higher app registers its handlers here in its ``AppConfig.ready()``; the
+register calls them inside the service's transaction. This module is the one place that lists
+every hook the register offers:
+
+- ``offender_released(offender, actor)`` — after release to ``active``: check-in schedule, first
+  address-verification task for the beat.
+- ``address_changed(offender, address, actor)`` — a new current address: verification task for
+  the new beat.
+- ``offender_transferred(offender, old_district, actor)`` — supervision moved to another district.
+- ``notice_late(notice, actor)`` — a notice was filed after its deadline: compliance violation.
+- ``travel_returned(notice, actor)`` — a travel notice was closed on return.
+- ``timeline_entries(offender)`` — extra entries for the offender's timeline; each handler
+  returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}``.
+- ``beat_offender_ids(officer)`` — offender ids a beat officer may see (those with a task
+  assigned to it); with no handler a beat officer sees none.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+HOOK_NAMES = frozenset(
+    {
+        "offender_released",
+        "address_changed",
+        "offender_transferred",
+        "notice_late",
+        "travel_returned",
+        "timeline_entries",
+        "beat_offender_ids",
+    }
+)
+
+_handlers: dict[str, list[Callable[..., Any]]] = defaultdict(list)
+
+
+def register(name: str, handler: Callable[..., Any]) -> None:
+    """Register ``handler`` for hook ``name`` (idempotent: registering twice keeps one)."""
+    if name not in HOOK_NAMES:
+        raise ValueError(f"unknown hook {name!r}")
+    if handler not in _handlers[name]:
+        _handlers[name].append(handler)
+
+
+def call(name: str, **kwargs: Any) -> list[Any]:
+    """Call every handler of ``name`` in registration order and return their results."""
+    if name not in HOOK_NAMES:
+        raise ValueError(f"unknown hook {name!r}")
+    return [handler(**kwargs) for handler in _handlers[name]]
+
+
+def handlers(name: str) -> list[Callable[..., Any]]:
+    return list(_handlers[name])
