@@ -95,6 +95,7 @@ _R = Role
 # permission → roles that hold it. Jurisdiction scoping is applied on top by selectors.
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "jurisdiction.read": frozenset(Role),
+    "jurisdiction.manage": frozenset({_R.SYSTEM_ADMIN}),
     "officer.manage": frozenset({_R.SYSTEM_ADMIN}),
     "officer.unlock": frozenset({_R.SYSTEM_ADMIN}),
     "device.revoke_any": frozenset({_R.SYSTEM_ADMIN}),

@@ -1,8 +1,18 @@
-"""The hash chain's canonical form (pure: no Django), shared by writing and verifying."""
+"""The hash chain's canonical form (pure: no Django), shared by writing and verifying.
+
+The canonical form must give the same bytes for a value as written and as read back from
+PostgreSQL, on any Python version: datetimes are rendered in UTC with microseconds, IP
+addresses in a fixed spelling (PostgreSQL's ``inet`` and Python's ``ipaddress`` disagree on
+how to print some IPv6 forms), and integral floats in ``details`` as integers (``jsonb`` keeps
+numbers as decimals, so ``1e16`` comes back as ``10000000000000000``).
+"""
 
 import hashlib
+import ipaddress
 import json
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -24,15 +34,97 @@ CHAINED_FIELDS = (
 )
 
 
-def _normalise(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="microseconds")
+def _canonical_datetime(value: datetime) -> str:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("audit timestamps must be timezone-aware")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _canonical_ip(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    address = ipaddress.ip_address(value)
+    # ``exploded`` is spelled the same by every Python version; ``str()`` of an IPv4-mapped
+    # IPv6 address changed in 3.13.
+    return address.exploded if address.version == 6 else str(address)
+
+
+def _canonical_json(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: _canonical_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical_json(item) for item in value]
     return value
 
 
-def event_hash(content: dict[str, Any], prev_hash: str) -> str:
+def _normalise(name: str, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _canonical_datetime(value)
+    if name == "client_ip":
+        return _canonical_ip(value)
+    if name == "details":
+        return _canonical_json(value or {})
+    return value
+
+
+def event_hash(content: Mapping[str, Any], prev_hash: str) -> str:
     """SHA-256 over the sorted-key JSON of the chained fields plus the previous hash."""
-    canonical = {name: _normalise(content.get(name)) for name in CHAINED_FIELDS}
+    canonical = {name: _normalise(name, content.get(name)) for name in CHAINED_FIELDS}
     canonical["prev_hash"] = prev_hash
-    payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    payload = json.dumps(
+        canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    event_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    count: int
+    head_hash: str
+    first_break: ChainBreak | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+
+def chain_verify(events: Iterable[Mapping[str, Any]]) -> ChainReport:
+    """Walk events in id order (each with ``id``, the chained fields, ``prev_hash`` and
+    ``hash``) and stop at the first one that breaks the chain.
+
+    Holds only the previous event, so it verifies a table of any size in constant memory.
+    """
+    count = 0
+    previous: Mapping[str, Any] | None = None
+    for event in events:
+        count += 1
+        expected_prev = previous["hash"] if previous else GENESIS_HASH
+        if event["prev_hash"] != expected_prev:
+            if previous is not None and event["prev_hash"] == previous["prev_hash"]:
+                reason = (
+                    f"hash reused: prev_hash is also the prev_hash of event {previous['id']} "
+                    "(the chain forks)"
+                )
+            elif previous is None:
+                reason = "prev_hash link broken: the first event does not start from genesis"
+            else:
+                reason = (
+                    f"prev_hash link broken: does not match the hash of event {previous['id']} "
+                    "(an event was removed or inserted)"
+                )
+            return ChainReport(count, expected_prev, ChainBreak(event["id"], reason))
+        if event_hash(event, event["prev_hash"]) != event["hash"]:
+            reason = "content hash mismatch: the stored content does not give the stored hash"
+            return ChainReport(count, expected_prev, ChainBreak(event["id"], reason))
+        previous = event
+    return ChainReport(count, previous["hash"] if previous else GENESIS_HASH, None)

@@ -44,7 +44,9 @@ class AuditEvent(models.Model):
     purpose = models.CharField(max_length=64, blank=True)
     outcome = models.CharField(max_length=255, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
+    # Unique: each event has at most one successor, so the database itself refuses a fork
+    # even if the writer's lock were ever bypassed (e.g. a REPEATABLE READ caller).
+    prev_hash = models.CharField(max_length=64, unique=True)
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:

@@ -1,6 +1,6 @@
 """Writing the audit trail. Every read and write of offender data goes through ``audit_record``."""
 
-from datetime import UTC
+import ipaddress
 from typing import Any
 
 from django.db import connection, transaction
@@ -10,10 +10,24 @@ from audit.chain import GENESIS_HASH, event_hash
 from audit.models import AuditEvent
 from common.request_context import get_request_context
 
-# One advisory lock serialises chain appends: the lock is held until the surrounding
-# transaction commits, so the next writer always sees the committed head and the chain
-# never forks (and id order is chain order).
+# One advisory lock serialises chain appends: it is held until the surrounding transaction
+# commits, so the next writer (at READ COMMITTED, Django's default, each statement sees what
+# was committed before it started) always reads the committed head; the chain never forks and
+# id order is chain order. ``prev_hash`` is also unique, so a writer that somehow read a stale
+# head fails instead of forking the chain.
 _CHAIN_LOCK_KEY = 0x4E494752  # "NIGR"
+
+
+def _clean_ip(value: str | None) -> str | None:
+    """An address PostgreSQL's ``inet`` accepts, or None: a malformed REMOTE_ADDR must never
+    turn an audited request into a 500."""
+    if not value:
+        return None
+    try:
+        address = ipaddress.ip_address(value.split("%", 1)[0])  # drop an IPv6 zone id
+    except ValueError:
+        return None
+    return str(address)
 
 
 def audit_record(
@@ -29,21 +43,24 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction (or its own).
 
-    ``details`` must never contain protected values (CNIC, names, phone numbers, OTPs);
-    ``username`` names the account for events without an authenticated actor (failed logins).
+    The chain lock is held from here until the caller's transaction ends, and every audited
+    transaction in the system waits for it: call this as the last write of a service, after its
+    other row locks, and do no slow work (network, files) between it and the commit.
+
+    ``details`` must never contain protected values (CNIC, names, phone numbers, OTPs) and
+    must be plain JSON; ``username`` names the account for events without an authenticated
+    actor (failed logins).
     """
     ctx = get_request_context()
     is_officer = actor is not None and getattr(actor, "pk", None) is not None
     agency = getattr(actor, "agency", None) if is_officer else None
     content: dict[str, Any] = {
-        # Truncated to microseconds in UTC so the stored value hashes the same when re-read.
-        "occurred_at": timezone.now().astimezone(UTC),
         "actor_id": actor.pk if is_officer else None,
         "actor_username": actor.username if is_officer else username,
         "role": getattr(actor, "role", "") if is_officer else "",
         "agency": agency.name if agency else "",
         "device_id": ctx.device_id,
-        "client_ip": ctx.client_ip,
+        "client_ip": _clean_ip(ctx.client_ip),
         "request_id": ctx.request_id,
         "action": action,
         "object_type": object_type,
@@ -55,6 +72,8 @@ def audit_record(
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+        # Stamped under the lock, so time order follows chain order (one clock permitting).
+        content["occurred_at"] = timezone.now()
         head = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         prev_hash = head or GENESIS_HASH
         return AuditEvent.objects.create(

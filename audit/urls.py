@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from audit.api import AuditEventDetailApi, AuditEventListApi
+
+urlpatterns = [
+    path("events/", AuditEventListApi.as_view(), name="audit-event-list"),
+    path("events/<int:event_id>/", AuditEventDetailApi.as_view(), name="audit-event-detail"),
+]

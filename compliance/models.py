@@ -93,3 +93,25 @@ class Violation(models.Model):
 
     def __str__(self) -> str:
         return f"Violation #{self.pk} ({self.kind})"
+
+
+class ViolationStatusChange(models.Model):
+    """One step of a violation's status machine, with who and why. ``Violation`` keeps only the
+    latest step; this keeps them all (who acknowledged, then who resolved)."""
+
+    violation = models.ForeignKey(
+        Violation, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=16, choices=ViolationStatus.choices)
+    to_status = models.CharField(max_length=16, choices=ViolationStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=255, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"

@@ -4,8 +4,10 @@ Each polygon keeps its bounding box in plain columns so point lookups prefilter 
 before the exact shapely test; no PostGIS needed.
 """
 
+from django.contrib.postgres.indexes import GistIndex
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F, Func
 
 from common.geo import GeometryError, bbox, validate_point, validate_polygon
 from common.models import TimestampedModel
@@ -22,6 +24,22 @@ class Province(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+def bbox_box() -> Func:
+    """The bounding box as a PostgreSQL ``box``, the expression the GiST indexes are built on.
+
+    A B-tree over (min_lon, max_lon, …) cannot answer "which boxes contain this point" (its
+    leading range condition matches half the table), so at national scale it degrades to a
+    sequential scan; a GiST over boxes answers ``box @> point-box`` in logarithmic time. Queries
+    must spell the expression the same way (``box(point(min_lon, min_lat), point(max_lon,
+    max_lat))``) for the planner to use the index.
+    """
+    return Func(
+        Func(F("min_lon"), F("min_lat"), function="point"),
+        Func(F("max_lon"), F("max_lat"), function="point"),
+        function="box",
+    )
 
 
 class BoundedArea(TimestampedModel):
@@ -60,7 +78,7 @@ class District(BoundedArea):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["min_lon", "max_lon", "min_lat", "max_lat"])]
+        indexes = [GistIndex(bbox_box(), name="district_bbox_gist")]
 
     def __str__(self) -> str:
         return self.name
@@ -76,7 +94,7 @@ class PoliceStation(BoundedArea):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["min_lon", "max_lon", "min_lat", "max_lat"])]
+        indexes = [GistIndex(bbox_box(), name="station_bbox_gist")]
 
     def __str__(self) -> str:
         return self.name
@@ -98,7 +116,7 @@ class Beat(BoundedArea):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["min_lon", "max_lon", "min_lat", "max_lat"])]
+        indexes = [GistIndex(bbox_box(), name="beat_bbox_gist")]
 
     def __str__(self) -> str:
         return self.name

@@ -242,3 +242,21 @@ def client_for():
         return client
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """In the test database only, let TRUNCATE through the audit table's append-only guard.
+
+    Transactional tests (``transaction=True``) are torn down by Django's flush, which empties
+    every table with TRUNCATE; audit/migrations/0003 blocks that on audit_auditevent.
+    UPDATE and DELETE stay blocked; tests/audit re-enables this trigger to test it.
+    """
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_trigger WHERE tgname = 'audit_auditevent_no_truncate'")
+        if cursor.fetchone():
+            cursor.execute(
+                "ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_no_truncate"
+            )

@@ -1,0 +1,225 @@
+"""Violation endpoints: the scoped list, one violation, and the officer's status changes.
+
+Out-of-jurisdiction violations answer 404; roles without ``violation.read`` answer 403 (the
+permission table is public, so refusing by role confirms nothing about any violation).
+Every read and write is audited.
+"""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from common.pagination import CursorPagination
+from compliance import selectors, services
+from compliance.models import Severity, ViolationKind, ViolationStatus
+
+TAG = "violations"
+
+
+class CanReadViolations(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_permission("violation.read"))
+
+
+class CanManageViolations(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_permission("violation.manage"))
+
+
+class ViolationPagination(CursorPagination):
+    # Newest first; the id breaks ties between violations detected in the same instant.
+    ordering = ("-detected_at", "-id")
+
+
+@extend_schema_serializer(component_name="Violation")
+class ViolationSerializer(serializers.Serializer):
+    """One violation as every violation endpoint shows it. Shared on purpose: clients cache
+    violations by id, and the list, the detail and the status changes must agree on the shape.
+    No offender identity here: the offender is an id the caller opens through the register."""
+
+    @extend_schema_serializer(component_name="ViolationCause")
+    class CauseSerializer(serializers.Serializer):
+        type = serializers.CharField(source="cause_type.model")
+        id = serializers.CharField(source="cause_id")
+        key = serializers.CharField(source="cause_key")
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    severity = serializers.IntegerField()
+    status = serializers.CharField()
+    offender = serializers.IntegerField(source="offender_id")
+    district = serializers.CharField(source="district.code")
+    station = serializers.CharField(source="station.code", allow_null=True, default=None)
+    occurred_at = serializers.DateTimeField()
+    detected_at = serializers.DateTimeField()
+    lon = serializers.FloatField(allow_null=True)
+    lat = serializers.FloatField(allow_null=True)
+    cause = CauseSerializer(source="*")
+    summary = serializers.CharField()
+    status_changed_at = serializers.DateTimeField(allow_null=True)
+    status_changed_by = serializers.CharField(
+        source="status_changed_by.username", allow_null=True, default=None
+    )
+    status_reason = serializers.CharField()
+
+
+def _audit_read(request: Request, *, object_id: int | str = "", details: dict) -> None:
+    audit_record(
+        actor=request.user,
+        action=AuditAction.READ,
+        object_type="violation",
+        object_id=object_id,
+        details=details,
+    )
+
+
+class ViolationListApi(APIView):
+    permission_classes = [CanReadViolations]
+    pagination_class = ViolationPagination
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=ViolationStatus.choices, required=False)
+        kind = serializers.ChoiceField(choices=ViolationKind.choices, required=False)
+        severity_min = serializers.ChoiceField(choices=Severity.choices, required=False)
+        offender = serializers.IntegerField(min_value=1, required=False)
+        since = serializers.DateTimeField(required=False)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="violation_list",
+        parameters=[
+            OpenApiParameter("status", str, enum=ViolationStatus.values),
+            OpenApiParameter("kind", str, enum=ViolationKind.values),
+            OpenApiParameter("severity_min", int, enum=Severity.values),
+            OpenApiParameter("offender", int, description="offender id"),
+            OpenApiParameter("since", str, description="ISO 8601; detected at or after"),
+        ],
+        responses=ViolationSerializer(many=True),
+        description=(
+            "Violations in the caller's jurisdiction, newest first: a control room sees its "
+            "district's, a station officer its station's, a registry admin all."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        violations = selectors.violation_list(
+            actor=request.user,
+            status=data.get("status"),
+            kind=data.get("kind"),
+            severity_min=data.get("severity_min"),
+            offender_id=data.get("offender"),
+            since=data.get("since"),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(violations, request, view=self)
+        filters_used = {
+            key: value.isoformat() if key == "since" else value for key, value in data.items()
+        }
+        _audit_read(request, details={"filters": filters_used, "count": len(page)})
+        return paginator.get_paginated_response(ViolationSerializer(page, many=True).data)
+
+
+class ViolationDetailApi(APIView):
+    permission_classes = [CanReadViolations]
+
+    @extend_schema_serializer(component_name="ViolationDetail")
+    class OutputSerializer(ViolationSerializer):
+        @extend_schema_serializer(component_name="ViolationStatusChange")
+        class HistorySerializer(serializers.Serializer):
+            from_status = serializers.CharField()
+            to_status = serializers.CharField()
+            actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+            reason = serializers.CharField()
+            changed_at = serializers.DateTimeField()
+
+        history = HistorySerializer(source="status_changes.all", many=True)
+
+    @extend_schema(tags=[TAG], operation_id="violation_retrieve", responses=OutputSerializer)
+    def get(self, request: Request, violation_id: int) -> Response:
+        violation = selectors.violation_get(actor=request.user, violation_id=violation_id)
+        _audit_read(request, object_id=violation.pk, details={})
+        return Response(self.OutputSerializer(violation).data)
+
+
+class ViolationAcknowledgeApi(APIView):
+    permission_classes = [CanManageViolations]
+
+    @extend_schema_serializer(component_name="ViolationAcknowledge")
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="violation_acknowledge",
+        request=InputSerializer,
+        responses=ViolationSerializer,
+        description="open → acknowledged. 409 when the violation is no longer open.",
+    )
+    def post(self, request: Request, violation_id: int) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        violation = services.violation_acknowledge(
+            actor=request.user,
+            violation_id=violation_id,
+            reason=payload.validated_data.get("reason", ""),
+        )
+        return Response(ViolationSerializer(violation).data)
+
+
+class ViolationResolveApi(APIView):
+    permission_classes = [CanManageViolations]
+
+    @extend_schema_serializer(component_name="ViolationResolve")
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=255)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="violation_resolve",
+        request=InputSerializer,
+        responses=ViolationSerializer,
+        description="open/acknowledged → resolved, saying how. 409 when already closed.",
+    )
+    def post(self, request: Request, violation_id: int) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        violation = services.violation_resolve(
+            actor=request.user,
+            violation_id=violation_id,
+            reason=payload.validated_data["reason"],
+        )
+        return Response(ViolationSerializer(violation).data)
+
+
+class ViolationDismissApi(APIView):
+    permission_classes = [CanManageViolations]
+
+    @extend_schema_serializer(component_name="ViolationDismiss")
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=255)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="violation_dismiss",
+        request=InputSerializer,
+        responses=ViolationSerializer,
+        description="open/acknowledged → dismissed (not a breach), saying why. 409 when closed.",
+    )
+    def post(self, request: Request, violation_id: int) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        violation = services.violation_dismiss(
+            actor=request.user,
+            violation_id=violation_id,
+            reason=payload.validated_data["reason"],
+        )
+        return Response(ViolationSerializer(violation).data)

@@ -1,0 +1,235 @@
+"""Writes of violations: the one idempotent way every workflow raises a breach, and the status
+machine officers move it through."""
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from accounts.models import Officer
+from audit.models import AuditAction
+from audit.services import audit_record
+from common.exceptions import Conflict, Forbidden
+from compliance import selectors
+from compliance.jobs import deliver_violation_alert
+from compliance.models import (
+    Severity,
+    Violation,
+    ViolationKind,
+    ViolationStatus,
+    ViolationStatusChange,
+)
+from registry.models import NoticeKind, Offender
+
+# from-status → the statuses an officer may move a violation to. Resolved and dismissed are final.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    ViolationStatus.OPEN: frozenset(
+        {ViolationStatus.ACKNOWLEDGED, ViolationStatus.RESOLVED, ViolationStatus.DISMISSED}
+    ),
+    ViolationStatus.ACKNOWLEDGED: frozenset({ViolationStatus.RESOLVED, ViolationStatus.DISMISSED}),
+    ViolationStatus.RESOLVED: frozenset(),
+    ViolationStatus.DISMISSED: frozenset(),
+}
+
+
+def violation_raise(
+    *,
+    offender: Offender,
+    kind: str,
+    severity: int,
+    occurred_at: datetime,
+    cause: models.Model,
+    cause_key: str = "",
+    lon: float | None = None,
+    lat: float | None = None,
+    summary: str,
+    detected_at: datetime | None = None,
+) -> tuple[Violation, bool]:
+    """Raise a violation for ``cause`` once: returns ``(violation, created)``.
+
+    Idempotency rests on the ``violation_unique_cause`` constraint, not on a check before the
+    insert: the insert runs in a savepoint, and when a concurrent or earlier raise already made
+    the row, the unique violation rolls the savepoint back and the existing row is returned.
+    Only the raise that created the row audits it and defers the alert job, in the caller's
+    transaction, so a rolled-back workflow leaves neither violation nor job behind.
+
+    ``summary`` is shown to officers and logged: it must not hold names, CNIC or phone numbers.
+    """
+    _validate_raise(kind=kind, severity=severity, lon=lon, lat=lat, summary=summary)
+    cause_type = ContentType.objects.get_for_model(cause)
+    cause_id = str(cause.pk)
+    identity = {
+        "kind": kind,
+        "cause_type": cause_type,
+        "cause_id": cause_id,
+        "cause_key": cause_key,
+    }
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                violation = Violation.objects.create(
+                    **identity,
+                    offender=offender,
+                    severity=severity,
+                    occurred_at=occurred_at,
+                    detected_at=detected_at or timezone.now(),
+                    lon=lon,
+                    lat=lat,
+                    district_id=offender.district_id,
+                    station_id=offender.station_id,
+                    summary=summary,
+                )
+        except IntegrityError:
+            existing = Violation.objects.filter(**identity).first()
+            if existing is None:
+                # Not the uniqueness of the cause (another constraint): a real error.
+                raise
+            return existing, False
+        deliver_violation_alert.defer(violation_id=violation.pk)
+        audit_record(
+            actor=None,
+            action=AuditAction.CREATE,
+            object_type="violation",
+            object_id=violation.pk,
+            details={
+                "kind": kind,
+                "severity": severity,
+                "offender_id": offender.pk,
+                "cause_type": cause_type.model,
+                "cause_id": cause_id,
+                "cause_key": cause_key,
+            },
+        )
+    return violation, True
+
+
+def late_notice_violation_raise(*, notice: Any, actor: Officer | None = None) -> Violation:
+    """Handler of the register's ``notice_late`` hook: one ``late_notice`` violation per notice.
+
+    The breach happened when the deadline day ended (Pakistan time, the legal day), not when the
+    notice was finally filed. A late international-travel notice weighs more than a late change
+    notice: it may mean the offender is already abroad.
+    """
+    deadline_passed = datetime.combine(
+        notice.deadline + timedelta(days=1), time.min, tzinfo=timezone.get_default_timezone()
+    )
+    days_late = max((timezone.localtime(notice.filed_at).date() - notice.deadline).days, 1)
+    severity = Severity.MEDIUM if notice.kind == NoticeKind.INTERNATIONAL_TRAVEL else Severity.LOW
+    violation, _ = violation_raise(
+        offender=notice.offender,
+        kind=ViolationKind.LATE_NOTICE,
+        severity=severity,
+        occurred_at=min(deadline_passed, notice.filed_at),
+        cause=notice,
+        summary=f"{notice.kind} notice #{notice.pk} filed {days_late} day(s) after its deadline",
+    )
+    return violation
+
+
+def _validate_raise(
+    *, kind: str, severity: int, lon: float | None, lat: float | None, summary: str
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if kind not in ViolationKind.values:
+        errors["kind"] = [f"Unknown violation kind {kind!r}."]
+    if severity not in Severity.values:
+        errors["severity"] = ["Unknown severity."]
+    if (lon is None) != (lat is None):
+        errors["lon"] = ["Give both lon and lat, or neither."]
+    if not summary.strip():
+        errors["summary"] = ["A summary is required."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def violation_acknowledge(*, actor: Officer, violation_id: int, reason: str = "") -> Violation:
+    """The officer has seen the violation and is acting on it."""
+    return _violation_transition(
+        actor=actor,
+        violation_id=violation_id,
+        to_status=ViolationStatus.ACKNOWLEDGED,
+        reason=reason,
+    )
+
+
+def violation_resolve(*, actor: Officer, violation_id: int, reason: str) -> Violation:
+    """The breach was dealt with; ``reason`` says how."""
+    return _violation_transition(
+        actor=actor,
+        violation_id=violation_id,
+        to_status=ViolationStatus.RESOLVED,
+        reason=reason,
+        reason_required=True,
+    )
+
+
+def violation_dismiss(*, actor: Officer, violation_id: int, reason: str) -> Violation:
+    """Not a breach after all (false alarm, data error); ``reason`` says why."""
+    return _violation_transition(
+        actor=actor,
+        violation_id=violation_id,
+        to_status=ViolationStatus.DISMISSED,
+        reason=reason,
+        reason_required=True,
+    )
+
+
+def _violation_transition(
+    *,
+    actor: Officer,
+    violation_id: int,
+    to_status: str,
+    reason: str,
+    reason_required: bool = False,
+) -> Violation:
+    if not actor.has_permission("violation.manage"):
+        raise Forbidden("You may not change violations.")
+    reason = reason.strip()
+    if reason_required and not reason:
+        raise ValidationError({"reason": ["A reason is required."]})
+    with transaction.atomic():
+        violation = selectors.violation_get(actor=actor, violation_id=violation_id)
+        from_status = violation.status
+        if to_status not in ALLOWED_TRANSITIONS[from_status]:
+            raise Conflict(
+                f"A violation that is {from_status} cannot become {to_status}.",
+                code="invalid_transition",
+                extra={"status": from_status},
+            )
+        now = timezone.now()
+        # Conditional update instead of a lock: of two officers acting on the same violation at
+        # once, only the one whose UPDATE still finds the status it read wins.
+        changes: dict[str, Any] = {
+            "status": to_status,
+            "status_changed_at": now,
+            "status_changed_by": actor,
+            "status_reason": reason,
+        }
+        won = Violation.objects.filter(pk=violation.pk, status=from_status).update(**changes) == 1
+        if not won:
+            raise Conflict(
+                "Someone else changed this violation first; reload it.",
+                code="concurrent_update",
+            )
+        ViolationStatusChange.objects.create(
+            violation=violation,
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            reason=reason,
+            changed_at=now,
+        )
+        # The reason is free text and may name people: it stays on the row, not in the audit.
+        audit_record(
+            actor=actor,
+            action=AuditAction.TRANSITION,
+            object_type="violation",
+            object_id=violation.pk,
+            details={"from": from_status, "to": to_status, "has_reason": bool(reason)},
+        )
+        for field, value in changes.items():
+            setattr(violation, field, value)
+    return violation

@@ -1,0 +1,105 @@
+"""audit_record: genesis, linking, and values that survive the round trip through PostgreSQL."""
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
+from audit.models import AuditAction, AuditEvent
+from audit.services import audit_record
+from common.request_context import RequestContext, reset_request_context, set_request_context
+
+pytestmark = pytest.mark.django_db
+
+
+def _stored(event: AuditEvent) -> dict:
+    """The event exactly as PostgreSQL gives it back."""
+    return AuditEvent.objects.values("id", *CHAINED_FIELDS, "prev_hash", "hash").get(id=event.id)
+
+
+def _in_context(ctx: RequestContext, **kwargs) -> AuditEvent:
+    token = set_request_context(ctx)
+    try:
+        return audit_record(actor=None, action=AuditAction.LOGIN_FAILED, **kwargs)
+    finally:
+        reset_request_context(token)
+
+
+def test_first_event_links_to_genesis_and_hashes_its_content(station_officer):
+    event = audit_record(
+        actor=station_officer,
+        action=AuditAction.READ,
+        object_type="offender",
+        object_id=42,
+        purpose="verification",
+        details={"fields": ["address"]},
+    )
+
+    assert event.prev_hash == GENESIS_HASH
+    stored = _stored(event)
+    assert stored["hash"] == event_hash(stored, GENESIS_HASH)
+    assert stored["actor_id"] == station_officer.id
+    assert stored["actor_username"] == "station-officer"
+    assert stored["role"] == "station_officer"
+    assert stored["agency"] == "Punjab Police"
+    assert stored["object_id"] == "42"
+
+
+def test_each_event_links_to_the_hash_of_the_one_before(auditor):
+    first = audit_record(actor=auditor, action=AuditAction.READ)
+    second = audit_record(actor=None, action=AuditAction.LOGIN_FAILED, username="ghost")
+    third = audit_record(actor=auditor, action=AuditAction.READ)
+
+    assert second.prev_hash == first.hash
+    assert third.prev_hash == second.hash
+    assert second.actor_id is None
+    assert second.actor_username == "ghost"
+
+
+def test_timestamp_with_microseconds_hashes_identically_when_read_back(auditor):
+    instant = datetime(2026, 3, 1, 12, 34, 56, 789012, tzinfo=UTC)
+    with time_machine.travel(instant, tick=False):
+        event = audit_record(actor=auditor, action=AuditAction.READ)
+
+    stored = _stored(event)
+    assert stored["occurred_at"] == instant
+    assert stored["occurred_at"].microsecond == 789012
+    assert stored["occurred_at"].utcoffset() is not None
+    assert event_hash(stored, stored["prev_hash"]) == stored["hash"] == event.hash
+
+
+@pytest.mark.parametrize(
+    ("remote_addr", "stored_ip"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+        ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),
+        ("fe80::1%eth0", "fe80::1"),
+        ("not-an-address", None),
+    ],
+)
+def test_client_address_is_stored_cleanly_and_hashes_identically_when_read_back(
+    remote_addr, stored_ip
+):
+    event = _in_context(RequestContext(request_id="req-12345678", client_ip=remote_addr))
+
+    stored = _stored(event)
+    assert stored["client_ip"] == stored_ip
+    assert event_hash(stored, stored["prev_hash"]) == stored["hash"]
+
+
+def test_details_round_trip_through_jsonb_hash_identically():
+    event = audit_record(
+        actor=None,
+        action=AuditAction.IMPORT,
+        details={"rows": 1e16, "ratio": 0.1, "ok": True, "skipped": None, "codes": ["a", "ب"]},
+    )
+    stored = _stored(event)
+    assert event_hash(stored, stored["prev_hash"]) == stored["hash"]
+
+
+def test_non_json_details_are_refused_and_nothing_is_written():
+    with pytest.raises(TypeError):
+        audit_record(actor=None, action=AuditAction.READ, details={"at": datetime.now(tz=UTC)})
+    assert not AuditEvent.objects.exists()
