@@ -1,5 +1,7 @@
 """Officers (the users), agencies, device tokens, TOTP and login attempts."""
 
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
@@ -52,6 +54,9 @@ class Officer(AbstractUser):
     beat = models.ForeignKey("jurisdictions.Beat", null=True, blank=True, on_delete=models.PROTECT)
     # Set while locked out; a system_admin's unlock clears it.
     locked_until = models.DateTimeField(null=True, blank=True)
+    # Failed logins before this moment no longer count towards a lockout: set by a successful
+    # login and by an unlock, so an unlocked officer is not locked again by old failures.
+    failures_reset_at = models.DateTimeField(null=True, blank=True)
 
     REQUIRED_FIELDS = ["full_name", "role"]
     objects = UserManager()
@@ -96,6 +101,9 @@ class TOTPDevice(TimestampedModel):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     last_used_step = models.BigIntegerField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"TOTP of {self.officer_id}"
+
 
 class RecoveryCode(TimestampedModel):
     """One of ten single-use recovery codes, stored only as a password hash."""
@@ -103,6 +111,9 @@ class RecoveryCode(TimestampedModel):
     officer = models.ForeignKey(Officer, on_delete=models.CASCADE, related_name="recovery_codes")
     code_hash = models.CharField(max_length=255)
     used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk}"
 
 
 class DeviceToken(TimestampedModel):
@@ -125,13 +136,24 @@ class DeviceToken(TimestampedModel):
     class Meta:
         indexes = [models.Index(fields=["officer", "device_id"])]
 
+    def __str__(self) -> str:
+        return f"{self.device_name or self.device_id} ({self.officer_id})"
+
+    def is_active_at(self, moment: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > moment
+
 
 class LoginAttempt(models.Model):
-    """Every login attempt, kept durably: lockout and address throttling count these rows."""
+    """Every login attempt, kept durably: lockout and address throttling count these rows.
+
+    ``reason`` says why a failed attempt failed (``accounts.services.LoginFailure``); which
+    reasons count towards a lockout or a throttle is decided there.
+    """
 
     username = models.CharField(max_length=150, db_index=True)
     officer = models.ForeignKey(Officer, null=True, blank=True, on_delete=models.SET_NULL)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    channel = models.CharField(max_length=16, blank=True)
     succeeded = models.BooleanField()
     reason = models.CharField(max_length=32, blank=True)
     attempted_at = models.DateTimeField(auto_now_add=True)

@@ -8,6 +8,7 @@ because name search (pg_trgm) needs them; they never reach logs or audit details
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -27,6 +28,24 @@ class RemovalReason(models.TextChoices):
     REGISTRATION_PERIOD_ENDED = "registration_period_ended"
     DECEASED = "deceased"
     DATA_ERROR = "data_error"
+
+
+class AccessPurpose(models.TextChoices):
+    """Why an officer reads or searches offender records: declared with every full-record read
+    and search (``?purpose=``) and written to the audit trail."""
+
+    SUPERVISION = "supervision"
+    VERIFICATION = "verification"
+    CHECKIN = "checkin"
+    NOTICE = "notice"
+    RELEASE = "release"
+    INVESTIGATION_SUPPORT = "investigation_support"
+    DATA_QUALITY = "data_quality"
+    AUDIT_REVIEW = "audit_review"
+
+
+# Recorded by the system itself for the station counter's exact-CNIC lookup (not selectable).
+COUNTER_LOOKUP_PURPOSE = "counter_lookup"
 
 
 class Gender(models.TextChoices):
@@ -119,6 +138,11 @@ class Offender(TimestampedModel):
             models.Index(fields=["district", "status"]),
             models.Index(fields=["station", "status"]),
             models.Index(fields=["beat", "status"]),
+            # Name search (registry admins only) by trigram similarity; the extension is
+            # installed by migration 0002.
+            GinIndex(
+                fields=["full_name"], name="offender_full_name_trgm", opclasses=["gin_trgm_ops"]
+            ),
         ]
         constraints = [
             models.CheckConstraint(

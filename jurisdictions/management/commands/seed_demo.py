@@ -18,6 +18,7 @@ from jurisdictions.demo import SeedSummary
 # the end, e.g. "registry.demo.seed_offenders", once the world they need exists.
 SEEDERS: list[str] = [
     "jurisdictions.demo.seed_world",
+    "registry.demo.seed_offenders",
 ]
 
 

@@ -1,0 +1,304 @@
+"""The register in the Django admin, for NPB registry staff (``registry_admin``) and superusers.
+
+Audited like the API: opening the offender list or an offender's page records a ``read``, and
+every save records an ``update``/``create`` naming the changed fields (never their values).
+CNIC and phone are shown masked; the encrypted columns and the blind index never reach a form.
+
+Only descriptive fields of an offender are editable here. Identity (name, CNIC, phone) changes
+through notices of change, status and supervision through the lifecycle services, convictions
+and addresses through their services: those carry rules (state machine, jurisdiction from the
+address polygons, hooks to compliance) that a generic admin form would bypass. Nothing is
+deleted: an offender leaves the register by the ``removed`` transition, and the reporting
+policy and notice deadlines are rows the services require.
+"""
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse
+
+from accounts.roles import Role
+from audit.models import AuditAction
+from audit.services import audit_record
+from registry.identifiers import cnic_blind_index, mask_cnic, mask_phone, normalise_cnic
+from registry.models import (
+    Address,
+    Conviction,
+    NoticeDeadline,
+    Offender,
+    ReportingPolicy,
+    SupervisionPeriod,
+)
+
+# Only whether the search box was used is audited, never what was typed (a name or a CNIC).
+_SEARCH_PARAM = "q"
+
+
+def _may_use(request: HttpRequest) -> bool:
+    user = request.user
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user.role == Role.REGISTRY_ADMIN and user.has_permission("offender.read")  # type: ignore[union-attr]
+
+
+class _RegistryStaffOnly:
+    """Visible and editable by registry staff only; the Django model permissions are not used
+    (roles are the one permission table, ``accounts/roles.py``). Never deletable."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _may_use(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _may_use(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return _may_use(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _may_use(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class _AuditedAdmin(_RegistryStaffOnly, admin.ModelAdmin):
+    """Saves audited in the admin's own transaction (``changeform_view`` is atomic), naming
+    the changed fields only."""
+
+    object_type = ""
+
+    def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
+        if change:
+            # Only the changed columns: the encrypted ones are never rewritten as a side effect.
+            changed = [name for name in form.changed_data if name in form.fields]
+            if changed:
+                obj.save(update_fields=[*changed, "updated_at"])
+        else:
+            changed = list(form.changed_data)
+            obj.save()
+        audit_record(
+            actor=request.user,
+            action=AuditAction.UPDATE if change else AuditAction.CREATE,
+            object_type=self.object_type,
+            object_id=obj.pk,
+            details={"via": "admin", "fields": sorted(changed)},
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        # Unreachable while has_delete_permission is False; kept audited should that change.
+        object_id = obj.pk
+        super().delete_model(request, obj)
+        audit_record(
+            actor=request.user,
+            action=AuditAction.DELETE,
+            object_type=self.object_type,
+            object_id=object_id,
+            details={"via": "admin"},
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _may_use(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ConvictionInline(_ReadOnlyInline):
+    model = Conviction
+    fields = (
+        "fir_number",
+        "police_station",
+        "court",
+        "case_number",
+        "conviction_date",
+        "sentence",
+        "sections",
+        "victim_minor",
+    )
+    readonly_fields = fields
+
+
+class AddressInline(_ReadOnlyInline):
+    model = Address
+    fields = ("text", "district", "station", "beat", "lat", "lon", "valid_from", "valid_to")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("district", "station", "beat")
+
+
+class SupervisionPeriodInline(_ReadOnlyInline):
+    model = SupervisionPeriod
+    fields = ("district", "station", "started_at", "ended_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("district", "station")
+
+
+@admin.register(Offender)
+class OffenderAdmin(_AuditedAdmin):
+    object_type = "offender"
+    list_display = ("id", "full_name", "father_name", "risk_tier", "status", "district", "station")
+    list_filter = ("status", "risk_tier", "district")
+    list_select_related = ("district", "station")
+    # Exact CNIC search goes through the blind index (get_search_results); names by substring.
+    search_fields = ("full_name", "father_name")
+    show_full_result_count = False
+    inlines = (ConvictionInline, AddressInline, SupervisionPeriodInline)
+    fieldsets = (
+        (
+            "Identity",
+            {
+                "fields": (
+                    "full_name",
+                    "father_name",
+                    "full_name_ur",
+                    "father_name_ur",
+                    "aliases",
+                    "gender",
+                    "date_of_birth",
+                    "masked_cnic",
+                    "masked_phone",
+                    "physical_description",
+                )
+            },
+        ),
+        (
+            "Supervision",
+            {
+                "fields": (
+                    "risk_tier",
+                    "status",
+                    "removal_reason",
+                    "status_changed_at",
+                    "district",
+                    "station",
+                    "beat",
+                    "released_on",
+                    "release_prison",
+                    "registration_ends_on",
+                    "next_checkin_due",
+                    "next_verification_due",
+                )
+            },
+        ),
+        ("Record", {"fields": ("has_dna_profile", "has_biometrics", "created_by", "created_at")}),
+    )
+    # Everything shown is read-only except the descriptive fields (see the module docstring).
+    editable_fields = ("full_name_ur", "father_name_ur", "aliases", "physical_description")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        shown = [name for _title, options in self.fieldsets for name in options["fields"]]
+        return [name for name in shown if name not in self.editable_fields]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        # Offenders enter through the create API or import_register, which validate them.
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The encrypted columns are decrypted only on the change page, where they are masked.
+        return super().get_queryset(request).select_related("district", "station", "beat")
+
+    @admin.display(description="CNIC")
+    def masked_cnic(self, obj: Offender) -> str:
+        return mask_cnic(obj.cnic)
+
+    @admin.display(description="phone")
+    def masked_phone(self, obj: Offender) -> str:
+        return mask_phone(obj.phone) if obj.phone else "—"
+
+    @admin.display(description="DNA profile on file", boolean=True)
+    def has_dna_profile(self, obj: Offender) -> bool:
+        return bool(obj.dna_profile_ref)
+
+    @admin.display(description="biometrics on file", boolean=True)
+    def has_biometrics(self, obj: Offender) -> bool:
+        return bool(obj.biometric_ref)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        try:
+            cnic = normalise_cnic(search_term)
+        except ValidationError:  # not a CNIC: a name search
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(cnic_index=cnic_blind_index(cnic)), False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            audit_record(
+                actor=request.user,
+                action=AuditAction.READ,
+                object_type="offender",
+                purpose="registry administration",
+                details={
+                    "via": "admin",
+                    "filters": {k: v for k, v in request.GET.items() if k != _SEARCH_PARAM},
+                    "searched": bool(request.GET.get(_SEARCH_PARAM)),
+                },
+            )
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            audit_record(
+                actor=request.user,
+                action=AuditAction.READ,
+                object_type="offender",
+                object_id=object_id,
+                purpose="registry administration",
+                details={"via": "admin"},
+            )
+        return response
+
+
+@admin.register(ReportingPolicy)
+class ReportingPolicyAdmin(_AuditedAdmin):
+    object_type = "reporting_policy"
+    list_display = (
+        "risk_tier",
+        "checkin_interval_days",
+        "verification_interval_days",
+        "registration_period_years",
+        "description",
+    )
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(NoticeDeadline)
+class NoticeDeadlineAdmin(_AuditedAdmin):
+    object_type = "notice_deadline"
+    list_display = ("kind", "days_after_change", "days_before_departure")
+    readonly_fields = ("created_at", "updated_at")

@@ -1,0 +1,622 @@
+"""Offender endpoints: register, list and search, read and correct one record, release,
+transition, timeline and the station counter's CNIC lookup.
+
+Rules live in ``registry.services`` and scoping in ``registry.selectors``; these views parse,
+call one service or selector, audit reads and serialise.
+
+- Reads and searches of full records declare ``?purpose=`` (``AccessPurpose``), recorded in the
+  audit trail; a missing or unknown purpose is a 400 on ``purpose``.
+- CNIC and phone are shown in full to registry admins and data entry (who enter and correct
+  them), masked for everyone else.
+- Roles with no access to offender records get 403; a record outside the caller's
+  jurisdiction is 404. A district or station that supervised the offender before a transfer
+  reads the record read-only (``access: "former"``): identity, status and convictions, not the
+  new address, phone or supervision; its timeline stops when supervision passed on.
+- Bad input is 400 with field keys as the body names them: ``address.lat``,
+  ``convictions[0].sections``.
+"""
+
+from typing import Any
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from common.exceptions import NotFound
+from common.pagination import CursorPagination
+from registry import selectors
+from registry.identifiers import mask_cnic, mask_phone
+from registry.models import (
+    COUNTER_LOOKUP_PURPOSE,
+    AccessPurpose,
+    Gender,
+    Offender,
+    OffenderStatus,
+    RemovalReason,
+)
+from registry.services import lifecycle
+from registry.services import offenders as services
+
+TAG = "offenders"
+
+PURPOSE_PARAMETER = OpenApiParameter(
+    "purpose",
+    str,
+    enum=AccessPurpose.values,
+    required=True,
+    description="Why the record is read; recorded in the audit trail.",
+)
+
+
+class _OffenderPermission(BasePermission):
+    """Reading needs a role that reads offender records at all; each write its permission
+    (``write_permission`` on the view). Jurisdiction is the selectors' business (404)."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return selectors.offender_may_read(user)
+        return user.has_permission(getattr(view, "write_permission", "offender.update"))
+
+
+def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors → the register's flat keys (``address.lat``,
+    ``convictions[0].sections``), so the serializer and the service speak alike."""
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            if isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            elif key == "non_field_errors" and prefix:
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            for flat_key, messages in _flatten_errors(value, name).items():
+                flat.setdefault(flat_key, []).extend(messages)
+        return flat
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return {prefix: [str(item) for item in detail]}
+        flat = {}
+        for position, item in enumerate(detail):
+            if item:
+                for flat_key, messages in _flatten_errors(item, f"{prefix}[{position}]").items():
+                    flat.setdefault(flat_key, []).extend(messages)
+        return flat
+    return {prefix: [str(detail)]}
+
+
+def _parse(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    if not serializer.is_valid():
+        raise serializers.ValidationError(_flatten_errors(serializer.errors))
+    return serializer.validated_data
+
+
+def _purpose(request: Request) -> str:
+    purpose = request.query_params.get("purpose", "")
+    if purpose not in AccessPurpose.values:
+        raise serializers.ValidationError(
+            {"purpose": [f"Declare why you read this: one of {', '.join(AccessPurpose.values)}."]}
+        )
+    return purpose
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="OffenderAddress")
+class AddressSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    district = serializers.CharField(source="district.code")
+    lat = serializers.FloatField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+    station = serializers.CharField(source="station.code", allow_null=True, default=None)
+    beat = serializers.CharField(source="beat.code", allow_null=True, default=None)
+    valid_from = serializers.DateTimeField()
+
+
+@extend_schema_serializer(component_name="Conviction")
+class ConvictionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    fir_number = serializers.CharField()
+    police_station = serializers.CharField()
+    court = serializers.CharField()
+    case_number = serializers.CharField()
+    conviction_date = serializers.DateField()
+    sentence = serializers.CharField()
+    sections = serializers.ListField(child=serializers.CharField())
+    victim_minor = serializers.BooleanField()
+
+
+# Shown only to a current supervisor, not to a former one (``access: "former"``).
+_CURRENT_ONLY = (
+    "phone",
+    "address",
+    "station",
+    "beat",
+    "next_checkin_due",
+    "next_verification_due",
+    "dna_profile_ref",
+    "biometric_ref",
+)
+
+
+@extend_schema_serializer(component_name="Offender")
+class OffenderSerializer(serializers.Serializer):
+    """One offender record as every offender endpoint shows it (shared on purpose: clients
+    cache records by id). Context: ``reveal`` (CNIC/phone in full) and ``access``."""
+
+    id = serializers.IntegerField()
+    access = serializers.SerializerMethodField(help_text="current, or former (read-only)")
+    cnic = serializers.SerializerMethodField(help_text="masked unless the role may see it")
+    full_name = serializers.CharField()
+    father_name = serializers.CharField()
+    full_name_ur = serializers.CharField()
+    father_name_ur = serializers.CharField()
+    aliases = serializers.ListField(child=serializers.CharField())
+    gender = serializers.CharField()
+    date_of_birth = serializers.DateField(allow_null=True)
+    physical_description = serializers.CharField()
+    photo = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField(help_text="masked unless the role may see it")
+    dna_profile_ref = serializers.SerializerMethodField()
+    biometric_ref = serializers.SerializerMethodField()
+    risk_tier = serializers.IntegerField()
+    status = serializers.CharField()
+    removal_reason = serializers.CharField()
+    status_changed_at = serializers.DateTimeField(allow_null=True)
+    district = serializers.CharField(source="district.code")
+    station = serializers.CharField(source="station.code", allow_null=True, default=None)
+    beat = serializers.CharField(source="beat.code", allow_null=True, default=None)
+    address = serializers.SerializerMethodField()
+    released_on = serializers.DateField(allow_null=True)
+    release_prison = serializers.CharField()
+    registration_ends_on = serializers.DateField(allow_null=True)
+    next_checkin_due = serializers.DateField(allow_null=True)
+    next_verification_due = serializers.DateField(allow_null=True)
+    convictions = ConvictionSerializer(many=True, source="convictions.all")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def _reveal(self) -> bool:
+        return bool(self.context.get("reveal"))
+
+    @extend_schema_field(serializers.CharField())
+    def get_access(self, offender: Offender) -> str:
+        return self.context.get("access", "current")
+
+    @extend_schema_field(serializers.CharField())
+    def get_cnic(self, offender: Offender) -> str:
+        return offender.cnic if self._reveal() else mask_cnic(offender.cnic)
+
+    @extend_schema_field(serializers.CharField())
+    def get_phone(self, offender: Offender) -> str:
+        if not offender.phone:
+            return ""
+        return offender.phone if self._reveal() else mask_phone(offender.phone)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_dna_profile_ref(self, offender: Offender) -> str | None:
+        return offender.dna_profile_ref if self._reveal() else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_biometric_ref(self, offender: Offender) -> str | None:
+        return offender.biometric_ref if self._reveal() else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_photo(self, offender: Offender) -> str | None:
+        return offender.photo.url if offender.photo else None
+
+    @extend_schema_field(AddressSerializer(allow_null=True))
+    def get_address(self, offender: Offender) -> dict | None:
+        current = getattr(offender, "current_addresses", None)
+        if current is None:
+            current = list(
+                offender.addresses.filter(valid_to__isnull=True).select_related(
+                    "district", "station", "beat"
+                )
+            )
+        return AddressSerializer(current[0]).data if current else None
+
+    def to_representation(self, offender: Offender) -> dict:
+        data = super().to_representation(offender)
+        if self.context.get("access") == "former":
+            for name in _CURRENT_ONLY:
+                data[name] = None
+        return data
+
+
+def _serialise(
+    actor: Any, offender: Offender | list[Offender], *, access: str = "current", many=False
+):
+    context = {"reveal": selectors.offender_sees_identifiers(actor), "access": access}
+    return OffenderSerializer(offender, many=many, context=context).data
+
+
+# --- input shapes --------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="OffenderAddressInput")
+class AddressInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=500)
+    district = serializers.SlugField(help_text="district code")
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+
+
+@extend_schema_serializer(component_name="ConvictionInput")
+class ConvictionInputSerializer(serializers.Serializer):
+    fir_number = serializers.CharField(max_length=32, help_text="FIR number/year, e.g. 123/2021")
+    police_station = serializers.CharField(max_length=150)
+    court = serializers.CharField(max_length=200)
+    case_number = serializers.CharField(max_length=64)
+    conviction_date = serializers.DateField()
+    sentence = serializers.CharField(max_length=255)
+    sections = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        allow_empty=False,
+        help_text="Scheduled offences, e.g. 'PPC 376', 'PECA 21'",
+    )
+    victim_minor = serializers.BooleanField()
+
+
+class _IdentityFields(serializers.Serializer):
+    full_name = serializers.CharField(max_length=150)
+    father_name = serializers.CharField(max_length=150, help_text="father's or husband's name")
+    full_name_ur = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    father_name_ur = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    aliases = serializers.ListField(child=serializers.CharField(max_length=150), required=False)
+    gender = serializers.ChoiceField(choices=Gender.choices)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    physical_description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="03XX-XXXXXXX or +923…"
+    )
+    dna_profile_ref = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    biometric_ref = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    cnic = serializers.CharField(max_length=20, help_text="12345-1234567-1")
+    risk_tier = serializers.IntegerField(min_value=1)
+
+
+def _offender_response(request: Request, offender: Offender, code: int = 200) -> Response:
+    fresh = selectors.offender_detail(offender_id=offender.pk)
+    return Response(_serialise(request.user, fresh), status=code)
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+class OffenderPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+    def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
+        # A name search is ordered by similarity (``offender_list``), best first.
+        if request.query_params.get("q"):
+            return ("-similarity", "-id")
+        return self.ordering
+
+
+class OffenderListApi(APIView):
+    permission_classes = [_OffenderPermission]
+    write_permission = "offender.create"
+    pagination_class = OffenderPagination
+
+    class FilterSerializer(serializers.Serializer):
+        district = serializers.SlugField(required=False)
+        status = serializers.ChoiceField(choices=OffenderStatus.choices, required=False)
+        tier = serializers.IntegerField(min_value=1, required=False)
+        cnic = serializers.CharField(max_length=20, required=False)
+        q = serializers.CharField(min_length=3, max_length=150, required=False)
+
+    @extend_schema_serializer(component_name="OffenderCreate")
+    class InputSerializer(_IdentityFields):
+        status = serializers.ChoiceField(
+            choices=[OffenderStatus.IN_CUSTODY, OffenderStatus.ACTIVE],
+            required=False,
+            default=OffenderStatus.IN_CUSTODY,
+        )
+        released_on = serializers.DateField(
+            required=False, allow_null=True, help_text="required when status is active"
+        )
+        release_prison = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        address = AddressInputSerializer()
+        convictions = ConvictionInputSerializer(many=True, allow_empty=False)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_list",
+        parameters=[
+            PURPOSE_PARAMETER,
+            OpenApiParameter("district", str, description="district code"),
+            OpenApiParameter("status", str, enum=OffenderStatus.values),
+            OpenApiParameter("tier", int),
+            OpenApiParameter("cnic", str, description="exact CNIC (blind index)"),
+            OpenApiParameter("q", str, description="name search; registry admins only"),
+        ],
+        responses=OffenderSerializer(many=True),
+        description=(
+            "Offenders in the caller's jurisdiction, newest first (by similarity for `q`). "
+            "Audited as a search with the declared purpose; filters are named, never their "
+            "values."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        purpose = _purpose(request)
+        filters = _parse(self.FilterSerializer, request.query_params)
+        offenders = selectors.offender_list(
+            actor=request.user,
+            district=filters.get("district"),
+            status=filters.get("status"),
+            risk_tier=filters.get("tier"),
+            cnic=filters.get("cnic"),
+            q=filters.get("q"),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(offenders, request, view=self)
+        audit_record(
+            actor=request.user,
+            action=AuditAction.SEARCH,
+            object_type="offender",
+            purpose=purpose,
+            details={"filters": sorted(filters), "count": len(page)},
+        )
+        return paginator.get_paginated_response(_serialise(request.user, page, many=True))
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_create",
+        request=InputSerializer,
+        responses={201: OffenderSerializer},
+        description=(
+            "Register an offender with the current address and convictions. A CNIC already "
+            "on the register is a 400 on `cnic` ('already registered'). A data-entry clerk "
+            "registers offenders of its own district."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = _parse(self.InputSerializer, request.data)
+        offender = services.offender_create(actor=request.user, data=data)
+        return _offender_response(request, offender, status.HTTP_201_CREATED)
+
+
+class OffenderDetailApi(APIView):
+    permission_classes = [_OffenderPermission]
+    write_permission = "offender.update"
+
+    @extend_schema_serializer(component_name="OffenderUpdate")
+    class InputSerializer(_IdentityFields):
+        address = AddressInputSerializer()
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_get",
+        parameters=[PURPOSE_PARAMETER],
+        responses=OffenderSerializer,
+        description="One record; 404 outside the caller's jurisdiction. Audited with purpose.",
+    )
+    def get(self, request: Request, offender_id: int) -> Response:
+        purpose = _purpose(request)
+        access = selectors.offender_access(actor=request.user, offender_id=offender_id)
+        audit_record(
+            actor=request.user,
+            action=AuditAction.READ,
+            object_type="offender",
+            object_id=offender_id,
+            purpose=purpose,
+            details={"view": "detail", "access": access.kind},
+        )
+        return Response(_serialise(request.user, access.offender, access=access.kind))
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_update",
+        request=InputSerializer(partial=True),
+        responses=OffenderSerializer,
+        description=(
+            "Correct the record: only the fields sent change. A new `address` moves supervision "
+            "(and may transfer it to another district); a new `risk_tier` recomputes the due "
+            "dates. Status changes go through release and transition."
+        ),
+    )
+    def patch(self, request: Request, offender_id: int) -> Response:
+        data = _parse(self.InputSerializer, request.data, partial=True)
+        offender = services.offender_update(
+            actor=request.user, offender_id=offender_id, data=dict(data)
+        )
+        return _offender_response(request, offender)
+
+
+class OffenderReleaseApi(APIView):
+    permission_classes = [_OffenderPermission]
+    write_permission = "offender.release"
+
+    @extend_schema_serializer(component_name="OffenderRelease")
+    class InputSerializer(serializers.Serializer):
+        released_on = serializers.DateField()
+        prison = serializers.CharField(max_length=150)
+        address = AddressInputSerializer(help_text="where the offender will live")
+        note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_release",
+        request=InputSerializer,
+        responses=OffenderSerializer,
+        description=(
+            "in_custody → active: release date, prison and the address on release; sets the "
+            "registration end and the first check-in and verification dues. Prison officers "
+            "release in-custody offenders of their district. 409 `invalid_transition` when "
+            "the offender is not in custody."
+        ),
+    )
+    def post(self, request: Request, offender_id: int) -> Response:
+        data = _parse(self.InputSerializer, request.data)
+        offender = lifecycle.offender_release(
+            actor=request.user,
+            offender_id=offender_id,
+            released_on=data["released_on"],
+            prison=data["prison"],
+            address=dict(data["address"]),
+            note=data.get("note", ""),
+        )
+        return _offender_response(request, offender)
+
+
+class OffenderTransitionApi(APIView):
+    permission_classes = [_OffenderPermission]
+    write_permission = "offender.transition"
+
+    @extend_schema_serializer(component_name="OffenderTransition")
+    class InputSerializer(serializers.Serializer):
+        to = serializers.ChoiceField(
+            choices=[
+                OffenderStatus.ACTIVE,
+                OffenderStatus.ABSCONDED,
+                OffenderStatus.IN_CUSTODY,
+                OffenderStatus.REMOVED,
+            ]
+        )
+        reason = serializers.CharField(
+            max_length=32,
+            required=False,
+            allow_blank=True,
+            help_text=f"required for removed: {', '.join(RemovalReason.values)}",
+        )
+        note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_transition",
+        request=InputSerializer,
+        responses=OffenderSerializer,
+        description=(
+            "Move the offender along the lifecycle: active ⇄ absconded, active/absconded → "
+            "in_custody (re-imprisoned), any → removed (with a reason). Release is its own "
+            "endpoint. A transition not allowed from the current status is 409 "
+            "`invalid_transition`."
+        ),
+    )
+    def post(self, request: Request, offender_id: int) -> Response:
+        data = _parse(self.InputSerializer, request.data)
+        offender = lifecycle.offender_transition(
+            actor=request.user,
+            offender_id=offender_id,
+            to_status=data["to"],
+            reason=data.get("reason", ""),
+            note=data.get("note", ""),
+        )
+        return _offender_response(request, offender)
+
+
+@extend_schema_serializer(component_name="TimelineEntry")
+class TimelineEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    summary = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+
+
+class OffenderTimelineApi(APIView):
+    permission_classes = [_OffenderPermission]
+
+    class OutputSerializer(serializers.Serializer):
+        offender = serializers.IntegerField()
+        access = serializers.CharField()
+        results = TimelineEntrySerializer(many=True)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_timeline",
+        parameters=[PURPOSE_PARAMETER],
+        responses=OutputSerializer,
+        description=(
+            "Everything that happened to the record, newest first: status changes, addresses, "
+            "supervision, convictions, notices, violations and what other apps add. A former "
+            "supervisor sees it up to the end of its period."
+        ),
+    )
+    def get(self, request: Request, offender_id: int) -> Response:
+        purpose = _purpose(request)
+        access = selectors.offender_access(actor=request.user, offender_id=offender_id)
+        entries = selectors.offender_timeline(offender=access.offender, until=access.until)
+        audit_record(
+            actor=request.user,
+            action=AuditAction.READ,
+            object_type="offender",
+            object_id=offender_id,
+            purpose=purpose,
+            details={"view": "timeline", "access": access.kind, "count": len(entries)},
+        )
+        body = {"offender": offender_id, "access": access.kind, "results": entries}
+        return Response(self.OutputSerializer(body).data)
+
+
+class OffenderLookupApi(APIView):
+    permission_classes = [_OffenderPermission]
+
+    class FilterSerializer(serializers.Serializer):
+        cnic = serializers.CharField(max_length=20)
+
+    @extend_schema_serializer(component_name="OffenderLookup")
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        full_name = serializers.CharField()
+        father_name = serializers.CharField()
+        status = serializers.CharField()
+        district = serializers.CharField(source="district.code")
+        station = serializers.CharField(
+            source="station.code", allow_null=True, default=None, help_text="supervising station"
+        )
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_lookup",
+        parameters=[OpenApiParameter("cnic", str, required=True)],
+        responses=OutputSerializer,
+        description=(
+            "The station counter's exact-CNIC lookup: minimal identity of a registrant who is "
+            "not removed, wherever supervised, to start a check-in or file a notice. Audited "
+            "with purpose `counter_lookup`; 404 when no one matches."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        if not request.user.has_permission("offender.lookup_cnic"):
+            raise PermissionDenied()
+        cnic = _parse(self.FilterSerializer, request.query_params)["cnic"]
+        try:
+            offender = selectors.offender_lookup_by_cnic(actor=request.user, cnic=cnic)
+        except NotFound:
+            audit_record(
+                actor=request.user,
+                action=AuditAction.SEARCH,
+                object_type="offender",
+                purpose=COUNTER_LOOKUP_PURPOSE,
+                outcome="not_found",
+                details={"view": "lookup"},
+            )
+            raise
+        audit_record(
+            actor=request.user,
+            action=AuditAction.READ,
+            object_type="offender",
+            object_id=offender.pk,
+            purpose=COUNTER_LOOKUP_PURPOSE,
+            details={"view": "lookup"},
+        )
+        return Response(self.OutputSerializer(offender).data)

@@ -1,0 +1,536 @@
+"""Registering offenders and correcting their records.
+
+``offender_input_validate`` is the one validation of a new record, shared by the API and the
+bulk import (row by row): it accepts values already parsed by a serializer (dates, floats) or
+raw strings, and raises one ``ValidationError`` whose keys name the field the way the API body
+does (``cnic``, ``address.lat``, ``convictions[0].sections``). Messages never repeat the value.
+
+Rules decided here:
+
+- The CNIC is normalised and must not already be registered (blind index; a race with another
+  registration is caught by the unique column and answered the same way).
+- A new record is ``in_custody`` (the usual case: entered at conviction) or ``active`` (a
+  registrant released before the register knew of it: ``released_on`` is then required and
+  due dates start from today).
+- A data-entry clerk registers offenders whose address is in the clerk's district.
+- The address point, when given, decides station and beat and must lie in the named district.
+- Status is never changed here: release and transitions have their own services.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Officer
+from accounts.roles import Role
+from audit.models import AuditAction
+from audit.services import audit_record
+from common.exceptions import Forbidden
+from jurisdictions.models import Beat, District, PoliceStation
+from registry import hooks
+from registry.identifiers import (
+    cnic_blind_index,
+    normalise_cnic,
+    normalise_phone,
+    validate_sections,
+)
+from registry.models import (
+    Address,
+    Conviction,
+    Gender,
+    Offender,
+    OffenderStatus,
+    ReportingPolicy,
+    StatusChange,
+)
+from registry.selectors import offender_get
+from registry.services.addresses import address_change, address_point_resolve, supervision_sync
+from registry.services.lifecycle import offender_dues_derive
+
+ALREADY_REGISTERED = "already registered"
+CREATABLE_STATUSES = (OffenderStatus.IN_CUSTODY, OffenderStatus.ACTIVE)
+# Identity fields a PATCH may change, besides cnic, phone, risk_tier and address.
+_TEXT_FIELDS: dict[str, tuple[int, bool]] = {
+    # name → (max length, required on create)
+    "full_name": (150, True),
+    "father_name": (150, True),
+    "full_name_ur": (150, False),
+    "father_name_ur": (150, False),
+    "physical_description": (2000, False),
+    "dna_profile_ref": (255, False),
+    "biometric_ref": (255, False),
+}
+UPDATABLE_FIELDS = frozenset(
+    {*_TEXT_FIELDS, "aliases", "gender", "date_of_birth", "phone", "cnic", "risk_tier", "address"}
+)
+
+
+@dataclass
+class AddressInput:
+    text: str
+    district: District
+    lon: float | None
+    lat: float | None
+    station: PoliceStation | None = None
+    beat: Beat | None = None
+
+
+@dataclass
+class OffenderInput:
+    """A validated new record, ready to write."""
+
+    cnic: str
+    cnic_index: str
+    identity: dict[str, Any]
+    risk_tier: int
+    status: str
+    address: AddressInput
+    convictions: list[dict[str, Any]] = field(default_factory=list)
+    released_on: date | None = None
+    release_prison: str = ""
+
+
+# --- field parsers: each returns the clean value or records errors under ``key`` -------------
+
+
+class _Errors(dict[str, list[str]]):
+    def add(self, key: str, message: str | list[str]) -> None:
+        self.setdefault(key, []).extend([message] if isinstance(message, str) else message)
+
+
+def _text(
+    data: dict, name: str, key: str, errors: _Errors, *, max_length: int, required: bool
+) -> str:
+    value = data.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.add(key, "A string is expected.")
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors.add(key, "This field is required.")
+    elif len(value) > max_length:
+        errors.add(key, f"At most {max_length} characters.")
+    return value
+
+
+def _date(
+    data: dict, name: str, key: str, errors: _Errors, *, required: bool, not_future: bool = True
+) -> date | None:
+    value = data.get(name)
+    if value in (None, ""):
+        if required:
+            errors.add(key, "This field is required.")
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            errors.add(key, "A date is expected, as YYYY-MM-DD.")
+            return None
+    if not isinstance(value, date):
+        errors.add(key, "A date is expected, as YYYY-MM-DD.")
+        return None
+    if not_future and value > timezone.localdate():
+        errors.add(key, "The date cannot be in the future.")
+    return value
+
+
+def _float(data: dict, name: str, key: str, errors: _Errors) -> float | None:
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        errors.add(key, "A number is expected.")
+        return None
+    if isinstance(value, bool) or not math.isfinite(number):
+        errors.add(key, "A number is expected.")
+        return None
+    return number
+
+
+def _cnic(data: dict, errors: _Errors, *, exclude_pk: int | None = None) -> tuple[str, str]:
+    raw = data.get("cnic")
+    if raw in (None, ""):
+        errors.add("cnic", "This field is required.")
+        return "", ""
+    try:
+        cnic = normalise_cnic(str(raw))
+    except ValidationError as exc:
+        errors.add("cnic", exc.messages)
+        return "", ""
+    index = cnic_blind_index(cnic)
+    if Offender.objects.filter(cnic_index=index).exclude(pk=exclude_pk).exists():
+        errors.add("cnic", ALREADY_REGISTERED)
+    return cnic, index
+
+
+def _phone(data: dict, errors: _Errors) -> str:
+    raw = data.get("phone")
+    if raw in (None, ""):
+        return ""
+    try:
+        return normalise_phone(str(raw))
+    except ValidationError as exc:
+        errors.add("phone", exc.messages)
+        return ""
+
+
+def _gender(data: dict, errors: _Errors) -> str:
+    value = data.get("gender")
+    if value in (None, ""):
+        errors.add("gender", "This field is required.")
+        return ""
+    if value not in Gender.values:
+        errors.add("gender", f"One of {', '.join(Gender.values)}.")
+    return str(value)
+
+
+def _aliases(data: dict, errors: _Errors) -> list[str]:
+    value = data.get("aliases") or []
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        errors.add("aliases", "A list of names is expected.")
+        return []
+    aliases: list[str] = []
+    for alias in (v.strip() for v in value):
+        if len(alias) > 150:
+            errors.add("aliases", "Each alias is at most 150 characters.")
+        elif alias and alias not in aliases:
+            aliases.append(alias)
+    return aliases
+
+
+def _risk_tier(data: dict, errors: _Errors) -> int:
+    value = data.get("risk_tier")
+    if value in (None, ""):
+        errors.add("risk_tier", "This field is required.")
+        return 0
+    try:
+        tier = int(value)
+    except (TypeError, ValueError):
+        errors.add("risk_tier", "A whole number is expected.")
+        return 0
+    tiers = list(ReportingPolicy.objects.values_list("risk_tier", flat=True))
+    if isinstance(value, bool) or tier not in tiers:
+        errors.add("risk_tier", f"One of the configured tiers: {', '.join(map(str, tiers))}.")
+    return tier
+
+
+def _address(value: Any, errors: _Errors, *, prefix: str = "address") -> AddressInput | None:
+    if not isinstance(value, dict):
+        errors.add(prefix, "An object with text, district, lat and lon is expected.")
+        return None
+    before = len(errors)
+    text = _text(value, "text", f"{prefix}.text", errors, max_length=500, required=True)
+    code = value.get("district")
+    district = District.objects.filter(code=str(code)).first() if code else None
+    if district is None:
+        errors.add(f"{prefix}.district", "A known district code is required.")
+    lat = _float(value, "lat", f"{prefix}.lat", errors)
+    lon = _float(value, "lon", f"{prefix}.lon", errors)
+    if lat is not None and not -90 <= lat <= 90:
+        errors.add(f"{prefix}.lat", "Latitude must be between -90 and 90.")
+    if lon is not None and not -180 <= lon <= 180:
+        errors.add(f"{prefix}.lon", "Longitude must be between -180 and 180.")
+    if len(errors) != before or district is None:
+        return None
+    try:
+        station, beat = address_point_resolve(
+            district=district, lon=lon, lat=lat, field_prefix=prefix
+        )
+    except ValidationError as exc:
+        for key, messages in exc.message_dict.items():
+            errors.add(key, messages)
+        return None
+    return AddressInput(text=text, district=district, lon=lon, lat=lat, station=station, beat=beat)
+
+
+def _conviction(value: Any, errors: _Errors, prefix: str) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        errors.add(prefix, "An object is expected.")
+        return None
+    before = len(errors)
+    clean: dict[str, Any] = {}
+    for name, max_length in (
+        ("fir_number", 32),
+        ("police_station", 150),
+        ("court", 200),
+        ("case_number", 64),
+        ("sentence", 255),
+    ):
+        clean[name] = _text(
+            value, name, f"{prefix}.{name}", errors, max_length=max_length, required=True
+        )
+    clean["conviction_date"] = _date(
+        value, "conviction_date", f"{prefix}.conviction_date", errors, required=True
+    )
+    try:
+        clean["sections"] = validate_sections(value.get("sections"))
+    except ValidationError as exc:
+        errors.add(f"{prefix}.sections", exc.messages)
+    victim_minor = value.get("victim_minor")
+    if not isinstance(victim_minor, bool):
+        errors.add(f"{prefix}.victim_minor", "true or false is required.")
+    clean["victim_minor"] = victim_minor
+    return clean if len(errors) == before else None
+
+
+def _convictions(value: Any, errors: _Errors) -> list[dict[str, Any]]:
+    if value is None:
+        value = []
+    if not isinstance(value, list | tuple):
+        errors.add("convictions", "A list of convictions is expected.")
+        return []
+    if not value:
+        errors.add("convictions", "At least one conviction puts an offender on the register.")
+        return []
+    convictions: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for position, item in enumerate(value):
+        prefix = f"convictions[{position}]"
+        clean = _conviction(item, errors, prefix)
+        if clean is None:
+            continue
+        case = (clean["court"], clean["case_number"])
+        if case in seen:
+            errors.add(f"{prefix}.case_number", "The same court case is listed twice.")
+        seen.add(case)
+        convictions.append(clean)
+    return convictions
+
+
+# --- create --------------------------------------------------------------------------------
+
+
+def offender_input_validate(*, data: dict[str, Any]) -> OffenderInput:
+    """Validate a new record (module docstring); raises ``ValidationError`` with field keys."""
+    errors = _Errors()
+    cnic, cnic_index = _cnic(data, errors)
+    identity: dict[str, Any] = {
+        name: _text(data, name, name, errors, max_length=max_length, required=required)
+        for name, (max_length, required) in _TEXT_FIELDS.items()
+    }
+    identity["gender"] = _gender(data, errors)
+    identity["date_of_birth"] = _date(
+        data, "date_of_birth", "date_of_birth", errors, required=False
+    )
+    identity["aliases"] = _aliases(data, errors)
+    identity["phone"] = _phone(data, errors)
+    risk_tier = _risk_tier(data, errors)
+    status = data.get("status") or OffenderStatus.IN_CUSTODY
+    if status not in CREATABLE_STATUSES:
+        errors.add(
+            "status",
+            "A new record is in_custody or active; other states are reached by transition.",
+        )
+    released_on = _date(
+        data, "released_on", "released_on", errors, required=status == OffenderStatus.ACTIVE
+    )
+    release_prison = _text(
+        data, "release_prison", "release_prison", errors, max_length=150, required=False
+    )
+    if status == OffenderStatus.IN_CUSTODY and (released_on or release_prison):
+        errors.add("released_on", "An offender in custody has no release; record it on release.")
+    address = _address(data.get("address"), errors) if "address" in data else None
+    if "address" not in data:
+        errors.add("address", "This field is required.")
+    convictions = _convictions(data.get("convictions"), errors)
+    if errors or address is None:
+        raise ValidationError(dict(errors))
+    return OffenderInput(
+        cnic=cnic,
+        cnic_index=cnic_index,
+        identity=identity,
+        risk_tier=risk_tier,
+        status=status,
+        address=address,
+        convictions=convictions,
+        released_on=released_on,
+        release_prison=release_prison,
+    )
+
+
+def _require_district(actor: Officer, district: District) -> None:
+    if actor.role == Role.DATA_ENTRY and district.pk != actor.district_id:
+        raise ValidationError(
+            {"address.district": ["You may register offenders of your own district only."]}
+        )
+
+
+def offender_create(*, actor: Officer, data: dict[str, Any] | OffenderInput) -> Offender:
+    """Register an offender with the current address and convictions, in one transaction:
+    the record, its first address and supervision period, its convictions, the opening
+    ``StatusChange`` and one ``create`` audit event. A record created ``active`` calls
+    ``offender_released`` like a release would, so reporting starts."""
+    if not actor.has_permission("offender.create"):
+        raise Forbidden("You may not register offenders.")
+    entry = data if isinstance(data, OffenderInput) else offender_input_validate(data=data)
+    _require_district(actor, entry.address.district)
+    today = timezone.localdate()
+    dues = offender_dues_derive(
+        status=entry.status,
+        risk_tier=entry.risk_tier,
+        released_on=entry.released_on,
+        registration_ends_on=None,
+        since=today,
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        offender = Offender(
+            **entry.identity,
+            cnic=entry.cnic,
+            cnic_index=entry.cnic_index,
+            risk_tier=entry.risk_tier,
+            status=entry.status,
+            status_changed_at=now,
+            district=entry.address.district,
+            station=entry.address.station,
+            beat=entry.address.beat,
+            released_on=entry.released_on,
+            release_prison=entry.release_prison,
+            registration_ends_on=dues.registration_ends_on,
+            next_checkin_due=dues.next_checkin_due,
+            next_verification_due=dues.next_verification_due,
+            created_by=actor,
+        )
+        try:
+            with transaction.atomic():
+                offender.save()
+        except IntegrityError as exc:
+            if "cnic_index" in str(exc):
+                raise ValidationError({"cnic": [ALREADY_REGISTERED]}) from None
+            raise
+        Address.objects.create(
+            offender=offender,
+            text=entry.address.text,
+            district=entry.address.district,
+            lon=entry.address.lon,
+            lat=entry.address.lat,
+            station=entry.address.station,
+            beat=entry.address.beat,
+            valid_from=now,
+        )
+        supervision_sync(offender=offender, at=now)
+        Conviction.objects.bulk_create(
+            Conviction(offender=offender, **conviction) for conviction in entry.convictions
+        )
+        StatusChange.objects.create(
+            offender=offender,
+            from_status="",
+            to_status=entry.status,
+            reason="registered",
+            actor=actor,
+            changed_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            object_type="offender",
+            object_id=offender.pk,
+            details={
+                "status": offender.status,
+                "risk_tier": offender.risk_tier,
+                "district_id": offender.district_id,
+                "station_id": offender.station_id,
+                "convictions": len(entry.convictions),
+            },
+        )
+        if offender.status == OffenderStatus.ACTIVE:
+            hooks.call("offender_released", offender=offender, actor=actor)
+    return offender
+
+
+# --- update --------------------------------------------------------------------------------
+
+
+def offender_update(*, actor: Officer, offender_id: int, data: dict[str, Any]) -> Offender:
+    """Correct the record: identity, CNIC, phone, risk tier (due dates follow) and the address
+    (through ``address_change``: supervision follows). Only the keys given change. Status is
+    not changed here (release and transition). Audited with the names of the fields changed,
+    never their values."""
+    if not actor.has_permission("offender.update"):
+        raise Forbidden("You may not change offender records.")
+    errors = _Errors()
+    for key in sorted(set(data) - UPDATABLE_FIELDS):
+        if key in ("status", "removal_reason", "released_on", "release_prison"):
+            errors.add(key, "Changed through the release and transition endpoints.")
+        else:
+            errors.add(key, "Not a field that can be changed.")
+    with transaction.atomic():
+        offender = offender_get(actor=actor, offender_id=offender_id)
+        offender = Offender.objects.select_for_update(of=("self",)).get(pk=offender.pk)
+        changes: dict[str, Any] = {}
+        for name, (max_length, required) in _TEXT_FIELDS.items():
+            if name in data:
+                changes[name] = _text(
+                    data, name, name, errors, max_length=max_length, required=required
+                )
+        if "gender" in data:
+            changes["gender"] = _gender(data, errors)
+        if "date_of_birth" in data:
+            changes["date_of_birth"] = _date(
+                data, "date_of_birth", "date_of_birth", errors, required=False
+            )
+        if "aliases" in data:
+            changes["aliases"] = _aliases(data, errors)
+        if "phone" in data:
+            changes["phone"] = _phone(data, errors)
+        if "cnic" in data:
+            changes["cnic"], changes["cnic_index"] = _cnic(data, errors, exclude_pk=offender.pk)
+        if "risk_tier" in data:
+            changes["risk_tier"] = _risk_tier(data, errors)
+        address = _address(data["address"], errors) if "address" in data else None
+        if address is not None:
+            _require_district(actor, address.district)
+        if errors:
+            raise ValidationError(dict(errors))
+        changed = sorted(
+            name for name, value in changes.items() if getattr(offender, name) != value
+        )
+        for name in changed:
+            setattr(offender, name, changes[name])
+        if "risk_tier" in changed:
+            dues = offender_dues_derive(
+                status=offender.status,
+                risk_tier=offender.risk_tier,
+                released_on=offender.released_on,
+                registration_ends_on=offender.registration_ends_on,
+                since=timezone.localdate(),
+            )
+            offender.registration_ends_on = dues.registration_ends_on
+            offender.next_checkin_due = dues.next_checkin_due
+            offender.next_verification_due = dues.next_verification_due
+            changed += ["registration_ends_on", "next_checkin_due", "next_verification_due"]
+        if changed:
+            try:
+                with transaction.atomic():
+                    offender.save(update_fields=[*changed, "updated_at"])
+            except IntegrityError as exc:
+                if "cnic_index" in str(exc):
+                    raise ValidationError({"cnic": [ALREADY_REGISTERED]}) from None
+                raise
+            audit_record(
+                actor=actor,
+                action=AuditAction.UPDATE,
+                object_type="offender",
+                object_id=offender.pk,
+                details={"fields": [name for name in changed if name != "cnic_index"]},
+            )
+        if address is not None:
+            address_change(
+                actor=actor,
+                offender=offender,
+                text=address.text,
+                district=address.district,
+                lon=address.lon,
+                lat=address.lat,
+            )
+    return offender
