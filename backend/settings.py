@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from accounts.roles import render_markdown as render_permissions_markdown
 from backend.env import (
     ConfigError,
     env_bool,
@@ -185,7 +186,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Nigrani API",
-    "DESCRIPTION": "Field system around Pakistan's National Sex Offenders Register.",
+    # The permission table is rendered into the interactive docs from the one table in code.
+    "DESCRIPTION": "Field system around Pakistan's National Sex Offenders Register.\n\n"
+    + render_permissions_markdown(),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
