@@ -71,7 +71,7 @@ def run() -> list[tuple[str, float, str, str]]:
             "import_register",
             round(ROWS / import_s, 1),
             "rows/s",
-            f"{ROWS:,} generated rows: parse, validate every row, bulk write offenders, "
+            f"{ROWS:,} generated rows: parse, validate every row, write (COPY) offenders, "
             f"addresses, supervision, convictions, status changes ({import_s:.1f} s; rolled back)",
         ),
         (

@@ -1,6 +1,7 @@
 """Factories for tests: jurisdictions with real polygons, agencies and officers."""
 
 import factory
+from django.contrib.auth.hashers import make_password
 
 from accounts.models import Agency, Officer
 from accounts.roles import AgencyKind
@@ -82,6 +83,7 @@ class OfficerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Officer
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"officer{n}")
     full_name = factory.Sequence(lambda n: f"Officer {n}")
@@ -89,4 +91,5 @@ class OfficerFactory(factory.django.DjangoModelFactory):
     badge_number = factory.Sequence(lambda n: f"B{n:05d}")
     agency = factory.SubFactory(AgencyFactory)
     role = "station_officer"
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+    # Hashed before the insert, so no second save is needed (tests use the fast MD5 hasher).
+    password = factory.LazyFunction(lambda: make_password("correct-horse-battery"))

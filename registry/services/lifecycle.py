@@ -99,13 +99,19 @@ def offender_dues_derive(
     released_on: date | None,
     registration_ends_on: date | None,
     since: date,
+    policy: ReportingPolicy | None = None,
 ) -> Dues:
     """The dues an offender in ``status`` has: computed from the policy when active (and
-    released through the register), none otherwise; the registration end is kept."""
+    released through the register), none otherwise; the registration end is kept.
+
+    ``policy`` is the tier's policy when the caller already holds it (the bulk import reads
+    them all once); otherwise it is read here."""
     if status == S.ACTIVE and released_on is not None:
-        return offender_dues_compute(
-            policy=reporting_policy_for(risk_tier), released_on=released_on, since=since
-        )
+        if policy is None:
+            policy = reporting_policy_for(risk_tier)
+        elif policy.risk_tier != risk_tier:
+            raise ValueError(f"the policy of tier {policy.risk_tier} given for tier {risk_tier}")
+        return offender_dues_compute(policy=policy, released_on=released_on, since=since)
     return Dues(registration_ends_on, None, None)
 
 

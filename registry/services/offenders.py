@@ -15,9 +15,15 @@ Rules decided here:
 - A data-entry clerk registers offenders whose address is in the clerk's district.
 - The address point, when given, decides station and beat and must lie in the named district.
 - Status is never changed here: release and transitions have their own services.
+
+Validating many records at once (the bulk import) passes a ``ValidationContext`` from
+``validation_context_load``: the lookups the rules need (registered CNICs, districts, tiers) are
+then read once for the whole file instead of once per record. The rules themselves are the same
+code either way; only where a lookup's answer comes from differs.
 """
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -95,6 +101,69 @@ class OffenderInput:
     release_prison: str = ""
 
 
+@dataclass(frozen=True)
+class ValidationContext:
+    """The lookups of ``offender_input_validate``, read once for many records (the import).
+
+    A snapshot: a CNIC registered after it was loaded is caught by the unique column when the
+    record is written, as with any registration race. A CNIC it was not loaded for is looked up
+    in the database, so an incomplete context gives slower answers, never wrong ones."""
+
+    cnic_indexes_checked: frozenset[str]
+    cnic_indexes_registered: frozenset[str]
+    districts_by_code: dict[str, District]
+    policies_by_tier: dict[int, ReportingPolicy]  # in the table's order (by tier)
+
+
+_CNIC_INDEX_CHUNK = 5000  # blind indexes per ``IN`` query when loading a context
+
+
+def validation_context_load(*, cnic_indexes: Iterable[str]) -> ValidationContext:
+    """The context for validating the records whose CNICs have these blind indexes: which of
+    them are registered, every district (boundaries deferred: validation needs the code and
+    key only) and every reporting policy. A constant number of queries for up to
+    ``_CNIC_INDEX_CHUNK`` CNICs, one more per further chunk."""
+    checked = frozenset(cnic_indexes)
+    ordered = sorted(checked)
+    registered: set[str] = set()
+    for start in range(0, len(ordered), _CNIC_INDEX_CHUNK):
+        chunk = ordered[start : start + _CNIC_INDEX_CHUNK]
+        registered.update(
+            Offender.objects.filter(cnic_index__in=chunk)
+            .order_by()
+            .values_list("cnic_index", flat=True)
+        )
+    return ValidationContext(
+        cnic_indexes_checked=checked,
+        cnic_indexes_registered=frozenset(registered),
+        districts_by_code={d.code: d for d in District.objects.defer("boundary")},
+        policies_by_tier={p.risk_tier: p for p in ReportingPolicy.objects.all()},
+    )
+
+
+# --- lookups: from the context when given, else from the database -------------------------
+
+
+def _cnic_registered(
+    index: str, *, exclude_pk: int | None = None, context: ValidationContext | None = None
+) -> bool:
+    if context is not None and exclude_pk is None and index in context.cnic_indexes_checked:
+        return index in context.cnic_indexes_registered
+    return Offender.objects.filter(cnic_index=index).exclude(pk=exclude_pk).exists()
+
+
+def _district_by_code(code: str, context: ValidationContext | None) -> District | None:
+    if context is not None:
+        return context.districts_by_code.get(code)
+    return District.objects.filter(code=code).first()
+
+
+def _configured_tiers(context: ValidationContext | None) -> list[int]:
+    if context is not None:
+        return list(context.policies_by_tier)
+    return list(ReportingPolicy.objects.values_list("risk_tier", flat=True))
+
+
 # --- field parsers: each returns the clean value or records errors under ``key`` -------------
 
 
@@ -157,7 +226,13 @@ def _float(data: dict, name: str, key: str, errors: _Errors) -> float | None:
     return number
 
 
-def _cnic(data: dict, errors: _Errors, *, exclude_pk: int | None = None) -> tuple[str, str]:
+def _cnic(
+    data: dict,
+    errors: _Errors,
+    *,
+    exclude_pk: int | None = None,
+    context: ValidationContext | None = None,
+) -> tuple[str, str]:
     raw = data.get("cnic")
     if raw in (None, ""):
         errors.add("cnic", "This field is required.")
@@ -168,7 +243,7 @@ def _cnic(data: dict, errors: _Errors, *, exclude_pk: int | None = None) -> tupl
         errors.add("cnic", exc.messages)
         return "", ""
     index = cnic_blind_index(cnic)
-    if Offender.objects.filter(cnic_index=index).exclude(pk=exclude_pk).exists():
+    if _cnic_registered(index, exclude_pk=exclude_pk, context=context):
         errors.add("cnic", ALREADY_REGISTERED)
     return cnic, index
 
@@ -208,7 +283,7 @@ def _aliases(data: dict, errors: _Errors) -> list[str]:
     return aliases
 
 
-def _risk_tier(data: dict, errors: _Errors) -> int:
+def _risk_tier(data: dict, errors: _Errors, context: ValidationContext | None = None) -> int:
     value = data.get("risk_tier")
     if value in (None, ""):
         errors.add("risk_tier", "This field is required.")
@@ -218,20 +293,26 @@ def _risk_tier(data: dict, errors: _Errors) -> int:
     except (TypeError, ValueError):
         errors.add("risk_tier", "A whole number is expected.")
         return 0
-    tiers = list(ReportingPolicy.objects.values_list("risk_tier", flat=True))
+    tiers = _configured_tiers(context)
     if isinstance(value, bool) or tier not in tiers:
         errors.add("risk_tier", f"One of the configured tiers: {', '.join(map(str, tiers))}.")
     return tier
 
 
-def _address(value: Any, errors: _Errors, *, prefix: str = "address") -> AddressInput | None:
+def _address(
+    value: Any,
+    errors: _Errors,
+    *,
+    prefix: str = "address",
+    context: ValidationContext | None = None,
+) -> AddressInput | None:
     if not isinstance(value, dict):
         errors.add(prefix, "An object with text, district, lat and lon is expected.")
         return None
     before = len(errors)
     text = _text(value, "text", f"{prefix}.text", errors, max_length=500, required=True)
     code = value.get("district")
-    district = District.objects.filter(code=str(code)).first() if code else None
+    district = _district_by_code(str(code), context) if code else None
     if district is None:
         errors.add(f"{prefix}.district", "A known district code is required.")
     lat = _float(value, "lat", f"{prefix}.lat", errors)
@@ -310,10 +391,15 @@ def _convictions(value: Any, errors: _Errors) -> list[dict[str, Any]]:
 # --- create --------------------------------------------------------------------------------
 
 
-def offender_input_validate(*, data: dict[str, Any]) -> OffenderInput:
-    """Validate a new record (module docstring); raises ``ValidationError`` with field keys."""
+def offender_input_validate(
+    *, data: dict[str, Any], context: ValidationContext | None = None
+) -> OffenderInput:
+    """Validate a new record (module docstring); raises ``ValidationError`` with field keys.
+
+    With a ``context`` (``validation_context_load``) the lookups come from it; only the
+    address point is still resolved per record (one query, geometries cached in-process)."""
     errors = _Errors()
-    cnic, cnic_index = _cnic(data, errors)
+    cnic, cnic_index = _cnic(data, errors, context=context)
     identity: dict[str, Any] = {
         name: _text(data, name, name, errors, max_length=max_length, required=required)
         for name, (max_length, required) in _TEXT_FIELDS.items()
@@ -324,7 +410,7 @@ def offender_input_validate(*, data: dict[str, Any]) -> OffenderInput:
     )
     identity["aliases"] = _aliases(data, errors)
     identity["phone"] = _phone(data, errors)
-    risk_tier = _risk_tier(data, errors)
+    risk_tier = _risk_tier(data, errors, context)
     status = data.get("status") or OffenderStatus.IN_CUSTODY
     if status not in CREATABLE_STATUSES:
         errors.add(
@@ -339,7 +425,7 @@ def offender_input_validate(*, data: dict[str, Any]) -> OffenderInput:
     )
     if status == OffenderStatus.IN_CUSTODY and (released_on or release_prison):
         errors.add("released_on", "An offender in custody has no release; record it on release.")
-    address = _address(data.get("address"), errors) if "address" in data else None
+    address = _address(data.get("address"), errors, context=context) if "address" in data else None
     if "address" not in data:
         errors.add("address", "This field is required.")
     convictions = _convictions(data.get("convictions"), errors)

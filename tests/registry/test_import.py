@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
-from common.exceptions import Forbidden
+from common.exceptions import Conflict, Forbidden
 from registry.models import Address, Conviction, Offender, StatusChange, SupervisionPeriod
-from registry.services.importing import register_csv_parse, register_import
+from registry.services.importing import register_csv_parse, register_import, register_row_data
+from registry.services.offenders import offender_create
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "register_sample.csv"
 SAMPLE_ROWS = 8
@@ -226,3 +229,83 @@ def test_a_quoted_cell_spanning_lines_keeps_line_numbers_right(world, registry_a
 
     # Row 1 spans lines 2–3, so the third row starts on line 5.
     assert "line 5: risk_tier: One of the configured tiers" in failed.value.output
+
+
+def _fields(obj, *, leave_out: tuple[str, ...] = ()) -> dict:
+    skip = {"id", "created_at", "updated_at", "offender", *leave_out}
+    return {
+        f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.name not in skip
+    }
+
+
+def test_an_imported_record_is_what_the_create_service_writes(world, registry_admin, tmp_path):
+    rows = _sample_rows()
+    row = dict(rows[0], aliases="Asif Butt; Chhota Asif", dna_profile_ref="DNA-77")
+    _import(_write_csv(tmp_path, [row]))
+    imported = Offender.objects.get()
+    created = offender_create(
+        actor=registry_admin, data=register_row_data(dict(row, cnic="35202-9000999-1"))
+    )
+    created.refresh_from_db()
+
+    assert imported.aliases == ["Asif Butt", "Chhota Asif"]
+    assert imported.dna_profile_ref == "DNA-77"  # decrypts: written through the field
+    assert imported.created_at is not None
+    leave_out = ("cnic", "cnic_index", "status_changed_at", "valid_from", "started_at")
+    assert _fields(imported, leave_out=leave_out) == _fields(created, leave_out=leave_out)
+    for related in ("addresses", "supervision_periods", "convictions"):
+        assert [_fields(o, leave_out=leave_out) for o in getattr(imported, related).all()] == [
+            _fields(o, leave_out=leave_out) for o in getattr(created, related).all()
+        ]
+    assert (imported.status_changes.get().to_status, imported.status_changes.get().reason) == (
+        created.status_changes.get().to_status,
+        created.status_changes.get().reason,
+    )
+
+
+def _queries_of_import(registry_admin, rows: list[dict[str, str]], *, dry_run: bool) -> int:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    parsed, _sha = register_csv_parse(buffer.getvalue().encode())
+    with CaptureQueriesContext(connection) as queries:
+        report = register_import(actor=registry_admin, rows=parsed, dry_run=dry_run)
+    assert not report.problems
+    return len(queries)
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_the_queries_of_an_import_grow_only_with_the_points_to_resolve(
+    world, registry_admin, dry_run
+):
+    # In custody: no release hooks, whose handlers (apps above the register) may query.
+    rows = [
+        dict(row, status="in_custody", released_on="", release_prison="") for row in _sample_rows()
+    ]
+    _queries_of_import(registry_admin, rows, dry_run=True)  # geometries now cached
+
+    def renumbered(rows: list[dict[str, str]], area: str) -> list[dict[str, str]]:
+        return [dict(row, cnic=area + row["cnic"][5:]) for row in rows]
+
+    half = _queries_of_import(registry_admin, renumbered(rows[:4], "35401"), dry_run=dry_run)
+    whole = _queries_of_import(registry_admin, renumbered(rows, "35402"), dry_run=dry_run)
+
+    points = sum(1 for row in rows[4:] if row["address_lat"])
+    assert whole - half == points  # one query per point (its jurisdiction), none per row
+
+
+def test_a_cnic_registered_while_the_import_ran_imports_nothing(world, registry_admin, monkeypatch):
+    _import(SAMPLE)
+    rows, _sha = register_csv_parse(SAMPLE.read_bytes())
+    # Validation saw the register before the other registration landed.
+    monkeypatch.setattr(
+        "registry.services.offenders._cnic_registered", lambda *args, **kwargs: False
+    )
+
+    with pytest.raises(Conflict) as caught:
+        register_import(actor=registry_admin, rows=rows)
+
+    assert caught.value.code == "already_registered"
+    assert Offender.objects.count() == SAMPLE_ROWS
+    assert Address.objects.count() == SAMPLE_ROWS

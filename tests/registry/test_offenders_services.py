@@ -6,18 +6,29 @@ from datetime import date
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from common.exceptions import Forbidden, NotFound
 from registry import hooks
+from registry.identifiers import cnic_blind_index, normalise_cnic
 from registry.models import Address, Conviction, Offender, StatusChange, SupervisionPeriod
 from registry.services.offenders import (
     ALREADY_REGISTERED,
     offender_create,
     offender_input_validate,
     offender_update,
+    validation_context_load,
 )
-from tests.registry.offender_data import KASUR_A_1, LAHORE_B_1, body, register, reload
+from tests.registry.offender_data import (
+    KASUR_A_1,
+    LAHORE_B_1,
+    body,
+    register,
+    reload,
+    unique_cnic,
+)
 
 TODAY = date(2026, 3, 10)
 
@@ -215,6 +226,91 @@ def test_validation_accepts_already_parsed_values(world):
     assert entry.identity["date_of_birth"] == date(1985, 3, 2)
     assert entry.address.station == world.lahore_a
     assert entry.convictions[0]["sections"] == ["PPC 376"]
+
+
+# --- validating many records with a context (the import) ----------------------------------
+
+
+def _index(data: dict) -> str:
+    return cnic_blind_index(normalise_cnic(data["cnic"]))
+
+
+def _without_point(data: dict) -> dict:
+    data["address"] = {"text": "House 1", "district": data["address"]["district"]}
+    return data
+
+
+@pytest.mark.parametrize("count", [10, 50])
+def test_validating_with_a_context_reads_the_database_a_constant_number_of_times(
+    world, registry_admin, count
+):
+    registered = register(registry_admin)
+    bodies = [_without_point(body(cnic=unique_cnic(), risk_tier=1 + n % 3)) for n in range(count)]
+    bodies[0]["address"]["district"] = "kasur"
+    bodies[1]["cnic"] = registered.cnic
+
+    with CaptureQueriesContext(connection) as loading:
+        context = validation_context_load(cnic_indexes=[_index(data) for data in bodies])
+    with CaptureQueriesContext(connection) as validating:
+        entries = [offender_input_validate(data=data, context=context) for data in bodies[2:]]
+        with pytest.raises(ValidationError) as refused:
+            offender_input_validate(data=bodies[1], context=context)
+
+    # Registered CNICs among the file's, districts, policies: whatever the number of records.
+    assert len(loading) == 3
+    assert len(validating) == 0
+    assert errors_of(refused) == {"cnic": [ALREADY_REGISTERED]}
+    assert offender_input_validate(data=bodies[0], context=context).address.district == world.kasur
+    assert {entry.risk_tier for entry in entries} == {1, 2, 3}
+
+
+def test_with_a_context_a_point_costs_one_query_per_record(world, django_assert_num_queries):
+    bodies = [body(cnic=unique_cnic()) for _ in range(20)]
+    context = validation_context_load(cnic_indexes=[_index(data) for data in bodies])
+    offender_input_validate(data=bodies[0], context=context)  # geometries now cached
+
+    with django_assert_num_queries(len(bodies)):  # the point's jurisdiction, nothing else
+        entries = [offender_input_validate(data=data, context=context) for data in bodies]
+
+    assert {(e.address.station, e.address.beat) for e in entries} == {
+        (world.lahore_a, world.lahore_a_1)
+    }
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"risk_tier": 9},
+        {"address": {"text": "x", "district": "atlantis"}},
+        {"address": {"text": "x", "district": "lahore", **KASUR_A_1}},
+        {"status": "active", "released_on": "2025-01-01", "address": {"text": "x"}},
+    ],
+)
+def test_a_context_gives_the_same_answers_as_the_database(world, registry_admin, overrides):
+    data = body(cnic=unique_cnic(), **overrides)
+    context = validation_context_load(cnic_indexes=[_index(data)])
+
+    def outcome(**kwargs):
+        try:
+            return offender_input_validate(data=data, **kwargs)
+        except ValidationError as exc:
+            return exc.message_dict
+
+    assert outcome(context=context) == outcome()
+
+
+def test_a_cnic_the_context_was_not_loaded_for_is_looked_up(
+    world, registry_admin, django_assert_num_queries
+):
+    registered = register(registry_admin)
+    context = validation_context_load(cnic_indexes=[])
+    data = _without_point(body(cnic=registered.cnic))
+
+    with django_assert_num_queries(1), pytest.raises(ValidationError) as caught:
+        offender_input_validate(data=data, context=context)
+
+    assert errors_of(caught) == {"cnic": [ALREADY_REGISTERED]}
 
 
 def test_data_entry_registers_only_in_its_district(world, data_entry_elsewhere):
