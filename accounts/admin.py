@@ -11,35 +11,16 @@ from django.http import HttpRequest
 from accounts.forms import AdminLoginForm
 from accounts.models import Agency, DeviceToken, Officer
 from accounts.services import device_revoke, officer_unlock
+from common.admin import ReadOnlyAdminMixin, RolePermissionAdminMixin
 
 admin.site.login_form = AdminLoginForm
 admin.site.login_template = "accounts/admin_login.html"
 
 
-def _may_manage(request: HttpRequest) -> bool:
-    user = request.user
-    return bool(
-        user.is_active and (user.is_superuser or user.has_permission("officer.manage"))  # type: ignore[union-attr]
-    )
-
-
-class _ManagedAdmin(admin.ModelAdmin):
+class _ManagedAdmin(RolePermissionAdminMixin, admin.ModelAdmin):
     """Open to system administrators (and superusers); nothing here is ever deleted."""
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _may_manage(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return _may_manage(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return _may_manage(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return _may_manage(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    required_permission = "officer.manage"
 
 
 @admin.register(Agency)
@@ -101,7 +82,9 @@ class OfficerAdmin(_ManagedAdmin):
 
 
 @admin.register(DeviceToken)
-class DeviceTokenAdmin(_ManagedAdmin):
+class DeviceTokenAdmin(ReadOnlyAdminMixin, _ManagedAdmin):
+    """Tokens are issued only by signing in on the phone; here they are only revoked."""
+
     list_display = (
         "officer",
         "device_id",
@@ -128,12 +111,6 @@ class DeviceTokenAdmin(_ManagedAdmin):
     )
     readonly_fields = fields
     actions = ("revoke_devices",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # tokens are issued only by signing in on the phone
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.action(description="Revoke every token of the selected tokens' devices")
     def revoke_devices(self, request: HttpRequest, queryset: QuerySet[DeviceToken]) -> None:

@@ -169,6 +169,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+NIGRANI_PHOTO_MAX_BYTES = env_int("NIGRANI_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
 
 # --- DRF / OpenAPI --------------------------------------------------------------------------
 REST_FRAMEWORK = {

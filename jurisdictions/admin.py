@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from common.admin import UndeletableAdminMixin
 from jurisdictions.models import Beat, District, PoliceStation, Province
 from jurisdictions.services import jurisdiction_save, jurisdiction_validate
 
@@ -28,7 +29,7 @@ class _AreaForm(forms.ModelForm):
             self._update_errors(exc)
 
 
-class _AreaAdmin(admin.ModelAdmin):
+class _AreaAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     form = _AreaForm
     search_fields = ("code", "name")
     readonly_fields = ("min_lon", "min_lat", "max_lon", "max_lat", "created_at", "updated_at")
@@ -39,20 +40,14 @@ class _AreaAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return super().has_change_permission(request, obj) and _may_manage(request)
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
         jurisdiction_save(actor=request.user, area=obj)
 
 
 @admin.register(Province)
-class ProvinceAdmin(admin.ModelAdmin):
+class ProvinceAdmin(UndeletableAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name")
     search_fields = ("code", "name")
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(District)

@@ -18,11 +18,13 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
 from accounts.roles import Role
+from audit.admin_mixins import AuditedReadAdminMixin
 from audit.models import AuditAction
 from audit.services import audit_record
+from common.admin import ReadOnlyInline, RolePermissionAdminMixin
 from registry.identifiers import cnic_blind_index, mask_cnic, mask_phone, normalise_cnic
 from registry.models import (
     Address,
@@ -32,9 +34,6 @@ from registry.models import (
     ReportingPolicy,
     SupervisionPeriod,
 )
-
-# Only whether the search box was used is audited, never what was typed (a name or a CNIC).
-_SEARCH_PARAM = "q"
 
 
 def _may_use(request: HttpRequest) -> bool:
@@ -46,31 +45,19 @@ def _may_use(request: HttpRequest) -> bool:
     return user.role == Role.REGISTRY_ADMIN and user.has_permission("offender.read")  # type: ignore[union-attr]
 
 
-class _RegistryStaffOnly:
+class _RegistryStaffOnly(RolePermissionAdminMixin):
     """Visible and editable by registry staff only; the Django model permissions are not used
     (roles are the one permission table, ``accounts/roles.py``). Never deletable."""
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
+    def may_use(self, request: HttpRequest) -> bool:
         return _may_use(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_use(request)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return _may_use(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_use(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class _AuditedAdmin(_RegistryStaffOnly, admin.ModelAdmin):
     """Saves audited in the admin's own transaction (``changeform_view`` is atomic), naming
     the changed fields only."""
 
-    object_type = ""
+    audit_object_type = ""
 
     def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
         if change:
@@ -84,7 +71,7 @@ class _AuditedAdmin(_RegistryStaffOnly, admin.ModelAdmin):
         audit_record(
             actor=request.user,
             action=AuditAction.UPDATE if change else AuditAction.CREATE,
-            object_type=self.object_type,
+            object_type=self.audit_object_type,
             object_id=obj.pk,
             details={"via": "admin", "fields": sorted(changed)},
         )
@@ -96,7 +83,7 @@ class _AuditedAdmin(_RegistryStaffOnly, admin.ModelAdmin):
         audit_record(
             actor=request.user,
             action=AuditAction.DELETE,
-            object_type=self.object_type,
+            object_type=self.audit_object_type,
             object_id=object_id,
             details={"via": "admin"},
         )
@@ -106,22 +93,9 @@ class _AuditedAdmin(_RegistryStaffOnly, admin.ModelAdmin):
             self.delete_model(request, obj)
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
+class _ReadOnlyInline(ReadOnlyInline):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _may_use(request)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ConvictionInline(_ReadOnlyInline):
@@ -158,8 +132,9 @@ class SupervisionPeriodInline(_ReadOnlyInline):
 
 
 @admin.register(Offender)
-class OffenderAdmin(_AuditedAdmin):
-    object_type = "offender"
+class OffenderAdmin(AuditedReadAdminMixin, _AuditedAdmin):
+    audit_object_type = "offender"
+    audit_purpose = "registry administration"
     list_display = ("id", "full_name", "father_name", "risk_tier", "status", "district", "station")
     list_filter = ("status", "risk_tier", "district")
     list_select_related = ("district", "station")
@@ -246,47 +221,10 @@ class OffenderAdmin(_AuditedAdmin):
             return super().get_search_results(request, queryset, search_term)
         return queryset.filter(cnic_index=cnic_blind_index(cnic)), False
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict | None = None
-    ) -> HttpResponse:
-        response = super().changelist_view(request, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            audit_record(
-                actor=request.user,
-                action=AuditAction.READ,
-                object_type="offender",
-                purpose="registry administration",
-                details={
-                    "via": "admin",
-                    "filters": {k: v for k, v in request.GET.items() if k != _SEARCH_PARAM},
-                    "searched": bool(request.GET.get(_SEARCH_PARAM)),
-                },
-            )
-        return response
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            audit_record(
-                actor=request.user,
-                action=AuditAction.READ,
-                object_type="offender",
-                object_id=object_id,
-                purpose="registry administration",
-                details={"via": "admin"},
-            )
-        return response
-
 
 @admin.register(ReportingPolicy)
 class ReportingPolicyAdmin(_AuditedAdmin):
-    object_type = "reporting_policy"
+    audit_object_type = "reporting_policy"
     list_display = (
         "risk_tier",
         "checkin_interval_days",
@@ -299,6 +237,6 @@ class ReportingPolicyAdmin(_AuditedAdmin):
 
 @admin.register(NoticeDeadline)
 class NoticeDeadlineAdmin(_AuditedAdmin):
-    object_type = "notice_deadline"
+    audit_object_type = "notice_deadline"
     list_display = ("kind", "days_after_change", "days_before_departure")
     readonly_fields = ("created_at", "updated_at")

@@ -15,6 +15,16 @@ urlpatterns = [
         name="offender-detail",
     ),
     path(
+        "offenders/<int:offender_id>/convictions/",
+        offenders.OffenderConvictionsApi.as_view(),
+        name="offender-convictions",
+    ),
+    path(
+        "offenders/<int:offender_id>/photo/",
+        offenders.OffenderPhotoApi.as_view(),
+        name="offender-photo",
+    ),
+    path(
         "offenders/<int:offender_id>/release/",
         offenders.OffenderReleaseApi.as_view(),
         name="offender-release",

@@ -1,5 +1,6 @@
-"""Offender endpoints: register, list and search, read and correct one record, release,
-transition, timeline and the station counter's CNIC lookup.
+"""Offender endpoints: register, list and search, read and correct one record, add a
+conviction, upload and download the photo, release, transition, timeline and the station
+counter's CNIC lookup.
 
 Rules live in ``registry.services`` and scoping in ``registry.selectors``; these views parse,
 call one service or selector, audit reads and serialise.
@@ -14,10 +15,16 @@ call one service or selector, audit reads and serialise.
   new address, phone or supervision; its timeline stops when supervision passed on.
 - Bad input is 400 with field keys as the body names them: ``address.lat``,
   ``convictions[0].sections``.
+- The photo is never linked to ``MEDIA_URL`` (media is not served): the record's ``photo`` is
+  the path of ``GET …/photo/``, which streams it to callers who may read the record, audited
+  like every full read.
 """
 
 from typing import Any
 
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -26,6 +33,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,6 +54,7 @@ from registry.models import (
     OffenderStatus,
     RemovalReason,
 )
+from registry.photos import CONTENT_TYPES
 from registry.services import lifecycle
 from registry.services import offenders as services
 
@@ -218,9 +228,16 @@ class OffenderSerializer(serializers.Serializer):
     def get_biometric_ref(self, offender: Offender) -> str | None:
         return offender.biometric_ref if self._reveal() else None
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text="path of the photo download (GET with ?purpose=), null without a photo",
+        )
+    )
     def get_photo(self, offender: Offender) -> str | None:
-        return offender.photo.url if offender.photo else None
+        if not offender.photo:
+            return None
+        return reverse("registry:offender-photo", kwargs={"offender_id": offender.pk})
 
     @extend_schema_field(AddressSerializer(allow_null=True))
     def get_address(self, offender: Offender) -> dict | None:
@@ -437,6 +454,110 @@ class OffenderDetailApi(APIView):
         data = _parse(self.InputSerializer, request.data, partial=True)
         offender = services.offender_update(
             actor=request.user, offender_id=offender_id, data=dict(data)
+        )
+        return _offender_response(request, offender)
+
+
+class OffenderConvictionsApi(APIView):
+    permission_classes = [_OffenderPermission]
+    write_permission = "offender.update"
+    # The conviction of a create body and of the record, on purpose: one shape everywhere.
+    InputSerializer = ConvictionInputSerializer
+    OutputSerializer = ConvictionSerializer
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_conviction_add",
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+        description=(
+            "Record a further conviction of an offender in the caller's jurisdiction, by the "
+            "rules of a new record's convictions. A court case already recorded for the "
+            "offender is a 400 on `case_number`. The status does not change."
+        ),
+    )
+    def post(self, request: Request, offender_id: int) -> Response:
+        data = _parse(self.InputSerializer, request.data)
+        conviction = services.conviction_add(
+            actor=request.user, offender_id=offender_id, data=dict(data)
+        )
+        return Response(self.OutputSerializer(conviction).data, status=status.HTTP_201_CREATED)
+
+
+class _AnyAcceptNegotiation(DefaultContentNegotiation):
+    """Answer with the view's first renderer whatever ``Accept`` says: an image request
+    (``Accept: image/*``) gets the file, or an error body in JSON, never a 406."""
+
+    def select_renderer(self, request: Request, renderers: list, format_suffix: Any = None):
+        return renderers[0], renderers[0].media_type
+
+
+class OffenderPhotoApi(APIView):
+    permission_classes = [_OffenderPermission]
+    write_permission = "offender.update"
+    parser_classes = [MultiPartParser]
+    content_negotiation_class = _AnyAcceptNegotiation
+
+    @extend_schema_serializer(component_name="OffenderPhotoUpload")
+    class InputSerializer(serializers.Serializer):
+        photo = serializers.FileField(help_text="JPEG or PNG; metadata is removed")
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_photo_get",
+        parameters=[PURPOSE_PARAMETER],
+        responses={
+            (200, CONTENT_TYPES["jpg"]): OpenApiTypes.BINARY,
+            (200, CONTENT_TYPES["png"]): OpenApiTypes.BINARY,
+        },
+        description=(
+            "The offender's photo, to callers who may read the record (former supervisors "
+            "too); 404 outside their jurisdiction or without a photo. Audited with purpose."
+        ),
+    )
+    def get(self, request: Request, offender_id: int) -> FileResponse:
+        purpose = _purpose(request)
+        access = selectors.offender_access(actor=request.user, offender_id=offender_id)
+        photo = access.offender.photo
+        if not photo:
+            raise NotFound()
+        try:
+            handle = photo.open("rb")
+        except FileNotFoundError:
+            raise NotFound() from None
+        audit_record(
+            actor=request.user,
+            action=AuditAction.READ,
+            object_type="offender",
+            object_id=offender_id,
+            purpose=purpose,
+            details={"view": "photo", "access": access.kind},
+        )
+        extension = photo.name.rsplit(".", 1)[-1].lower()
+        response = FileResponse(
+            handle,
+            content_type=CONTENT_TYPES.get(extension, "application/octet-stream"),
+            filename=f"offender-{offender_id}.{extension}",
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_photo_set",
+        request={"multipart/form-data": InputSerializer},
+        responses=OffenderSerializer,
+        description=(
+            "Replace the photo (multipart, field `photo`): JPEG or PNG, recognised by its "
+            "content, at most the configured size (`NIGRANI_PHOTO_MAX_BYTES`, 5 MB by "
+            "default). EXIF and other metadata are removed; anything else is a 400 on "
+            "`photo`."
+        ),
+    )
+    def put(self, request: Request, offender_id: int) -> Response:
+        data = _parse(self.InputSerializer, request.data)
+        offender = services.offender_photo_set(
+            actor=request.user, offender_id=offender_id, photo=data["photo"]
         )
         return _offender_response(request, offender)
 

@@ -25,8 +25,9 @@ Rules decided here:
 - **Speed**: rows are validated one by one by the shared validator, given a
   ``ValidationContext`` loaded once for the file (which of its CNICs are registered, the
   districts, the reporting policies), so a row costs one query (its address point) instead of
-  one per lookup; the policies also give the due dates. Then the rows are written table by
-  table, one ``COPY`` each — offenders (ids reserved first; encrypted through the field, blind
+  one per lookup; the policies also give the due dates. Then the rows, built by the same
+  ``offender_build`` and ``offender_records_build`` as ``offender_create``, are written table
+  by table, one ``COPY`` each — offenders (ids reserved first; encrypted through the field, blind
   index from validation), addresses, supervision periods, convictions and the opening status
   changes — instead of ``offender_create`` per row, which would also write one audit event
   per row. ``COPY`` rather than ``bulk_create``: at 10,000 rows, compiling and binding the
@@ -51,19 +52,13 @@ from audit.services import audit_record
 from common.exceptions import Conflict, Forbidden
 from registry import hooks
 from registry.identifiers import cnic_blind_index, normalise_cnic
-from registry.models import (
-    Address,
-    Conviction,
-    Offender,
-    OffenderStatus,
-    StatusChange,
-    SupervisionPeriod,
-)
-from registry.services.lifecycle import offender_dues_derive
+from registry.models import Offender, OffenderStatus
 from registry.services.offenders import (
     OffenderInput,
     ValidationContext,
+    offender_build,
     offender_input_validate,
+    offender_records_build,
     validation_context_load,
 )
 
@@ -372,36 +367,12 @@ def _write(
     related rows, same hook), without its per-row audit event. The dues come from the
     policies the rows were validated against (their tiers are among them)."""
     now = timezone.now()
-    today = timezone.localdate()
-    offenders = []
-    for entry in entries:
-        dues = offender_dues_derive(
-            status=entry.status,
-            risk_tier=entry.risk_tier,
-            released_on=entry.released_on,
-            registration_ends_on=None,
-            since=today,
-            policy=context.policies_by_tier[entry.risk_tier],
+    offenders = [
+        offender_build(
+            entry=entry, actor=actor, now=now, policy=context.policies_by_tier[entry.risk_tier]
         )
-        offenders.append(
-            Offender(
-                **entry.identity,
-                cnic=entry.cnic,
-                cnic_index=entry.cnic_index,
-                risk_tier=entry.risk_tier,
-                status=entry.status,
-                status_changed_at=now,
-                district=entry.address.district,
-                station=entry.address.station,
-                beat=entry.address.beat,
-                released_on=entry.released_on,
-                release_prison=entry.release_prison,
-                registration_ends_on=dues.registration_ends_on,
-                next_checkin_due=dues.next_checkin_due,
-                next_verification_due=dues.next_verification_due,
-                created_by=actor,
-            )
-        )
+        for entry in entries
+    ]
     for offender, pk in zip(offenders, _reserve_ids(Offender, len(offenders)), strict=True):
         offender.pk = pk
     try:
@@ -416,53 +387,17 @@ def _write(
                 code="already_registered",
             ) from None
         raise
-    _copy_insert(
-        [
-            Address(
-                offender=offender,
-                text=entry.address.text,
-                district=entry.address.district,
-                lon=entry.address.lon,
-                lat=entry.address.lat,
-                station=entry.address.station,
-                beat=entry.address.beat,
-                valid_from=now,
-            )
-            for offender, entry in zip(offenders, entries, strict=True)
-        ]
-    )
-    _copy_insert(
-        [
-            SupervisionPeriod(
-                offender=offender,
-                district_id=offender.district_id,
-                station_id=offender.station_id,
-                started_at=now,
-            )
-            for offender in offenders
-        ]
-    )
-    _copy_insert(
-        [
-            Conviction(offender=offender, **conviction)
-            for offender, entry in zip(offenders, entries, strict=True)
-            for conviction in entry.convictions
-        ]
-    )
-    _copy_insert(
-        [
-            StatusChange(
-                offender=offender,
-                from_status="",
-                to_status=offender.status,
-                reason="registered",
-                note="import_register",
-                actor=actor,
-                changed_at=now,
-            )
-            for offender in offenders
-        ]
-    )
+    records = [
+        offender_records_build(
+            offender=offender, entry=entry, actor=actor, now=now, note="import_register"
+        )
+        for offender, entry in zip(offenders, entries, strict=True)
+    ]
+    # Table by table, in the order of their foreign keys.
+    _copy_insert([r.address for r in records])
+    _copy_insert([r.supervision for r in records])
+    _copy_insert([conviction for r in records for conviction in r.convictions])
+    _copy_insert([r.status_change for r in records])
     return offenders
 
 

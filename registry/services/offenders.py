@@ -15,6 +15,13 @@ Rules decided here:
 - A data-entry clerk registers offenders whose address is in the clerk's district.
 - The address point, when given, decides station and beat and must lie in the named district.
 - Status is never changed here: release and transitions have their own services.
+- A further conviction (``conviction_add``) follows the same rules as a new record's
+  convictions (``_conviction``, the one validator of a conviction); a court case already
+  recorded for the offender is refused.
+- The photo (``offender_photo_set``) is accepted and stripped of metadata by
+  ``registry.photos`` and stored under a random name.
+- A new record's rows are built by ``offender_build`` and ``offender_records_build`` for
+  ``offender_create`` and the bulk import alike.
 
 Validating many records at once (the bulk import) passes a ``ValidationContext`` from
 ``validation_context_load``: the lookups the rules need (registered CNICs, districts, tiers) are
@@ -23,12 +30,16 @@ code either way; only where a lookup's answer comes from differs.
 """
 
 import math
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -36,7 +47,7 @@ from accounts.models import Officer
 from accounts.roles import Role
 from audit.models import AuditAction
 from audit.services import audit_record
-from common.exceptions import Forbidden
+from common.exceptions import Forbidden, NotFound
 from jurisdictions.models import Beat, District, PoliceStation
 from registry import hooks
 from registry.identifiers import (
@@ -53,12 +64,16 @@ from registry.models import (
     OffenderStatus,
     ReportingPolicy,
     StatusChange,
+    SupervisionPeriod,
 )
-from registry.selectors import offender_get
-from registry.services.addresses import address_change, address_point_resolve, supervision_sync
+from registry.photos import PhotoRejected, photo_clean
+from registry.selectors import offender_get, offender_queryset_for
+from registry.services.addresses import address_change, address_point_resolve
 from registry.services.lifecycle import offender_dues_derive
 
 ALREADY_REGISTERED = "already registered"
+CASE_LISTED_TWICE = "The same court case is listed twice."
+CASE_ALREADY_RECORDED = "This court case is already recorded for the offender."
 CREATABLE_STATUSES = (OffenderStatus.IN_CUSTODY, OffenderStatus.ACTIVE)
 # Identity fields a PATCH may change, besides cnic, phone, risk_tier and address.
 _TEXT_FIELDS: dict[str, tuple[int, bool]] = {
@@ -334,9 +349,15 @@ def _address(
     return AddressInput(text=text, district=district, lon=lon, lat=lat, station=station, beat=beat)
 
 
-def _conviction(value: Any, errors: _Errors, prefix: str) -> dict[str, Any] | None:
+def _conviction(value: Any, errors: _Errors, prefix: str = "") -> dict[str, Any] | None:
+    """One conviction, its keys under ``prefix`` (``convictions[0].sections``) or bare
+    (``sections``, a conviction added on its own)."""
+
+    def key(name: str) -> str:
+        return f"{prefix}.{name}" if prefix else name
+
     if not isinstance(value, dict):
-        errors.add(prefix, "An object is expected.")
+        errors.add(prefix or NON_FIELD_ERRORS, "An object is expected.")
         return None
     before = len(errors)
     clean: dict[str, Any] = {}
@@ -347,19 +368,17 @@ def _conviction(value: Any, errors: _Errors, prefix: str) -> dict[str, Any] | No
         ("case_number", 64),
         ("sentence", 255),
     ):
-        clean[name] = _text(
-            value, name, f"{prefix}.{name}", errors, max_length=max_length, required=True
-        )
+        clean[name] = _text(value, name, key(name), errors, max_length=max_length, required=True)
     clean["conviction_date"] = _date(
-        value, "conviction_date", f"{prefix}.conviction_date", errors, required=True
+        value, "conviction_date", key("conviction_date"), errors, required=True
     )
     try:
         clean["sections"] = validate_sections(value.get("sections"))
     except ValidationError as exc:
-        errors.add(f"{prefix}.sections", exc.messages)
+        errors.add(key("sections"), exc.messages)
     victim_minor = value.get("victim_minor")
     if not isinstance(victim_minor, bool):
-        errors.add(f"{prefix}.victim_minor", "true or false is required.")
+        errors.add(key("victim_minor"), "true or false is required.")
     clean["victim_minor"] = victim_minor
     return clean if len(errors) == before else None
 
@@ -382,7 +401,7 @@ def _convictions(value: Any, errors: _Errors) -> list[dict[str, Any]]:
             continue
         case = (clean["court"], clean["case_number"])
         if case in seen:
-            errors.add(f"{prefix}.case_number", "The same court case is listed twice.")
+            errors.add(f"{prefix}.case_number", CASE_LISTED_TWICE)
         seen.add(case)
         convictions.append(clean)
     return convictions
@@ -451,6 +470,92 @@ def _require_district(actor: Officer, district: District) -> None:
         )
 
 
+def offender_build(
+    *,
+    entry: OffenderInput,
+    actor: Officer,
+    now: datetime,
+    policy: ReportingPolicy | None = None,
+) -> Offender:
+    """The unsaved record of a validated entry, as every registration writes it
+    (``offender_create`` one by one, the bulk import by ``COPY``): supervision from the
+    address, status as of ``now``, the dues its status and tier give. ``policy`` is the tier's
+    reporting policy when the caller already holds it (else it is read when needed)."""
+    dues = offender_dues_derive(
+        status=entry.status,
+        risk_tier=entry.risk_tier,
+        released_on=entry.released_on,
+        registration_ends_on=None,
+        since=timezone.localdate(now),
+        policy=policy,
+    )
+    return Offender(
+        **entry.identity,
+        cnic=entry.cnic,
+        cnic_index=entry.cnic_index,
+        risk_tier=entry.risk_tier,
+        status=entry.status,
+        status_changed_at=now,
+        district=entry.address.district,
+        station=entry.address.station,
+        beat=entry.address.beat,
+        released_on=entry.released_on,
+        release_prison=entry.release_prison,
+        registration_ends_on=dues.registration_ends_on,
+        next_checkin_due=dues.next_checkin_due,
+        next_verification_due=dues.next_verification_due,
+        created_by=actor,
+    )
+
+
+@dataclass
+class OffenderRecords:
+    """The rows a registration writes beside the record itself, unsaved."""
+
+    address: Address
+    supervision: SupervisionPeriod
+    convictions: list[Conviction]
+    status_change: StatusChange
+
+
+def offender_records_build(
+    *, offender: Offender, entry: OffenderInput, actor: Officer, now: datetime, note: str = ""
+) -> OffenderRecords:
+    """The first address, the first supervision period (the record's district and station),
+    the convictions and the opening status change of a record just given its primary key."""
+    address = entry.address
+    return OffenderRecords(
+        address=Address(
+            offender=offender,
+            text=address.text,
+            district=address.district,
+            lon=address.lon,
+            lat=address.lat,
+            station=address.station,
+            beat=address.beat,
+            valid_from=now,
+        ),
+        supervision=SupervisionPeriod(
+            offender=offender,
+            district_id=offender.district_id,
+            station_id=offender.station_id,
+            started_at=now,
+        ),
+        convictions=[
+            Conviction(offender=offender, **conviction) for conviction in entry.convictions
+        ],
+        status_change=StatusChange(
+            offender=offender,
+            from_status="",
+            to_status=entry.status,
+            reason="registered",
+            note=note,
+            actor=actor,
+            changed_at=now,
+        ),
+    )
+
+
 def offender_create(*, actor: Officer, data: dict[str, Any] | OffenderInput) -> Offender:
     """Register an offender with the current address and convictions, in one transaction:
     the record, its first address and supervision period, its convictions, the opening
@@ -460,33 +565,9 @@ def offender_create(*, actor: Officer, data: dict[str, Any] | OffenderInput) -> 
         raise Forbidden("You may not register offenders.")
     entry = data if isinstance(data, OffenderInput) else offender_input_validate(data=data)
     _require_district(actor, entry.address.district)
-    today = timezone.localdate()
-    dues = offender_dues_derive(
-        status=entry.status,
-        risk_tier=entry.risk_tier,
-        released_on=entry.released_on,
-        registration_ends_on=None,
-        since=today,
-    )
     now = timezone.now()
     with transaction.atomic():
-        offender = Offender(
-            **entry.identity,
-            cnic=entry.cnic,
-            cnic_index=entry.cnic_index,
-            risk_tier=entry.risk_tier,
-            status=entry.status,
-            status_changed_at=now,
-            district=entry.address.district,
-            station=entry.address.station,
-            beat=entry.address.beat,
-            released_on=entry.released_on,
-            release_prison=entry.release_prison,
-            registration_ends_on=dues.registration_ends_on,
-            next_checkin_due=dues.next_checkin_due,
-            next_verification_due=dues.next_verification_due,
-            created_by=actor,
-        )
+        offender = offender_build(entry=entry, actor=actor, now=now)
         try:
             with transaction.atomic():
                 offender.save()
@@ -494,28 +575,11 @@ def offender_create(*, actor: Officer, data: dict[str, Any] | OffenderInput) -> 
             if "cnic_index" in str(exc):
                 raise ValidationError({"cnic": [ALREADY_REGISTERED]}) from None
             raise
-        Address.objects.create(
-            offender=offender,
-            text=entry.address.text,
-            district=entry.address.district,
-            lon=entry.address.lon,
-            lat=entry.address.lat,
-            station=entry.address.station,
-            beat=entry.address.beat,
-            valid_from=now,
-        )
-        supervision_sync(offender=offender, at=now)
-        Conviction.objects.bulk_create(
-            Conviction(offender=offender, **conviction) for conviction in entry.convictions
-        )
-        StatusChange.objects.create(
-            offender=offender,
-            from_status="",
-            to_status=entry.status,
-            reason="registered",
-            actor=actor,
-            changed_at=now,
-        )
+        records = offender_records_build(offender=offender, entry=entry, actor=actor, now=now)
+        records.address.save()
+        records.supervision.save()
+        Conviction.objects.bulk_create(records.convictions)
+        records.status_change.save()
         audit_record(
             actor=actor,
             action=AuditAction.CREATE,
@@ -619,4 +683,118 @@ def offender_update(*, actor: Officer, offender_id: int, data: dict[str, Any]) -
                 lon=address.lon,
                 lat=address.lat,
             )
+    return offender
+
+
+# --- convictions ---------------------------------------------------------------------------
+
+
+def conviction_input_validate(*, data: dict[str, Any]) -> dict[str, Any]:
+    """One conviction, by the rules a new record's convictions follow; raises
+    ``ValidationError`` with bare field keys (``sections``)."""
+    errors = _Errors()
+    clean = _conviction(data, errors)
+    if errors or clean is None:
+        raise ValidationError(dict(errors))
+    return clean
+
+
+def conviction_add(*, actor: Officer, offender_id: int, data: dict[str, Any]) -> Conviction:
+    """Record a further conviction of an offender in the actor's scope (404 otherwise).
+
+    A court case already recorded for the offender is a 400 on ``case_number``, also when two
+    officers add it at once (the unique constraint decides). The status does not change here:
+    what a new conviction means for it (custody, a removal undone) is the lifecycle's business.
+    Audited as a ``create`` of the conviction, naming the offender, never the case."""
+    if not actor.has_permission("offender.update"):
+        raise Forbidden("You may not change offender records.")
+    clean = conviction_input_validate(data=data)
+    with transaction.atomic():
+        offender = offender_get(actor=actor, offender_id=offender_id)
+        if offender.convictions.filter(
+            court=clean["court"], case_number=clean["case_number"]
+        ).exists():
+            raise ValidationError({"case_number": [CASE_ALREADY_RECORDED]})
+        conviction = Conviction(offender=offender, **clean)
+        try:
+            with transaction.atomic():
+                conviction.save()
+        except IntegrityError as exc:
+            if "conviction_unique_case" in str(exc):
+                raise ValidationError({"case_number": [CASE_ALREADY_RECORDED]}) from None
+            raise
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            object_type="conviction",
+            object_id=conviction.pk,
+            details={"offender_id": offender.pk},
+        )
+    return conviction
+
+
+# --- photo ---------------------------------------------------------------------------------
+
+
+def _size_text(size_bytes: int) -> str:
+    megabytes = size_bytes / (1024 * 1024)
+    return f"{megabytes:g} MB" if megabytes >= 1 else f"{size_bytes} bytes"
+
+
+def offender_photo_set(*, actor: Officer, offender_id: int, photo: File) -> Offender:
+    """Replace the photo of an offender in the actor's scope (404 otherwise).
+
+    Accepted and cleaned by ``registry.photos`` (JPEG or PNG by content, metadata such as the
+    GPS position dropped) and at most ``NIGRANI_PHOTO_MAX_BYTES``; anything else is a 400 on
+    ``photo``. Stored under a random name, so the storage never holds a name or CNIC; the
+    previous file is deleted once the change has committed (before that, a rollback would
+    leave the record pointing at a deleted file), and the new one if the change fails.
+    Audited as an update of the ``photo`` field."""
+    if not actor.has_permission("offender.update"):
+        raise Forbidden("You may not change offender records.")
+    if not offender_queryset_for(actor=actor).filter(pk=offender_id).exists():
+        raise NotFound()  # before reading the upload
+    max_bytes = settings.NIGRANI_PHOTO_MAX_BYTES
+    too_large = ValidationError({"photo": [f"At most {_size_text(max_bytes)}."]})
+    if photo.size is not None and photo.size > max_bytes:
+        raise too_large
+    photo.seek(0)
+    data = photo.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise too_large
+    try:
+        clean = photo_clean(data)
+    except PhotoRejected as exc:
+        raise ValidationError({"photo": [str(exc)]}) from None
+    storage = Offender._meta.get_field("photo").storage
+    stored_name = ""
+    try:
+        with transaction.atomic():
+            offender = (
+                offender_queryset_for(actor=actor)
+                .select_for_update(of=("self",))
+                .filter(pk=offender_id)
+                .first()
+            )
+            if offender is None:  # left the actor's scope meanwhile
+                raise NotFound()
+            previous_name = offender.photo.name
+            offender.photo.save(
+                f"{uuid.uuid4().hex}.{clean.extension}", ContentFile(clean.content), save=False
+            )
+            stored_name = offender.photo.name
+            offender.save(update_fields=["photo", "updated_at"])
+            if previous_name:
+                transaction.on_commit(lambda: storage.delete(previous_name), robust=True)
+            audit_record(
+                actor=actor,
+                action=AuditAction.UPDATE,
+                object_type="offender",
+                object_id=offender.pk,
+                details={"fields": ["photo"], "width": clean.width, "height": clean.height},
+            )
+    except BaseException:
+        if stored_name:
+            storage.delete(stored_name)
+        raise
     return offender

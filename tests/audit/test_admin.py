@@ -63,3 +63,22 @@ def test_staff_without_audit_read_cannot_see_the_trail(client, system_admin, eve
     admin = _staff_client(client, system_admin)
     assert admin.get(CHANGELIST).status_code == 403
     assert admin.get(f"{CHANGELIST}{event.id}/change/").status_code == 403
+
+
+def test_an_empty_search_box_is_not_recorded_as_a_search(client, auditor, event):
+    admin = _staff_client(client, auditor)
+
+    assert admin.get(CHANGELIST, {"q": ""}).status_code == 200
+    assert AuditEvent.objects.order_by("-id").first().details == {
+        "via": "admin",
+        "filters": {},
+        "searched": False,
+    }
+
+
+def test_an_unknown_event_redirects_and_records_no_read(client, auditor, event):
+    admin = _staff_client(client, auditor)
+    before = AuditEvent.objects.count()
+
+    assert admin.get(f"{CHANGELIST}424242/change/").status_code == 302
+    assert AuditEvent.objects.count() == before
