@@ -241,8 +241,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"strip_query": {"()": "backend.log_filters.StripQueryString"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Query strings can hold a CNIC or a name (?cnic=, ?q=): never in the access log.
+        "uvicorn.access": {"handlers": ["console"], "filters": ["strip_query"], "propagate": False},
+    },
 }
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "nigrani-demo-2026")

@@ -77,3 +77,10 @@ def test_compose_environment_agrees_with_the_settings_module(compose):
             assert ":?" in env[secret], f"{secret} must be required, not defaulted"
     assert compose["services"]["web"]["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert "@db:5432/" in compose["services"]["web"]["environment"]["DATABASE_URL"]
+
+
+def test_web_trusts_forwarded_headers_only_from_the_proxy(compose):
+    command = " ".join(compose["services"]["web"]["command"])
+    assert "--forwarded-allow-ips" in command
+    assert "'*'" not in command
+    assert compose["services"]["web"]["ports"] == ["127.0.0.1:8000:8000"]
