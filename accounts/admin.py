@@ -4,14 +4,27 @@ The admin's login page asks for the second factor too (``AdminLoginForm``): a pa
 never opens a staff session. No password hash, token hash or TOTP secret is ever shown.
 """
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.forms import AdminLoginForm
 from accounts.models import Agency, DeviceToken, Officer
-from accounts.services import device_revoke, officer_unlock
+from accounts.services import (
+    ASSIGNMENT_FIELDS,
+    OFFICER_EDITABLE_FIELDS,
+    SELF_LOCKED_FIELDS,
+    device_revoke,
+    officer_assignment_errors,
+    officer_create,
+    officer_unlock,
+    officer_update,
+)
 from common.admin import ReadOnlyAdminMixin, RolePermissionAdminMixin
+from common.exceptions import ApplicationError
 
 admin.site.login_form = AdminLoginForm
 admin.site.login_template = "accounts/admin_login.html"
@@ -30,8 +43,46 @@ class AgencyAdmin(_ManagedAdmin):
     search_fields = ("name",)
 
 
+class OfficerAdminForm(forms.ModelForm):
+    """Refuses a role that does not fit the agency and jurisdiction (``ROLE_TABLE``) as a form
+    error, before ``officer_update`` would refuse it."""
+
+    class Meta:
+        model = Officer
+        # The admin narrows this further (``OfficerAdmin.fields`` less the read-only ones).
+        fields = OFFICER_EDITABLE_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not set(self.changed_data) & set(ASSIGNMENT_FIELDS):
+            return cleaned
+
+        def value(name: str) -> Any:
+            # A field shown read-only is not in the form: the row's value stands.
+            return cleaned.get(name) if name in self.fields else getattr(self.instance, name)
+
+        errors = officer_assignment_errors(
+            role=value("role"),
+            agency=value("agency"),
+            district=value("district"),
+            station=value("station"),
+            beat=value("beat"),
+        )
+        for name, messages_ in errors.items():
+            for message in messages_:
+                self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+
 @admin.register(Officer)
 class OfficerAdmin(_ManagedAdmin):
+    """Every save goes through ``officer_create`` / ``officer_update`` (validated, audited).
+
+    ``is_superuser`` is only shown: superusers are made with ``createsuperuser``. On their own
+    row an officer sees their role, agency, jurisdiction, staff and active flags read-only.
+    """
+
+    form = OfficerAdminForm
     list_display = (
         "username",
         "full_name",
@@ -66,19 +117,38 @@ class OfficerAdmin(_ManagedAdmin):
         "last_login",
         "date_joined",
     )
-    readonly_fields = ("locked_until", "last_login", "date_joined")
+    readonly_fields = ("is_superuser", "locked_until", "last_login", "date_joined")
     actions = ("unlock",)
 
-    def save_model(self, request: HttpRequest, obj: Officer, form: object, change: bool) -> None:
+    def get_readonly_fields(self, request: HttpRequest, obj: Officer | None = None) -> Any:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.pk == request.user.pk:
+            readonly += SELF_LOCKED_FIELDS
+        return readonly
+
+    def save_model(
+        self, request: HttpRequest, obj: Officer, form: forms.ModelForm, change: bool
+    ) -> None:
+        actor: Officer = request.user  # type: ignore[assignment]
         if not change:
             obj.set_unusable_password()  # the officer's password is set outside the admin
-        super().save_model(request, obj, form, change)
+            officer_create(actor=actor, officer=obj, via="admin")
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        officer_update(actor=actor, officer=obj, changes=changes)
 
     @admin.action(description="Unlock selected officers")
     def unlock(self, request: HttpRequest, queryset: QuerySet[Officer]) -> None:
+        unlocked = 0
         for officer in queryset:
-            officer_unlock(actor=request.user, officer=officer)  # type: ignore[arg-type]
-        messages.success(request, f"Unlocked {len(queryset)} officer(s).")
+            try:
+                officer_unlock(actor=request.user, officer=officer)  # type: ignore[arg-type]
+            except ApplicationError as exc:
+                self.message_user(request, f"{officer}: {exc.message}", level=messages.ERROR)
+                continue
+            unlocked += 1
+        if unlocked:
+            self.message_user(request, f"Unlocked {unlocked} officer(s).", level=messages.SUCCESS)
 
 
 @admin.register(DeviceToken)
@@ -114,8 +184,20 @@ class DeviceTokenAdmin(ReadOnlyAdminMixin, _ManagedAdmin):
 
     @admin.action(description="Revoke every token of the selected tokens' devices")
     def revoke_devices(self, request: HttpRequest, queryset: QuerySet[DeviceToken]) -> None:
-        revoked = 0
+        revoked = done = 0
         devices = {(token.officer, token.device_id) for token in queryset.select_related("officer")}
         for officer, device_id in devices:
-            revoked += device_revoke(actor=request.user, officer=officer, device_id=device_id)  # type: ignore[arg-type]
-        messages.success(request, f"Revoked {revoked} token(s) on {len(devices)} device(s).")
+            try:
+                revoked += device_revoke(actor=request.user, officer=officer, device_id=device_id)  # type: ignore[arg-type]
+            except ApplicationError as exc:
+                self.message_user(
+                    request, f"{officer} / {device_id}: {exc.message}", level=messages.ERROR
+                )
+                continue
+            done += 1
+        if done:
+            self.message_user(
+                request,
+                f"Revoked {revoked} token(s) on {done} device(s).",
+                level=messages.SUCCESS,
+            )

@@ -15,7 +15,10 @@ Sign-in rules, in the order they are applied (``auth_login_check``):
    comes after the password was found right) and must enrol first.
 
 Every attempt is a ``LoginAttempt`` row, written and committed before the refusal is raised,
-so a failed attempt is counted even though the request fails.
+so a failed attempt is counted even though the request fails. A username that matches no
+officer is often a password typed into the wrong box, and the audit trail is immutable: such a
+username is kept only as a keyed hash (``unknown_username_key``), enough to count its failures
+and lock it, and the audit event names no account (``UNKNOWN_USERNAME``).
 """
 
 import hashlib
@@ -34,10 +37,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import totp
-from accounts.models import DeviceToken, LoginAttempt, Officer, RecoveryCode, TOTPDevice
+from accounts.models import Agency, DeviceToken, LoginAttempt, Officer, RecoveryCode, TOTPDevice
+from accounts.roles import ROLE_TABLE, Role, Scope
 from accounts.selectors import TotpEnrolment, totp_enrolment_for
 from audit.models import AuditAction
 from audit.services import audit_record
+from common.crypto import settings_blind_index
 from common.exceptions import ApplicationError, Conflict, Forbidden, NotFound, RateLimited
 
 logger = logging.getLogger(__name__)
@@ -149,6 +154,16 @@ def token_hash(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode("utf-8")).hexdigest()
 
 
+# The audit trail's account name for a sign-in with a username that matches no officer.
+UNKNOWN_USERNAME = "<unknown>"
+
+
+def unknown_username_key(username: str) -> str:
+    """What ``LoginAttempt.username`` keeps for a username that matches no officer: a keyed
+    HMAC of it, lowercased. Failures still count and lock; the typed text is never stored."""
+    return "hmac:" + settings_blind_index(username.lower(), purpose="login_username")
+
+
 # --- sign-in ---------------------------------------------------------------------------------
 
 
@@ -202,7 +217,8 @@ def _lock_from_failures(*, username: str, since: datetime | None, now: datetime)
 def _is_locked(*, username: str, officer: Officer | None, now: datetime) -> bool:
     if officer is not None:
         return officer.locked_until is not None and officer.locked_until > now
-    return _lock_from_failures(username=username, since=None, now=now) is not None
+    key = unknown_username_key(username)
+    return _lock_from_failures(username=key, since=None, now=now) is not None
 
 
 def _refuse(
@@ -213,12 +229,18 @@ def _refuse(
     channel: Channel,
     reason: LoginFailure,
     now: datetime,
+    known: bool | None = None,
 ) -> bool:
     """Record a refused attempt, lock the account when this failure is one too many, and audit.
 
     Runs in its own transaction so the record survives the refusal. True when the account is
-    locked now (by this failure or an earlier one).
+    locked now (by this failure or an earlier one). ``known`` says whether ``username`` names
+    an officer (by default: whether ``officer`` was found); an unknown one is never stored.
     """
+    if known is None:
+        known = officer is not None
+    audit_username = username if known else UNKNOWN_USERNAME
+    username = username if known else unknown_username_key(username)
     with transaction.atomic():
         LoginAttempt.objects.create(
             username=username,
@@ -246,7 +268,7 @@ def _refuse(
                 newly_locked_until = lock_until
         audit_record(
             actor=None,
-            username=username,
+            username=audit_username,
             action=AuditAction.LOGIN_FAILED,
             object_type=OFFICER,
             object_id=officer.pk if officer is not None else "",
@@ -256,7 +278,7 @@ def _refuse(
         if officer is not None and newly_locked_until is not None:
             audit_record(
                 actor=None,
-                username=username,
+                username=audit_username,
                 action=AuditAction.LOCKOUT,
                 object_type=OFFICER,
                 object_id=officer.pk,
@@ -298,6 +320,7 @@ def _authenticate(
             channel=channel,
             reason=LoginFailure.THROTTLED,
             now=now,
+            known=Officer.objects.filter(username=username).exists(),
         )
         raise RateLimited(
             "Too many failed sign-ins from this address; try again later.",
@@ -510,6 +533,140 @@ def officer_unlock(*, actor: Officer, officer: Officer) -> Officer:
     return officer
 
 
+# --- officers --------------------------------------------------------------------------------
+
+JURISDICTION_FIELDS = ("province", "district", "station", "beat")
+# What an officer may never change on their own row: who they are allowed to be.
+SELF_LOCKED_FIELDS = ("role", "agency", *JURISDICTION_FIELDS, "is_staff", "is_active")
+# Everything ``officer_update`` changes. Never ``is_superuser`` (createsuperuser only) nor the
+# password or lockout fields, which have their own paths.
+OFFICER_EDITABLE_FIELDS = ("username", "full_name", "rank", "badge_number", *SELF_LOCKED_FIELDS)
+# The fields ``ROLE_TABLE`` constrains together.
+ASSIGNMENT_FIELDS = ("role", "agency", *JURISDICTION_FIELDS)
+_SCOPE_FIELD = {Scope.DISTRICT: "district", Scope.STATION: "station", Scope.BEAT: "beat"}
+
+
+def officer_assignment_errors(
+    *,
+    role: str,
+    agency: Agency | None,
+    district: object | None,
+    station: object | None,
+    beat: object | None,
+) -> dict[str, list[str]]:
+    """Why this role, agency and jurisdiction do not go together (``ROLE_TABLE``); empty
+    when they do. Field name → messages, for forms and for ``ApplicationError.fields``."""
+    try:
+        scope, agency_kinds, _ = ROLE_TABLE[Role(role)]
+    except ValueError:
+        return {"role": [f"Unknown role: {role!r}."]}
+    errors: dict[str, list[str]] = {}
+    if agency is None:
+        errors["agency"] = ["Every officer belongs to an agency."]
+    elif agency.kind not in agency_kinds:
+        allowed = ", ".join(sorted(agency_kinds))
+        errors["agency"] = [f"A {role} must belong to an agency of kind: {allowed}."]
+    field = _SCOPE_FIELD.get(scope)
+    if (
+        field is not None
+        and {"district": district, "station": station, "beat": beat}[field] is None
+    ):
+        errors[field] = [f"A {role} needs a {field}."]
+    return errors
+
+
+def _officer_assignment_check(officer: Officer) -> None:
+    errors = officer_assignment_errors(
+        role=officer.role,
+        agency=officer.agency,
+        district=officer.district,
+        station=officer.station,
+        beat=officer.beat,
+    )
+    if errors:
+        raise ApplicationError(
+            "This role does not fit the officer's agency or jurisdiction.",
+            code="invalid_role_assignment",
+            fields=errors,
+        )
+
+
+def _may_manage_officers(actor: Officer) -> bool:
+    return bool(actor.is_active and (actor.is_superuser or actor.has_permission("officer.manage")))
+
+
+def officer_create(*, actor: Officer, officer: Officer, via: str = "admin") -> Officer:
+    """Save a new officer (without a usable password: it is set outside the admin) and audit
+    it. The role must fit the agency and jurisdiction; ``is_superuser`` is never set here."""
+    if not _may_manage_officers(actor):
+        raise Forbidden("Only a system administrator can create officers.")
+    if officer.pk is not None:
+        raise ValueError("officer_create is for new officers")
+    officer.is_superuser = False
+    _officer_assignment_check(officer)
+    with transaction.atomic():
+        officer.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            object_type=OFFICER,
+            object_id=officer.pk,
+            details={"role": officer.role, "via": via},
+        )
+    return officer
+
+
+def officer_update(*, actor: Officer, officer: Officer, changes: dict[str, Any]) -> Officer:
+    """Change an officer's fields: the one path for a role, agency, jurisdiction, staff or
+    active change. The result must fit ``ROLE_TABLE``; nobody changes those fields on their own
+    row; ``is_superuser`` is not changeable at all. Audited as ``update`` with the names of the
+    changed fields only (never their values). Returns the officer as saved.
+    """
+    unknown = set(changes) - set(OFFICER_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"officer_update cannot change: {', '.join(sorted(unknown))}")
+    if not _may_manage_officers(actor):
+        raise Forbidden("Only a system administrator can change officers.")
+    if actor.pk == officer.pk and set(changes) & set(SELF_LOCKED_FIELDS):
+        raise Forbidden(
+            "You cannot change your own role, agency, jurisdiction, staff or active status."
+        )
+    with transaction.atomic():
+        current = Officer.objects.select_for_update().get(pk=officer.pk)
+        changed = sorted(
+            name
+            for name, value in changes.items()
+            if getattr(current, _attname(name)) != _raw_value(name, value)
+        )
+        if not changed:
+            return current
+        for name in changed:
+            setattr(current, name, changes[name])
+            setattr(officer, name, changes[name])
+        if set(changed) & set(ASSIGNMENT_FIELDS):
+            _officer_assignment_check(current)
+        current.save(update_fields=changed)
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            object_type=OFFICER,
+            object_id=current.pk,
+            details={"fields": changed},
+        )
+    return current
+
+
+def _attname(name: str) -> str:
+    return Officer._meta.get_field(name).attname  # "district" → "district_id"
+
+
+def _raw_value(name: str, value: Any) -> Any:
+    """The column value of ``value`` for field ``name`` (a related object's primary key)."""
+    if Officer._meta.get_field(name).is_relation:
+        return getattr(value, "pk", value)
+    return value
+
+
 # --- second factor ---------------------------------------------------------------------------
 
 
@@ -647,6 +804,9 @@ def device_token_issue(*, officer: Officer, device_id: str, device_name: str) ->
     now = timezone.now()
     raw_token = secrets.token_urlsafe(32)
     with transaction.atomic():
+        # Serialises two sign-ins of one officer: the second sees (and revokes) the first's
+        # token, so two concurrent sign-ins on one phone still leave one live token.
+        Officer.objects.select_for_update().filter(pk=officer.pk).first()
         superseded = list(
             DeviceToken.objects.filter(
                 officer=officer, device_id=device_id, revoked_at__isnull=True, expires_at__gt=now

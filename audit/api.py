@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from audit.models import AuditAction
 from audit.selectors import audit_event_get, audit_event_list
 from audit.services import audit_record
+from common.dates import BoundedDateTimeField
 from common.pagination import CursorPagination
 
 TAG = "audit"
@@ -74,8 +75,8 @@ class AuditEventListApi(APIView):
         object_id = serializers.CharField(required=False, max_length=64)
         purpose = serializers.CharField(required=False, max_length=64)
         request_id = serializers.CharField(required=False, max_length=64)
-        since = serializers.DateTimeField(required=False)
-        until = serializers.DateTimeField(required=False)
+        since = BoundedDateTimeField(required=False)
+        until = BoundedDateTimeField(required=False)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             since, until = attrs.get("since"), attrs.get("until")

@@ -1,6 +1,5 @@
 """Writing the audit trail. Every read and write of offender data goes through ``audit_record``."""
 
-import ipaddress
 from typing import Any
 
 from django.db import connection, transaction
@@ -8,6 +7,7 @@ from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, event_hash
 from audit.models import AuditEvent
+from common.net import clean_ip as _clean_ip
 from common.request_context import get_request_context
 
 # One advisory lock serialises chain appends: it is held until the surrounding transaction
@@ -16,18 +16,6 @@ from common.request_context import get_request_context
 # id order is chain order. ``prev_hash`` is also unique, so a writer that somehow read a stale
 # head fails instead of forking the chain.
 _CHAIN_LOCK_KEY = 0x4E494752  # "NIGR"
-
-
-def _clean_ip(value: str | None) -> str | None:
-    """An address PostgreSQL's ``inet`` accepts, or None: a malformed REMOTE_ADDR must never
-    turn an audited request into a 500."""
-    if not value:
-        return None
-    try:
-        address = ipaddress.ip_address(value.split("%", 1)[0])  # drop an IPv6 zone id
-    except ValueError:
-        return None
-    return str(address)
 
 
 def audit_record(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from common.net import clean_ip
 from common.request_context import RequestContext, reset_request_context, set_request_context
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -13,8 +14,10 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 def client_ip(request: HttpRequest) -> str | None:
     """The client address. Behind a proxy, REMOTE_ADDR is set from X-Forwarded-For by the server
-    (uvicorn --proxy-headers with --forwarded-allow-ips), never trusted from the header here."""
-    return request.META.get("REMOTE_ADDR") or None
+    (uvicorn --proxy-headers with --forwarded-allow-ips), never trusted from the header here.
+
+    None when REMOTE_ADDR is missing or not an IP address (``common.net.clean_ip``)."""
+    return clean_ip(request.META.get("REMOTE_ADDR"))
 
 
 class RequestContextMiddleware:

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from common.dates import BoundedDateTimeField
 from common.pagination import CursorPagination
 from compliance import selectors, services
 from compliance.models import Severity, ViolationKind, ViolationStatus
@@ -89,7 +90,7 @@ class ViolationListApi(APIView):
         kind = serializers.ChoiceField(choices=ViolationKind.choices, required=False)
         severity_min = serializers.ChoiceField(choices=Severity.choices, required=False)
         offender = serializers.IntegerField(min_value=1, required=False)
-        since = serializers.DateTimeField(required=False)
+        since = BoundedDateTimeField(required=False)
 
     @extend_schema(
         tags=[TAG],

@@ -9,6 +9,7 @@ app_name = "registry"
 urlpatterns = [
     path("offenders/", offenders.OffenderListApi.as_view(), name="offender-list"),
     path("offenders/lookup/", offenders.OffenderLookupApi.as_view(), name="offender-lookup"),
+    path("offenders/search/", offenders.OffenderSearchApi.as_view(), name="offender-search"),
     path(
         "offenders/<int:offender_id>/",
         offenders.OffenderDetailApi.as_view(),

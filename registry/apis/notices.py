@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from common.dates import BoundedDateField
 from common.pagination import CursorPagination
 from registry.models import Notice, NoticeKind
 from registry.selectors_notices import notice_list_for_offender
@@ -116,15 +117,15 @@ class OffenderNoticesApi(APIView):
             work_address = serializers.CharField(max_length=500, required=False)
 
         kind = serializers.ChoiceField(choices=NoticeKind.choices)
-        changed_on = serializers.DateField(required=False, allow_null=True)
+        changed_on = BoundedDateField(required=False, allow_null=True)
         details = DetailsSerializer(required=False)
         destination_district = serializers.SlugField(required=False, allow_blank=True)
         destination_country = serializers.CharField(
             max_length=2, required=False, allow_blank=True, help_text="ISO 3166-1 alpha-2"
         )
         destination_city = serializers.CharField(max_length=100, required=False, allow_blank=True)
-        departure_date = serializers.DateField(required=False, allow_null=True)
-        return_date = serializers.DateField(required=False, allow_null=True)
+        departure_date = BoundedDateField(required=False, allow_null=True)
+        return_date = BoundedDateField(required=False, allow_null=True)
         purpose = serializers.CharField(max_length=255, required=False, allow_blank=True)
         cnic = serializers.CharField(
             max_length=20,
@@ -230,7 +231,7 @@ class NoticeCloseApi(APIView):
 
     @extend_schema_serializer(component_name="NoticeClose")
     class InputSerializer(serializers.Serializer):
-        returned_on = serializers.DateField()
+        returned_on = BoundedDateField()
 
     @extend_schema(
         tags=[TAG],

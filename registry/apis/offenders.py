@@ -42,6 +42,7 @@ from rest_framework.views import APIView
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from common.dates import BoundedDateField
 from common.exceptions import NotFound
 from common.pagination import CursorPagination
 from registry import selectors
@@ -77,7 +78,7 @@ class _OffenderPermission(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        if request.method in ("GET", "HEAD", "OPTIONS") or getattr(view, "post_is_read", False):
             return selectors.offender_may_read(user)
         return user.has_permission(getattr(view, "write_permission", "offender.update"))
 
@@ -117,8 +118,11 @@ def _parse(serializer_class: type[serializers.Serializer], data: Any, **kwargs: 
 
 
 def _purpose(request: Request) -> str:
-    purpose = request.query_params.get("purpose", "")
-    if purpose not in AccessPurpose.values:
+    return _purpose_value(request.query_params.get("purpose", ""))
+
+
+def _purpose_value(purpose: Any) -> str:
+    if not isinstance(purpose, str) or purpose not in AccessPurpose.values:
         raise serializers.ValidationError(
             {"purpose": [f"Declare why you read this: one of {', '.join(AccessPurpose.values)}."]}
         )
@@ -153,12 +157,16 @@ class ConvictionSerializer(serializers.Serializer):
     victim_minor = serializers.BooleanField()
 
 
-# Shown only to a current supervisor, not to a former one (``access: "former"``).
+# Shown only to a current supervisor, not to a former one (``access: "former"``): where the
+# offender is supervised now (district included), how to reach them, and what changed since.
 _CURRENT_ONLY = (
     "phone",
     "address",
+    "district",
     "station",
     "beat",
+    "registration_ends_on",
+    "updated_at",
     "next_checkin_due",
     "next_verification_due",
     "dna_profile_ref",
@@ -190,7 +198,9 @@ class OffenderSerializer(serializers.Serializer):
     status = serializers.CharField()
     removal_reason = serializers.CharField()
     status_changed_at = serializers.DateTimeField(allow_null=True)
-    district = serializers.CharField(source="district.code")
+    district = serializers.CharField(
+        source="district.code", allow_null=True, help_text="null for a former supervisor"
+    )
     station = serializers.CharField(source="station.code", allow_null=True, default=None)
     beat = serializers.CharField(source="beat.code", allow_null=True, default=None)
     address = serializers.SerializerMethodField()
@@ -201,7 +211,9 @@ class OffenderSerializer(serializers.Serializer):
     next_verification_due = serializers.DateField(allow_null=True)
     convictions = ConvictionSerializer(many=True, source="convictions.all")
     created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(
+        allow_null=True, help_text="null for a former supervisor"
+    )
 
     def _reveal(self) -> bool:
         return bool(self.context.get("reveal"))
@@ -282,7 +294,7 @@ class ConvictionInputSerializer(serializers.Serializer):
     police_station = serializers.CharField(max_length=150)
     court = serializers.CharField(max_length=200)
     case_number = serializers.CharField(max_length=64)
-    conviction_date = serializers.DateField()
+    conviction_date = BoundedDateField()
     sentence = serializers.CharField(max_length=255)
     sections = serializers.ListField(
         child=serializers.CharField(max_length=32),
@@ -299,7 +311,7 @@ class _IdentityFields(serializers.Serializer):
     father_name_ur = serializers.CharField(max_length=150, required=False, allow_blank=True)
     aliases = serializers.ListField(child=serializers.CharField(max_length=150), required=False)
     gender = serializers.ChoiceField(choices=Gender.choices)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    date_of_birth = BoundedDateField(required=False, allow_null=True)
     physical_description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     phone = serializers.CharField(
         max_length=32, required=False, allow_blank=True, help_text="03XX-XXXXXXX or +923…"
@@ -321,11 +333,52 @@ def _offender_response(request: Request, offender: Offender, code: int = 200) ->
 class OffenderPagination(CursorPagination):
     ordering = ("-created_at", "-id")
 
+    def __init__(self, *, by_similarity: bool = False) -> None:
+        self.by_similarity = by_similarity
+
     def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
         # A name search is ordered by similarity (``offender_list``), best first.
-        if request.query_params.get("q"):
+        if self.by_similarity:
             return ("-similarity", "-id")
         return self.ordering
+
+
+class OffenderFilterSerializer(serializers.Serializer):
+    """The list's filters, read from the query string (GET) or the body (POST search)."""
+
+    district = serializers.SlugField(required=False)
+    status = serializers.ChoiceField(choices=OffenderStatus.choices, required=False)
+    tier = serializers.IntegerField(min_value=1, required=False)
+    cnic = serializers.CharField(max_length=20, required=False)
+    q = serializers.CharField(min_length=3, max_length=150, required=False)
+
+
+def _offender_search(request: Request, view: APIView, *, purpose: str, filters: dict) -> Response:
+    """The list and the POST search alike: one selector, one audit, one page shape."""
+    offenders = selectors.offender_list(
+        actor=request.user,
+        district=filters.get("district"),
+        status=filters.get("status"),
+        risk_tier=filters.get("tier"),
+        cnic=filters.get("cnic"),
+        q=filters.get("q"),
+    )
+    paginator = OffenderPagination(by_similarity=bool(filters.get("q")))
+    page = paginator.paginate_queryset(offenders, request, view=view)
+    audit_record(
+        actor=request.user,
+        action=AuditAction.SEARCH,
+        object_type="offender",
+        purpose=purpose,
+        details={"filters": sorted(filters), "count": len(page)},
+    )
+    return paginator.get_paginated_response(_serialise(request.user, page, many=True))
+
+
+_PREFER_POST = (
+    " URLs end up in access logs: clients should send a CNIC or a name through "
+    "`POST /api/v1/offenders/search/`, which takes the same filters in the body."
+)
 
 
 class OffenderListApi(APIView):
@@ -333,12 +386,7 @@ class OffenderListApi(APIView):
     write_permission = "offender.create"
     pagination_class = OffenderPagination
 
-    class FilterSerializer(serializers.Serializer):
-        district = serializers.SlugField(required=False)
-        status = serializers.ChoiceField(choices=OffenderStatus.choices, required=False)
-        tier = serializers.IntegerField(min_value=1, required=False)
-        cnic = serializers.CharField(max_length=20, required=False)
-        q = serializers.CharField(min_length=3, max_length=150, required=False)
+    FilterSerializer = OffenderFilterSerializer
 
     @extend_schema_serializer(component_name="OffenderCreate")
     class InputSerializer(_IdentityFields):
@@ -347,7 +395,7 @@ class OffenderListApi(APIView):
             required=False,
             default=OffenderStatus.IN_CUSTODY,
         )
-        released_on = serializers.DateField(
+        released_on = BoundedDateField(
             required=False, allow_null=True, help_text="required when status is active"
         )
         release_prison = serializers.CharField(max_length=150, required=False, allow_blank=True)
@@ -362,37 +410,26 @@ class OffenderListApi(APIView):
             OpenApiParameter("district", str, description="district code"),
             OpenApiParameter("status", str, enum=OffenderStatus.values),
             OpenApiParameter("tier", int),
-            OpenApiParameter("cnic", str, description="exact CNIC (blind index)"),
-            OpenApiParameter("q", str, description="name search; registry admins only"),
+            OpenApiParameter(
+                "cnic", str, description="exact CNIC (blind index); prefer POST …/search/"
+            ),
+            OpenApiParameter(
+                "q", str, description="name search; registry admins only; prefer POST …/search/"
+            ),
         ],
         responses=OffenderSerializer(many=True),
         description=(
             "Offenders in the caller's jurisdiction, newest first (by similarity for `q`). "
             "Audited as a search with the declared purpose; filters are named, never their "
-            "values."
+            "values." + _PREFER_POST
         ),
     )
     def get(self, request: Request) -> Response:
+        """The list, filtered by query parameters. URLs are logged (access logs, proxies):
+        clients should prefer ``POST offenders/search/`` for ``cnic`` and ``q``."""
         purpose = _purpose(request)
         filters = _parse(self.FilterSerializer, request.query_params)
-        offenders = selectors.offender_list(
-            actor=request.user,
-            district=filters.get("district"),
-            status=filters.get("status"),
-            risk_tier=filters.get("tier"),
-            cnic=filters.get("cnic"),
-            q=filters.get("q"),
-        )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(offenders, request, view=self)
-        audit_record(
-            actor=request.user,
-            action=AuditAction.SEARCH,
-            object_type="offender",
-            purpose=purpose,
-            details={"filters": sorted(filters), "count": len(page)},
-        )
-        return paginator.get_paginated_response(_serialise(request.user, page, many=True))
+        return _offender_search(request, self, purpose=purpose, filters=filters)
 
     @extend_schema(
         tags=[TAG],
@@ -409,6 +446,66 @@ class OffenderListApi(APIView):
         data = _parse(self.InputSerializer, request.data)
         offender = services.offender_create(actor=request.user, data=data)
         return _offender_response(request, offender, status.HTTP_201_CREATED)
+
+
+@extend_schema_field(
+    {"allOf": [{"type": "string", "enum": OffenderStatus.values}], "description": "status"}
+)
+class _InlineStatusField(serializers.ChoiceField):
+    """The offender status, inline in the schema (wrapped so drf-spectacular does not hoist
+    it): a second ``status`` enum component would rename the create form's ``StatusEnum``,
+    which generated clients already use."""
+
+
+class OffenderSearchApi(APIView):
+    """``POST offenders/search/``: the list with its filters and purpose in the JSON body, so
+    that a CNIC or a name searched for never appears in a URL (URLs are logged). Paging as the
+    list: the ``next``/``previous`` links carry the cursor only; re-POST the same body to them.
+    """
+
+    permission_classes = [_OffenderPermission]
+    post_is_read = True
+    pagination_class = OffenderPagination  # for the schema's page envelope
+
+    @extend_schema_serializer(component_name="OffenderSearch")
+    class InputSerializer(OffenderFilterSerializer):
+        """The list's filters and the declared purpose, in the body."""
+
+        status = _InlineStatusField(choices=OffenderStatus.choices, required=False)
+        purpose = serializers.ChoiceField(
+            choices=AccessPurpose.choices,
+            help_text="Why the records are read; recorded in the audit trail.",
+        )
+        district = serializers.SlugField(required=False, help_text="district code")
+        cnic = serializers.CharField(
+            max_length=20, required=False, help_text="exact CNIC (blind index)"
+        )
+        q = serializers.CharField(
+            min_length=3, max_length=150, required=False, help_text="name search; registry admins"
+        )
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="offender_search",
+        request=InputSerializer,
+        parameters=[
+            OpenApiParameter("cursor", str, description="from the previous page's next link"),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=OffenderSerializer(many=True),
+        description=(
+            "The offender list with the filters (`district`, `status`, `tier`, `cnic`, `q`) and "
+            "`purpose` in the body: the preferred form, because URLs end up in access logs. "
+            "Same scoping, ordering, audit and errors as `GET /api/v1/offenders/`; the `next` "
+            "link carries only the cursor — POST the same body to it for the next page."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        purpose = _purpose_value(data.get("purpose", ""))
+        filters = dict(_parse(self.InputSerializer, data))
+        filters.pop("purpose")
+        return _offender_search(request, self, purpose=purpose, filters=filters)
 
 
 class OffenderDetailApi(APIView):
@@ -568,7 +665,7 @@ class OffenderReleaseApi(APIView):
 
     @extend_schema_serializer(component_name="OffenderRelease")
     class InputSerializer(serializers.Serializer):
-        released_on = serializers.DateField()
+        released_on = BoundedDateField()
         prison = serializers.CharField(max_length=150)
         address = AddressInputSerializer(help_text="where the offender will live")
         note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
@@ -689,10 +786,15 @@ class OffenderTimelineApi(APIView):
 
 
 class OffenderLookupApi(APIView):
-    permission_classes = [_OffenderPermission]
+    """``POST offenders/lookup/`` with ``{"cnic": …}``: a POST so the CNIC stays out of the URL
+    (URLs end up in access logs); it reads, it changes nothing."""
 
-    class FilterSerializer(serializers.Serializer):
-        cnic = serializers.CharField(max_length=20)
+    permission_classes = [_OffenderPermission]
+    post_is_read = True
+
+    @extend_schema_serializer(component_name="OffenderCnicLookup")
+    class InputSerializer(serializers.Serializer):
+        cnic = serializers.CharField(max_length=20, help_text="12345-1234567-1")
 
     @extend_schema_serializer(component_name="OffenderLookup")
     class OutputSerializer(serializers.Serializer):
@@ -708,18 +810,19 @@ class OffenderLookupApi(APIView):
     @extend_schema(
         tags=[TAG],
         operation_id="offender_lookup",
-        parameters=[OpenApiParameter("cnic", str, required=True)],
+        request=InputSerializer,
         responses=OutputSerializer,
         description=(
             "The station counter's exact-CNIC lookup: minimal identity of a registrant who is "
-            "not removed, wherever supervised, to start a check-in or file a notice. Audited "
-            "with purpose `counter_lookup`; 404 when no one matches."
+            "not removed, wherever supervised, to start a check-in or file a notice. The CNIC "
+            "is sent in the JSON body, never in the URL (URLs are logged). Audited with purpose "
+            "`counter_lookup`; 404 when no one matches."
         ),
     )
-    def get(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response:
         if not request.user.has_permission("offender.lookup_cnic"):
             raise PermissionDenied()
-        cnic = _parse(self.FilterSerializer, request.query_params)["cnic"]
+        cnic = _parse(self.InputSerializer, request.data)["cnic"]
         try:
             offender = selectors.offender_lookup_by_cnic(actor=request.user, cnic=cnic)
         except NotFound:

@@ -21,7 +21,8 @@ Rules decided here (see also the API docs):
   supervises, and — at the counter — for any *active* registrant who presents the CNIC (sent as
   ``cnic`` and checked against the record): the notice is routed to the supervising station,
   and the counter station does not see it afterwards. Without the matching CNIC an offender of
-  another station is simply not found (404), so ids cannot be probed.
+  another station is simply not found (404), so ids cannot be probed; a malformed CNIC is
+  refused (400) before any lookup, whatever the id.
 - Protected new values (name, phone, address, employer) live only in the encrypted ``details``;
   audit events and logs name the kind and ids, never the values.
 """
@@ -94,14 +95,23 @@ def notice_deadline_compute(
     changed_on: date | None = None,
     departure_date: date | None = None,
 ) -> date:
-    """The last day on which a notice of ``kind`` is on time."""
+    """The last day on which a notice of ``kind`` is on time.
+
+    A date so near the ends of the calendar that the deadline overflows is a field error (the
+    API already limits dates to years 1900..2200; this guards every other caller)."""
     if kind in TRAVEL_KINDS:
         if rule.days_before_departure is None or departure_date is None:
             raise ImproperlyConfigured(f"notice deadline for {kind} needs days_before_departure")
-        return departure_date - timedelta(days=rule.days_before_departure)
+        try:
+            return departure_date - timedelta(days=rule.days_before_departure)
+        except OverflowError as exc:
+            raise ValidationError({"departure_date": ["Date out of range."]}) from exc
     if rule.days_after_change is None or changed_on is None:
         raise ImproperlyConfigured(f"notice deadline for {kind} needs days_after_change")
-    return changed_on + timedelta(days=rule.days_after_change)
+    try:
+        return changed_on + timedelta(days=rule.days_after_change)
+    except OverflowError as exc:
+        raise ValidationError({"changed_on": ["Date out of range."]}) from exc
 
 
 def _deadline_rule(kind: str) -> NoticeDeadline:
@@ -124,16 +134,27 @@ def _supervises(actor: Officer, offender: Offender) -> bool:
     return False
 
 
-def _cnic_matches(offender: Offender, cnic: str) -> bool:
+def _cnic_normalised(cnic: str) -> str:
+    """The presented CNIC in canonical form, or "" if none; a malformed one is a field error.
+
+    Checked before the offender is looked up, so the answer to a malformed CNIC is the same
+    400 whether or not the id exists: the order of the checks reveals nothing.
+    """
+    if not cnic:
+        return ""
     try:
-        normalised = normalise_cnic(cnic)
+        return normalise_cnic(cnic)
     except ValidationError as exc:
         raise ValidationError({"cnic": exc.messages}) from exc
+
+
+def _cnic_matches(offender: Offender, normalised: str) -> bool:
     return hmac.compare_digest(offender.cnic.encode(), normalised.encode())
 
 
 def _offender_for_filing(*, actor: Officer, offender_id: int, cnic: str) -> tuple[Offender, bool]:
     """The offender, locked for the change, and whether the filing is a counter filing."""
+    cnic = _cnic_normalised(cnic)
     offender = (
         Offender.objects.select_for_update(of=("self",))
         .select_related("station", "district")

@@ -336,3 +336,50 @@ def test_system_admin_resets_an_authenticator(clock, client_for, control_room, s
 
     assert response.status_code == 204
     assert not TOTPDevice.objects.filter(officer=control_room).exists()
+
+
+def _text_of(row) -> str:
+    """Every text-like column of a row, as one string."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    values = {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
+    return json.dumps(values, cls=DjangoJSONEncoder)
+
+
+def test_a_password_typed_as_username_is_stored_nowhere(clock, api_client, world):
+    from accounts.models import LoginAttempt
+
+    secret_typed = "MySecretPassw0rd!"
+    response = token_request(api_client, secret_typed, "000000", password="whatever")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_credentials")
+    assert LoginAttempt.objects.count() == 1
+    for row in [*LoginAttempt.objects.all(), *AuditEvent.objects.all()]:
+        assert secret_typed.lower() not in _text_of(row).lower()
+
+
+def test_unknown_usernames_still_lock_after_five_failures(clock, api_client, world):
+    for _ in range(4):
+        response = token_request(api_client, "MySecretPassw0rd!", "000000", password="x")
+        assert response.json()["code"] == "invalid_credentials"
+
+    fifth = token_request(api_client, "MySecretPassw0rd!", "000000", password="x")
+    sixth = token_request(api_client, "mysecretpassw0rd!", "000000", password="x")
+
+    assert (fifth.status_code, fifth.json()["code"]) == (403, "account_locked")
+    assert (sixth.status_code, sixth.json()["code"]) == (403, "account_locked")
+
+
+def test_a_malformed_client_address_does_not_break_sign_in(clock, api_client, beat_officer, enrol):
+    from accounts.models import LoginAttempt
+
+    enrol(beat_officer)
+    response = token_request(
+        api_client, beat_officer.username, "000000", password="x", REMOTE_ADDR="garbage"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_credentials")
+    attempt = LoginAttempt.objects.get()
+    assert (attempt.username, attempt.client_ip, attempt.succeeded) == ("beat-officer", None, False)

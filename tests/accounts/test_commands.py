@@ -48,3 +48,27 @@ def test_create_officer_refuses_a_weak_password(world, monkeypatch):
             district="lahore",
         )
     assert not Officer.objects.filter(username="weak").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "code", "role"),
+    [
+        ("district", "atlantis", "control_room"),
+        ("station", "atlantis-a", "station_officer"),
+        ("beat", "atlantis-a-1", "beat_officer"),
+    ],
+)
+def test_create_officer_names_an_unknown_jurisdiction(world, monkeypatch, option, code, role):
+    AgencyFactory(name="Punjab Police")
+    monkeypatch.setenv("NIGRANI_NEW_PASSWORD", NEW_PASSWORD)
+
+    with pytest.raises(CommandError, match=f"No such {option}: {code}"):
+        call_command(
+            "create_officer",
+            "lost",
+            full_name="Lost",
+            role=role,
+            agency="Punjab Police",
+            **{option: code},
+        )
+    assert not Officer.objects.filter(username="lost").exists()

@@ -84,7 +84,11 @@ def test_unknown_username_gets_the_same_answer_as_a_wrong_password(clock, beat_o
         login(beat_officer, "123456", password="wrong")
 
     assert (unknown.value.code, unknown.value.message) == (wrong.value.code, wrong.value.message)
-    assert LoginAttempt.objects.filter(username="no-such-officer", reason="unknown_user").exists()
+    # Unknown usernames are kept only as a keyed hash (they are often a mistyped password).
+    assert not LoginAttempt.objects.filter(username="no-such-officer").exists()
+    assert LoginAttempt.objects.filter(
+        username=services.unknown_username_key("no-such-officer"), reason="unknown_user"
+    ).exists()
 
 
 def test_wrong_code_gets_the_same_answer_as_a_wrong_password(clock, beat_officer, enrol):
@@ -559,3 +563,142 @@ def test_no_password_code_or_token_reaches_the_audit_trail_or_the_logs(
         assert value not in rows
         assert value not in attempts
         assert value not in caplog.text
+
+
+# --- unknown usernames are never stored as typed ---------------------------------------------
+
+
+def test_unknown_usernames_are_stored_only_as_a_keyed_hash(clock, world):
+    with pytest.raises(services.InvalidCredentials):
+        login("No-Such-Officer", "000000", password="wrong")
+
+    attempt = LoginAttempt.objects.get()
+    assert attempt.username == services.unknown_username_key("no-such-officer")
+    assert "no-such-officer" not in attempt.username.lower()
+    event = AuditEvent.objects.get(action=AuditAction.LOGIN_FAILED)
+    assert "no-such-officer" not in event.actor_username.lower()
+
+
+def test_known_usernames_are_still_recorded_by_name(clock, beat_officer, enrol):
+    enrol(beat_officer)
+    with pytest.raises(services.InvalidCredentials):
+        login(beat_officer, "000000", password="wrong")
+
+    assert LoginAttempt.objects.get().username == "beat-officer"
+    assert AuditEvent.objects.get(action=AuditAction.LOGIN_FAILED).actor_username == "beat-officer"
+
+
+def test_a_throttled_unknown_username_is_not_stored_as_typed(clock, world):
+    for n in range(20):
+        fail_times(f"guess-{n}", 1)
+
+    with pytest.raises(RateLimited):
+        login("typed-a-password", "000000", password="wrong")
+
+    assert not LoginAttempt.objects.filter(username__icontains="typed-a-password").exists()
+    assert not AuditEvent.objects.filter(actor_username__icontains="typed-a-password").exists()
+
+
+# --- officer_update: the one way to change a role, jurisdiction, staff or active flag ----------
+
+
+def test_officer_update_changes_and_audits_field_names_only(system_admin, beat_officer, world):
+    services.officer_update(
+        actor=system_admin,
+        officer=beat_officer,
+        changes={"role": "station_officer", "beat": None, "full_name": "Renamed"},
+    )
+
+    beat_officer.refresh_from_db()
+    assert (beat_officer.role, beat_officer.beat, beat_officer.full_name) == (
+        "station_officer",
+        None,
+        "Renamed",
+    )
+    event = AuditEvent.objects.get(action=AuditAction.UPDATE)
+    assert (event.object_type, event.object_id) == ("officer", str(beat_officer.id))
+    assert event.details == {"fields": ["beat", "full_name", "role"]}
+    assert "Renamed" not in json.dumps(event.details)
+
+
+def test_officer_update_refuses_the_own_role(system_admin):
+    for changes in ({"role": "registry_admin"}, {"is_staff": False}, {"is_active": False}):
+        with pytest.raises(Forbidden):
+            services.officer_update(actor=system_admin, officer=system_admin, changes=changes)
+
+    system_admin.refresh_from_db()
+    assert system_admin.role == "system_admin"
+    assert not AuditEvent.objects.filter(action=AuditAction.UPDATE).exists()
+
+
+def test_officer_update_never_sets_superuser(system_admin, beat_officer):
+    with pytest.raises(ValueError, match="is_superuser"):
+        services.officer_update(
+            actor=system_admin, officer=beat_officer, changes={"is_superuser": True}
+        )
+
+
+def test_officer_update_needs_the_permission(station_officer, beat_officer):
+    with pytest.raises(Forbidden):
+        services.officer_update(
+            actor=station_officer, officer=beat_officer, changes={"is_active": False}
+        )
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"role": "control_room", "district": None}, "district"),
+        ({"role": "station_officer", "station": None}, "station"),
+        ({"beat": None}, "beat"),
+        ({"role": "registry_admin"}, "agency"),
+        ({"role": "not-a-role"}, "role"),
+    ],
+)
+def test_officer_update_validates_against_the_role_table(
+    system_admin, beat_officer, changes, field
+):
+    with pytest.raises(services.ApplicationError) as refused:
+        services.officer_update(actor=system_admin, officer=beat_officer, changes=changes)
+
+    assert field in refused.value.fields
+    beat_officer.refresh_from_db()
+    assert beat_officer.role == "beat_officer"
+
+
+# --- one device, one live token, even under concurrency --------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sign_ins_on_one_device_leave_one_live_token(beat_officer, monkeypatch):
+    real_token_hash = services.token_hash
+
+    def slow_token_hash(raw: str) -> str:
+        # Widen the window between reading the live tokens and inserting the new one.
+        import time
+
+        time.sleep(0.3)
+        return real_token_hash(raw)
+
+    monkeypatch.setattr(services, "token_hash", slow_token_hash)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def issue() -> None:
+        try:
+            barrier.wait()
+            services.device_token_issue(officer=beat_officer, device_id="phone-1", device_name="")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=issue) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert DeviceToken.objects.filter(officer=beat_officer).count() == 2
+    assert DeviceToken.objects.filter(officer=beat_officer, revoked_at__isnull=True).count() == 1

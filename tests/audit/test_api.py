@@ -260,3 +260,20 @@ def test_list_query_count_is_pinned(
     with django_assert_num_queries(6):
         response = client.get(LIST_URL, {"page_size": 50})
     assert len(response.json()["results"]) == 50
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"since": "0001-01-01T00:00:00"},
+        {"until": "0001-01-01T00:00:00"},
+        {"since": "9999-12-31T23:59:59"},
+        {"until": "1899-12-31T23:59:59Z"},
+    ],
+)
+def test_out_of_range_datetimes_are_a_400_on_the_field(client_for, auditor, query):
+    response = client_for(auditor).get(LIST_URL, query)
+
+    assert response.status_code == 400
+    [field] = query
+    assert field in response.json()["fields"]

@@ -269,3 +269,11 @@ def test_second_officer_acting_on_a_closed_violation_gets_409(
 def test_unknown_violation_is_404(client_for, registry_admin, db):
     assert client_for(registry_admin).get(detail(424242)).status_code == 404
     assert Violation.objects.count() == 0
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00", "9999-12-31T23:59:59", "1899-01-01"])
+def test_out_of_range_since_is_a_400_on_the_field(client_for, control_room, since):
+    response = client_for(control_room).get(LIST, {"since": since})
+
+    assert response.status_code == 400
+    assert "since" in response.json()["fields"]

@@ -235,3 +235,66 @@ def test_the_register_is_not_listed_on_the_admin_index_for_other_roles(station_o
 def test_superuser_may_use_it(system_admin, offender):
     client = _staff_client(system_admin, superuser=True)
     assert client.get(f"{CHANGELIST}{offender.pk}/change/").status_code == 200
+
+
+def test_unlisted_lookups_are_refused_and_leave_no_value_in_the_audit_trail(
+    registry_admin, offender
+):
+    client = _staff_client(registry_admin)
+    before = AuditEvent.objects.count()
+
+    response = client.get(CHANGELIST, {"full_name__icontains": "Imran", "cnic": CNIC})
+
+    # Django refuses a lookup that lookup_allowed rejects (DisallowedModelAdminLookup → 400).
+    assert response.status_code == 400
+    assert "Imran" not in response.content.decode()
+    for details in AuditEvent.objects.values_list("details", flat=True):
+        assert CNIC not in str(details)
+        assert "Imran" not in str(details)
+    assert AuditEvent.objects.count() - before <= 1  # at most the failure, never a read
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"full_name__icontains": "Imran"},
+        {"cnic": CNIC},
+        {"father_name": "Muhammad Aslam"},
+        {"district__name__icontains": "Lahore", "full_name__startswith": "I"},
+        {"convictions__fir_number": "123/2021"},
+    ],
+)
+def test_only_the_list_filters_lookups_are_allowed(registry_admin, offender, params):
+    client = _staff_client(registry_admin)
+
+    assert client.get(CHANGELIST, params).status_code == 400
+
+
+def test_list_filter_lookups_paging_and_ordering_are_recorded_other_names_only(
+    registry_admin, offender, world
+):
+    client = _staff_client(registry_admin)
+
+    response = client.get(
+        CHANGELIST,
+        {
+            "status__exact": "active",
+            "risk_tier__exact": offender.risk_tier,
+            "district__id__exact": world.lahore.pk,
+            "o": "2",
+            "p": "1",
+            "_popup": "Imran",
+        },
+    )
+
+    assert response.status_code == 200
+    details = _last_event().details
+    assert details["filters"] == {
+        "status__exact": "active",
+        "risk_tier__exact": str(offender.risk_tier),
+        "district__id__exact": str(world.lahore.pk),
+        "o": "2",
+        "p": "1",
+    }
+    assert details["other_params"] == ["_popup"]
+    assert "Imran" not in str(details)

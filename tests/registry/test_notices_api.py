@@ -137,6 +137,25 @@ def test_other_station_filing_without_the_cnic_is_404(
     assert response.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize("cnic", ["123", "not-a-cnic", "35202-1111111-1"])
+def test_counter_filing_cannot_probe_ids_existing_and_missing_answer_alike(
+    client_for, station_officer_elsewhere, offender, cnic
+):
+    client = client_for(station_officer_elsewhere)
+    missing_id = Offender.objects.order_by("-pk").first().pk + 1000
+
+    existing = client.post(notices_url(offender.pk), travel_body(cnic=cnic), format="json")
+    missing = client.post(notices_url(missing_id), travel_body(cnic=cnic), format="json")
+
+    def _body(response) -> dict:
+        return {k: v for k, v in response.json().items() if k != "request_id"}
+
+    assert existing.status_code == missing.status_code
+    assert _body(existing) == _body(missing)
+    assert existing.status_code == (404 if cnic == "35202-1111111-1" else 400)
+    assert not Notice.objects.exists()
+
+
 def test_counter_filing_with_the_cnic_reaches_the_supervising_station(
     client_for, station_officer_elsewhere, station_officer, offender
 ):
@@ -281,3 +300,35 @@ def test_audit_trail_holds_no_name_or_phone(client_for, station_officer, offende
     assert AuditEvent.objects.count() >= 5
     for protected in ("4445556", "Naveed", "Akhtar", "Tariq", "5555555"):
         assert protected not in dumped
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"departure_date": "0001-01-01"}, "departure_date"),
+        ({"departure_date": "9999-12-31", "return_date": "9999-12-31"}, "departure_date"),
+        ({"return_date": "9999-12-31"}, "return_date"),
+    ],
+)
+def test_out_of_range_travel_dates_are_a_400_on_the_field(
+    client_for, station_officer, offender, fields, field
+):
+    response = client_for(station_officer).post(
+        notices_url(offender.pk), travel_body(**fields), format="json"
+    )
+
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert not Notice.objects.exists()
+
+
+@pytest.mark.parametrize("changed_on", ["0001-01-01", "9999-12-31"])
+def test_out_of_range_change_date_is_a_400_on_the_field(
+    client_for, station_officer, offender, changed_on
+):
+    response = client_for(station_officer).post(
+        notices_url(offender.pk), {**phone_body(), "changed_on": changed_on}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "changed_on" in response.json()["fields"]

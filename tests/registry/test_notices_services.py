@@ -26,6 +26,7 @@ from registry.services.notices import (
     notice_acknowledge,
     notice_cancel,
     notice_close,
+    notice_deadline_compute,
     notice_details,
     notice_file,
 )
@@ -600,3 +601,19 @@ def test_timeline_entries_tell_the_notice_story_without_values(station_officer, 
         ]
     )
     assert all(e["at"] == NOW for e in entries)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"kind": "domestic_travel", "departure_date": date.min}, "departure_date"),
+        ({"kind": "phone_change", "changed_on": date.max}, "changed_on"),
+    ],
+)
+def test_deadline_arithmetic_at_the_ends_of_the_calendar_is_a_field_error(kwargs, field):
+    rule = NoticeDeadline(kind=kwargs["kind"], days_after_change=14, days_before_departure=7)
+
+    with pytest.raises(ValidationError) as raised:
+        notice_deadline_compute(rule=rule, **kwargs)
+
+    assert field in raised.value.message_dict

@@ -208,6 +208,10 @@ def test_former_district_reads_history_without_the_new_whereabouts(
     assert data["address"] is None
     assert data["station"] is None
     assert data["phone"] is None
+    # Nor where supervision went: the new district (and its dates) are the new supervisor's.
+    assert data["district"] is None
+    assert data["registration_ends_on"] is None
+    assert data["updated_at"] is None
     assert data["full_name"] == "Imtiaz Ahmed"
 
 
@@ -425,7 +429,9 @@ def test_counter_lookup_shows_minimal_identity_and_is_audited(
 ):
     kasur = register(registry_admin, district="kasur", point=KASUR_A_1, cnic="35202-7654321-5")
 
-    response = client_for(station_officer).get(f"{URL}lookup/?cnic=35202-7654321-5")
+    response = client_for(station_officer).post(
+        f"{URL}lookup/", {"cnic": "35202-7654321-5"}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json() == {
@@ -443,14 +449,123 @@ def test_counter_lookup_shows_minimal_identity_and_is_audited(
 def test_counter_lookup_miss_is_404_and_bad_cnic_400(client_for, world, station_officer):
     client = client_for(station_officer)
 
-    assert client.get(f"{URL}lookup/?cnic=35202-0000000-1").status_code == 404
-    bad = client.get(f"{URL}lookup/?cnic=abc")
+    assert client.post(f"{URL}lookup/", {"cnic": "35202-0000000-1"}, format="json").status_code == (
+        404
+    )
+    bad = client.post(f"{URL}lookup/", {"cnic": "abc"}, format="json")
     assert bad.status_code == 400
     assert "cnic" in bad.json()["fields"]
 
 
 def test_counter_lookup_forbidden_to_control_room(client_for, world, control_room):
-    assert client_for(control_room).get(f"{URL}lookup/?cnic=35202-0000000-1").status_code == 403
+    response = client_for(control_room).post(
+        f"{URL}lookup/", {"cnic": "35202-0000000-1"}, format="json"
+    )
+    assert response.status_code == 403
+
+
+def test_counter_lookup_no_longer_takes_the_cnic_in_the_url(client_for, world, station_officer):
+    # URLs end up in access logs: the CNIC travels in the body only.
+    response = client_for(station_officer).get(f"{URL}lookup/?cnic=35202-0000000-1")
+
+    assert response.status_code == 405
+    assert not AuditEvent.objects.filter(actor_id=station_officer.pk).exists()
+
+
+# --- search by POST (filters in the body, not the logged URL) ------------------------------
+
+SEARCH_URL = f"{URL}search/"
+
+
+def test_search_post_filters_by_cnic_in_the_body_and_is_audited_like_the_list(
+    client_for, world, registry_admin, data_entry
+):
+    wanted = register(registry_admin, cnic="35202-7654321-5")
+    register(registry_admin)
+
+    response = client_for(data_entry).post(
+        SEARCH_URL, {"purpose": "supervision", "cnic": "3520276543215"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [wanted.pk]
+    event = AuditEvent.objects.get(action="search", actor_id=data_entry.pk)
+    assert event.purpose == "supervision"
+    assert event.details == {"filters": ["cnic"], "count": 1}
+    assert "7654321" not in str(list(AuditEvent.objects.values()))
+
+
+def test_search_post_scopes_and_filters_like_the_list(
+    client_for, world, registry_admin, control_room_elsewhere
+):
+    register(registry_admin)
+    kasur = register(registry_admin, district="kasur", point=KASUR_A_1)
+
+    response = client_for(control_room_elsewhere).post(
+        SEARCH_URL, {"purpose": "supervision", "status": "in_custody", "tier": 2}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [kasur.pk]
+
+
+def test_search_post_name_search_only_for_registry_admin(
+    client_for, world, registry_admin, data_entry
+):
+    wanted = register(registry_admin, full_name="Muhammad Shahid Iqbal")
+    register(registry_admin, full_name="Zulfiqar Ali Bhatti")
+    query = {"purpose": "investigation_support", "q": "Shahid"}
+
+    found = client_for(registry_admin).post(SEARCH_URL, query, format="json")
+    refused = client_for(data_entry).post(SEARCH_URL, query, format="json")
+
+    assert found.status_code == 200
+    assert [row["id"] for row in found.json()["results"]] == [wanted.pk]
+    assert refused.status_code == 403
+    assert "Shahid" not in str(list(AuditEvent.objects.values()))
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({}, "purpose"),
+        ({"purpose": "curiosity"}, "purpose"),
+        ({"purpose": "supervision", "q": "ab"}, "q"),
+        ({"purpose": "supervision", "tier": 0}, "tier"),
+    ],
+)
+def test_search_post_bad_input_is_400(client_for, world, registry_admin, query, field):
+    response = client_for(registry_admin).post(SEARCH_URL, query, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert not AuditEvent.objects.filter(action="search").exists()
+
+
+@pytest.mark.parametrize("persona", ["auditor", "investigating_officer", "system_admin"])
+def test_search_post_for_roles_without_access_is_403(request, client_for, world, persona):
+    response = client_for(request.getfixturevalue(persona)).post(
+        SEARCH_URL, {"purpose": "supervision"}, format="json"
+    )
+
+    assert response.status_code == 403
+
+
+def test_search_post_pages_with_the_cursor_only_in_the_url(client_for, world, registry_admin):
+    first_three = [register(registry_admin, full_name=f"Shahid Iqbal {n}") for n in range(3)]
+    client = client_for(registry_admin)
+    query = {"purpose": "supervision", "q": "Shahid Iqbal"}
+
+    page_one = client.post(f"{SEARCH_URL}?page_size=2", query, format="json").json()
+    next_url = page_one["next"]
+    assert "Shahid" not in next_url
+    assert "purpose" not in next_url
+    page_two = client.post(next_url, query, format="json").json()
+
+    ids = [row["id"] for row in page_one["results"] + page_two["results"]]
+    assert sorted(ids) == sorted(offender.pk for offender in first_three)
+    assert len(page_one["results"]) == 2
+    assert page_two["next"] is None
 
 
 def test_schema_builds(client_for, registry_admin):

@@ -8,12 +8,25 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import Model
 
 from accounts.models import Agency, Officer
 from accounts.roles import Role
+from accounts.services import officer_assignment_errors
 from audit.models import AuditAction
 from audit.services import audit_record
 from jurisdictions.models import Beat, District, PoliceStation
+
+
+def _by_code(model: type[Model], label: str, code: str | None) -> Any:
+    """The jurisdiction with that code; None when no code was given. Codes are not secret, so
+    an unknown one is named."""
+    if not code:
+        return None
+    found = model.objects.filter(code=code).first()  # type: ignore[attr-defined]
+    if found is None:
+        raise CommandError(f"No such {label}: {code}")
+    return found
 
 
 class Command(BaseCommand):
@@ -40,17 +53,18 @@ class Command(BaseCommand):
         agency = Agency.objects.filter(name=options["agency"]).first()
         if agency is None:
             raise CommandError("No such agency.")
-        beat = Beat.objects.filter(code=options["beat"]).first() if options["beat"] else None
-        station = (
-            PoliceStation.objects.filter(code=options["station"]).first()
-            if options["station"]
-            else (beat.station if beat else None)
+        beat = _by_code(Beat, "beat", options["beat"])
+        station = _by_code(PoliceStation, "station", options["station"]) or (
+            beat.station if beat else None
         )
-        district = (
-            District.objects.filter(code=options["district"]).first()
-            if options["district"]
-            else (station.district if station else None)
+        district = _by_code(District, "district", options["district"]) or (
+            station.district if station else None
         )
+        errors = officer_assignment_errors(
+            role=options["role"], agency=agency, district=district, station=station, beat=beat
+        )
+        if errors:
+            raise CommandError(" ".join(m for messages in errors.values() for m in messages))
         password = os.environ.get("NIGRANI_NEW_PASSWORD") or getpass.getpass("Password: ")
         officer = Officer(
             username=options["username"],
