@@ -32,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -920,3 +921,24 @@ def device_revoke(*, actor: Officer, officer: Officer, device_id: str) -> int:
             device_id=device_id,
             reason="revoked_by_owner" if actor.pk == officer.pk else "revoked_by_admin",
         )
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+def login_attempt_prune(*, now: datetime | None = None) -> int:
+    """Delete sign-in attempts older than ``NIGRANI_LOGIN_ATTEMPT_RETENTION_DAYS``; returns how
+    many rows went.
+
+    Lockout looks back two lockout windows (``_lock_from_failures``), so a retention shorter
+    than that would unlock accounts early: it is refused loudly rather than clamped.
+    """
+    retention = timedelta(days=settings.NIGRANI_LOGIN_ATTEMPT_RETENTION_DAYS)
+    if retention < 2 * _window():
+        raise ImproperlyConfigured(
+            "NIGRANI_LOGIN_ATTEMPT_RETENTION_DAYS must cover two lockout windows "
+            "(2 x NIGRANI_LOCKOUT_WINDOW_MINUTES)"
+        )
+    cutoff = (now or timezone.now()) - retention
+    deleted, _ = LoginAttempt.objects.filter(attempted_at__lt=cutoff).delete()
+    return deleted

@@ -97,6 +97,11 @@ class ChainReport:
     def ok(self) -> bool:
         return self.first_break is None
 
+    @property
+    def verified(self) -> int:
+        """Events verified intact (the walk stops at, and counts, the breaking event)."""
+        return self.count if self.first_break is None else self.count - 1
+
 
 def chain_verify(events: Iterable[Mapping[str, Any]]) -> ChainReport:
     """Walk events in id order (each with ``id``, the chained fields, ``prev_hash`` and

@@ -137,6 +137,8 @@ NIGRANI_LOCKOUT_FAILURES = env_int("NIGRANI_LOCKOUT_FAILURES", 5)
 NIGRANI_LOCKOUT_WINDOW_MINUTES = env_int("NIGRANI_LOCKOUT_WINDOW_MINUTES", 15)
 # Failures from one client address across all accounts before it is throttled (429).
 NIGRANI_IP_FAILURES = env_int("NIGRANI_IP_FAILURES", 20)
+# Days a LoginAttempt row is kept (the nightly prune); at least two lockout windows.
+NIGRANI_LOGIN_ATTEMPT_RETENTION_DAYS = env_int("NIGRANI_LOGIN_ATTEMPT_RETENTION_DAYS", 90)
 NIGRANI_TOTP_ISSUER = env_str("NIGRANI_TOTP_ISSUER", "Nigrani")
 
 SESSION_COOKIE_AGE = NIGRANI_WEB_IDLE_MINUTES * 60
@@ -197,6 +199,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Jobs (procrastinate) -------------------------------------------------------------------
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs"  # every app's jobs.py
 PROCRASTINATE_ON_APP_READY = "backend.jobs.on_app_ready"
 
 # --- Encryption at rest ---------------------------------------------------------------------

@@ -4,8 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.chain import CHAINED_FIELDS, chain_verify
-from audit.models import AuditEvent
+from audit.services import audit_chain_verify
 
 
 class Command(BaseCommand):
@@ -20,17 +19,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, chunk_size: int, **options: Any) -> None:
-        # A server-side cursor streams the table (one snapshot, constant memory), so appends
-        # made while this runs neither show up half-way nor break the walk.
-        events = (
-            AuditEvent.objects.order_by("id")
-            .values("id", *CHAINED_FIELDS, "prev_hash", "hash")
-            .iterator(chunk_size=chunk_size)
-        )
-        try:
-            report = chain_verify(events)
-        finally:
-            events.close()  # stopping at a break must still close the server-side cursor
+        report = audit_chain_verify(chunk_size=chunk_size)
         if report.first_break is not None:
             raise CommandError(
                 f"audit chain BROKEN at event {report.first_break.event_id}: "
