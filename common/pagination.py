@@ -1,6 +1,46 @@
-"""Cursor pagination for every list: stable under inserts, cheap on large tables."""
+"""Cursor pagination for every list: stable under inserts, cheap on large tables.
 
+A cursor is opaque to clients but not tamper-proof: it is base64 of ``o=…&r=…&p=…``, and the
+position ``p`` goes straight into a ``WHERE ordering_field < p``. A forged or corrupted cursor
+is bad input, so it is a 400 on the ``cursor`` field like any other bad query parameter:
+undecodable cursors (DRF's own 404) and positions the ordering field cannot hold (text for an
+id, a malformed timestamp, a NUL byte PostgreSQL refuses) alike, checked before any query runs.
+"""
+
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor
 from rest_framework.pagination import CursorPagination as _CursorPagination
+from rest_framework.request import Request
+
+INVALID_CURSOR = "Invalid cursor."
+
+
+def _ordering_field(queryset: models.QuerySet, name: str) -> models.Field | None:
+    """The model field, or the annotation's output field, a list is ordered by."""
+    annotation = queryset.query.annotations.get(name)
+    if annotation is not None:
+        return annotation.output_field
+    try:
+        return queryset.model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _position_is_valid(field: models.Field | None, position: str) -> bool:
+    if "\x00" in position:  # PostgreSQL refuses NUL in any text parameter
+        return False
+    if field is None:
+        return True
+    try:
+        field.get_prep_value(field.to_python(position))
+    except (DjangoValidationError, ValueError, TypeError, OverflowError):
+        return False
+    return True
 
 
 class CursorPagination(_CursorPagination):
@@ -8,3 +48,22 @@ class CursorPagination(_CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = "-id"
+    invalid_cursor_message = INVALID_CURSOR
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from exc
+
+    def paginate_queryset(
+        self, queryset: models.QuerySet, request: Request, view: Any = None
+    ) -> list | None:
+        cursor = self.decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            ordering = self.get_ordering(request, queryset, view)
+            first = ordering[0] if isinstance(ordering, list | tuple) else ordering
+            field = _ordering_field(queryset, first.lstrip("-"))
+            if not _position_is_valid(field, cursor.position):
+                raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]})
+        return super().paginate_queryset(queryset, request, view)

@@ -1,5 +1,6 @@
 """The audit trail API: auditors read and filter it, nobody else can, and every read is audited."""
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -277,3 +278,18 @@ def test_out_of_range_datetimes_are_a_400_on_the_field(client_for, auditor, quer
     assert response.status_code == 400
     [field] = query
     assert field in response.json()["fields"]
+
+
+def _forged_cursor(raw: str) -> str:
+    return base64.b64encode(raw.encode()).decode()
+
+
+@pytest.mark.parametrize("raw", ["p=x", "p=\x00", "p=2026-01-01 10:00:00", "p=1e400", "o=-5"])
+def test_forged_cursor_is_400_on_the_cursor_field(client_for, auditor, trail, raw):
+    # Regression: a cursor position the id column cannot hold was a 500 (ValueError).
+    response = client_for(auditor).get(LIST_URL, {"cursor": _forged_cursor(raw)})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert body["fields"] == {"cursor": ["Invalid cursor."]}

@@ -4,6 +4,8 @@ Every role has a persona in tests/conftest.py working in Lahore (station roles a
 the beat officer on lahore-a-1) or nationally; Kasur is always another district.
 """
 
+import base64
+
 import pytest
 
 from accounts.roles import Role
@@ -251,3 +253,14 @@ def test_resolve_with_bad_coordinates_is_400_with_field_errors(
     body = response.json()
     assert body["code"] == "validation_error"
     assert set(body["fields"]) == fields
+
+
+@pytest.mark.parametrize("kind", ["districts", "stations", "beats"])
+def test_cursor_with_a_nul_byte_is_400_not_a_database_error(client_for, registry_admin, kind):
+    # Regression: the code position went to PostgreSQL, which refuses NUL in text (DataError).
+    cursor = base64.b64encode(b"p=lahore\x00").decode()
+
+    response = client_for(registry_admin).get(f"{BASE}/{kind}/", {"cursor": cursor})
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"cursor": ["Invalid cursor."]}

@@ -1,6 +1,9 @@
 """/api/v1/offenders/…: wiring, permissions by role and jurisdiction, purpose and audit,
 masking, the error shape, and the list's query count."""
 
+import base64
+from urllib.parse import quote
+
 import pytest
 import time_machine
 
@@ -572,3 +575,24 @@ def test_schema_builds(client_for, registry_admin):
     response = client_for(registry_admin).get("/api/schema/")
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "raw"),
+    [
+        ("purpose=supervision&q=ahmed", "p=not-a-number"),  # similarity ordering (float)
+        ("purpose=supervision", "p=not-a-date"),  # created_at ordering
+        ("purpose=supervision", "p=\x00"),
+    ],
+)
+def test_list_with_a_forged_cursor_is_400_on_the_cursor_field(
+    client_for, registry_admin, world, query, raw
+):
+    # Regression: a similarity cursor holding text was a 500 (float() ValueError).
+    register(registry_admin)
+    cursor = quote(base64.b64encode(raw.encode()).decode())
+
+    response = client_for(registry_admin).get(f"{URL}?{query}&cursor={cursor}")
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"cursor": ["Invalid cursor."]}
