@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
 # Use DATABASE_URL when given, else start the embedded PostgreSQL (pgserver) under var/pg.
 WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) scripts/embedded_db.py url)}"
 
-.PHONY: install run test bench lint format schema stop-db ci
+.PHONY: install run test bench lint format schema stop-db ci manage
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ format: install
 schema: install
 	$(WITH_DB) NIGRANI_DEV=1 $(PY) manage.py spectacular --file openapi/v1.yaml --validate --fail-on-warn
 	$(WITH_DB) NIGRANI_DEV=1 $(PY) manage.py render_permissions
+
+# Any manage.py command in development, e.g. make manage CMD="verify_audit".
+manage: install
+	$(WITH_DB) NIGRANI_DEV=1 $(PY) manage.py $(CMD)
 
 stop-db:
 	$(PY) scripts/embedded_db.py stop

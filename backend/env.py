@@ -22,7 +22,10 @@ def env_str(name: str, default: str | None = None) -> str | None:
 def env_required(name: str) -> str:
     value = env_str(name)
     if not value:
-        raise ConfigError(f"{name} (or {name}_FILE) must be set")
+        raise ConfigError(
+            f"{name} (or {name}_FILE) must be set in production; for development run "
+            f"`make manage CMD='...'` or set NIGRANI_DEV=1"
+        )
     return value
 
 

@@ -97,7 +97,9 @@ TEMPLATES = [
 # and export its URL when none is given.
 _database_url = env_str("DATABASE_URL")
 if not _database_url:
-    raise ConfigError("DATABASE_URL must be set (make run / make test set it for you)")
+    raise ConfigError(
+        "DATABASE_URL must be set (make run, make test and make manage set it for you)"
+    )
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 DATABASES["default"]["TEST"] = {"NAME": env_str("NIGRANI_TEST_DB", "test_nigrani")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
