@@ -117,6 +117,18 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "notice.manage": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER}),
     "violation.read": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
     "violation.manage": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
+    # Field verification (mobile_api)
+    "task.work": frozenset({_R.BEAT_OFFICER}),
+    "task.read": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
+    "task.create": frozenset({_R.STATION_OFFICER, _R.CONTROL_ROOM}),
+    "task.reassign": frozenset({_R.STATION_OFFICER}),
+    "visit.review": frozenset({_R.STATION_OFFICER}),
+    "coverage.read": frozenset({_R.REGISTRY_ADMIN, _R.CONTROL_ROOM}),
+    # Check-ins
+    "checkin.perform": frozenset({_R.STATION_OFFICER}),
+    "checkin.read": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
+    # Outbound messages and in-app notifications
+    "notification.read": frozenset(Role),
 }
 
 

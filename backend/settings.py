@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "registry",
     "push",
     "compliance",
+    "mobile_api",
+    "checkins",
     "django.contrib.postgres",
 ]
 
@@ -237,9 +239,16 @@ if not _enc_keys or not _blind_key:
 NIGRANI_ENCRYPTION_KEYS = _enc_keys
 NIGRANI_BLIND_INDEX_KEY = _blind_key
 
-# --- Outbound channels ----------------------------------------------------------------------
+# --- Outbound channels (push/) --------------------------------------------------------------
 NIGRANI_SMS_BACKEND = env_str("NIGRANI_SMS_BACKEND", "console")
 NIGRANI_PUSH_BACKEND = env_str("NIGRANI_PUSH_BACKEND", "console")
+# (SMS gateway, outbox and receipt settings go here.)
+
+# --- Field verification (mobile_api/) -------------------------------------------------------
+# (Visit rules, task scheduling and photo storage settings go here.)
+
+# --- Check-ins (checkins/) ------------------------------------------------------------------
+# (Schedule, reminder, OTP and station-boundary settings go here.)
 
 # --- Logging: structured enough to grep, never protected values ------------------------------
 LOGGING = {

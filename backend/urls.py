@@ -12,6 +12,9 @@ api_v1 = [
     path("audit/", include("audit.urls")),
     path("", include("registry.urls")),
     path("", include("compliance.urls")),
+    path("", include("mobile_api.urls")),
+    path("", include("checkins.urls")),
+    path("", include("push.urls")),
 ]
 
 urlpatterns = [

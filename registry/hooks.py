@@ -14,6 +14,8 @@ every hook the register offers:
 - ``travel_returned(notice, actor)`` — a travel notice was closed on return.
 - ``timeline_entries(offender)`` — extra entries for the offender's timeline; each handler
   returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}``.
+- ``reporting_policy_changed(policy, actor)`` — a tier's intervals changed: the schedules kept by
+  higher apps (check-ins, verification) move their due dates to follow.
 - ``beat_offender_ids(officer)`` — offender ids a beat officer may see (those with a task
   assigned to it); with no handler a beat officer sees none.
 """
@@ -31,6 +33,7 @@ HOOK_NAMES = frozenset(
         "travel_returned",
         "timeline_entries",
         "beat_offender_ids",
+        "reporting_policy_changed",
     }
 )
 
