@@ -1,1 +1,140 @@
-"""Models arrive with their issue."""
+"""Outbound delivery: the SMS outbox, delivery-receipt replay guard, and officers' in-app notices.
+
+Numbers and texts of SMS are encrypted at rest; numbers are found through a blind index. The
+database holds the rules it can: a sensitive text (an OTP) cannot outlive the send, a gateway id
+names one message, a receipt signature is accepted once.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from common.fields import EncryptedTextField
+from common.models import TimestampedModel
+from push.text import Encoding
+
+
+class SmsStatus(models.TextChoices):
+    QUEUED = "queued"  # waiting for (another) attempt
+    SENDING = "sending"  # claimed by a worker, handed or being handed to the gateway
+    SENT = "sent"  # accepted by the gateway; gateway_id recorded
+    DELIVERED = "delivered"  # the handset has it (receipt)
+    FAILED = "failed"  # refused by the gateway, undeliverable (receipt) or out of attempts
+    CANCELLED = "cancelled"  # withdrawn before it reached the gateway
+    EXPIRED = "expired"  # its expires_at passed before it could be sent
+
+
+UNSENT_STATUSES = (SmsStatus.QUEUED, SmsStatus.SENDING)
+FINAL_STATUSES = (
+    SmsStatus.DELIVERED,
+    SmsStatus.FAILED,
+    SmsStatus.CANCELLED,
+    SmsStatus.EXPIRED,
+)
+
+
+class SmsMessage(TimestampedModel):
+    """One outbound SMS, written in the transaction of the event that causes it.
+
+    ``reference`` (a UUID) is sent to the gateway as the client reference and idempotency key,
+    so a retry after a lost answer is de-duplicated there: at-least-once delivery from our side,
+    never twice for one message on the handset. ``text`` of a sensitive message is wiped ("")
+    once the gateway accepted it or the message ends unsent; the check constraint holds that.
+    ``offender_id`` is a plain id, not a foreign key: push sits below the register.
+    """
+
+    reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    to = EncryptedTextField(help_text="E.164, encrypted")
+    to_index = models.CharField(max_length=64, db_index=True, help_text="blind index of `to`")
+    text = EncryptedTextField(blank=True, help_text="encrypted; wiped when sensitive")
+    text_wiped_at = models.DateTimeField(null=True, blank=True)
+    encoding = models.CharField(max_length=8, choices=[(e.value, e.value) for e in Encoding])
+    units = models.PositiveIntegerField(help_text="septets (GSM-7) or UTF-16 units (UCS-2)")
+    segments = models.PositiveSmallIntegerField()
+    purpose = models.CharField(max_length=40, db_index=True)
+    sensitive = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    offender_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+
+    status = models.CharField(
+        max_length=16, choices=SmsStatus.choices, default=SmsStatus.QUEUED, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    backend = models.CharField(max_length=16, blank=True)
+    gateway_id = models.CharField(max_length=128, blank=True)
+    last_error = models.CharField(max_length=64, blank=True, help_text="an error code, no text")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="smsmessage_status_valid", condition=Q(status__in=SmsStatus.values)
+            ),
+            models.CheckConstraint(
+                name="smsmessage_sensitive_text_wiped",
+                condition=Q(sensitive=False) | Q(status__in=UNSENT_STATUSES) | Q(text=""),
+            ),
+            models.CheckConstraint(
+                name="smsmessage_sensitive_expires",
+                condition=Q(sensitive=False) | Q(expires_at__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["backend", "gateway_id"],
+                condition=~Q(gateway_id=""),
+                name="smsmessage_unique_gateway_id",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="smsmessage_unsent_idx",
+                condition=Q(status__in=UNSENT_STATUSES),
+            ),
+            models.Index(
+                fields=["expires_at"],
+                name="smsmessage_expiring_idx",
+                condition=Q(status__in=UNSENT_STATUSES, expires_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SMS #{self.pk} {self.purpose} {self.status}"
+
+
+class SmsReceiptSignature(models.Model):
+    """A delivery-receipt signature already accepted: the unique constraint refuses a replay
+    within the max age; older signatures are refused as stale and pruned by a job."""
+
+    signature = models.CharField(max_length=64, unique=True)
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"receipt signature at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Notification(TimestampedModel):
+    """An in-app notice for one officer, pointing at an object by type and id. ``text`` is
+    shown as is: it must not hold names, CNIC or phone numbers."""
+
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=40)
+    text = models.CharField(max_length=500)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=64)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["officer", "-id"], name="notification_officer_idx")]
+
+    def __str__(self) -> str:
+        return f"notification #{self.pk} {self.kind}"

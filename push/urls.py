@@ -1,5 +1,17 @@
 """Mounted at /api/v1/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from push import api
+
+app_name = "push"
+
+urlpatterns = [
+    path("notifications/", api.NotificationListApi.as_view(), name="notification-list"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        api.NotificationReadApi.as_view(),
+        name="notification-read",
+    ),
+    path("sms/receipts/", api.SmsReceiptApi.as_view(), name="sms-receipts"),
+]

@@ -19,6 +19,7 @@ from jurisdictions.demo import SeedSummary
 SEEDERS: list[str] = [
     "jurisdictions.demo.seed_world",
     "registry.demo.seed_offenders",
+    "push.demo.seed_demo_push",
 ]
 
 

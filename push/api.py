@@ -1,0 +1,159 @@
+"""Endpoints of the push app: the caller's in-app notices, and the SMS gateway's signed
+delivery receipts."""
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from common.pagination import CursorPagination
+from push import selectors, services
+
+TAG = "notifications"
+
+
+class CanReadNotifications(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_permission("notification.read"))
+
+
+@extend_schema_serializer(component_name="Notification")
+class NotificationSerializer(serializers.Serializer):
+    """One notice as both notification endpoints show it."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    text = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+class NotificationListApi(APIView):
+    permission_classes = [CanReadNotifications]
+    pagination_class = CursorPagination
+
+    class FilterSerializer(serializers.Serializer):
+        unread = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="notification_list",
+        parameters=[OpenApiParameter("unread", bool, description="only unread (true) or read")],
+        responses=NotificationSerializer(many=True),
+        description="The caller's own notices, newest first.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        notices = selectors.notification_list(
+            actor=request.user, unread=filters.validated_data.get("unread")
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(notices, request, view=self)
+        return paginator.get_paginated_response(NotificationSerializer(page, many=True).data)
+
+
+class NotificationReadApi(APIView):
+    permission_classes = [CanReadNotifications]
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="notification_read",
+        request=None,
+        responses=NotificationSerializer,
+        description="Mark one of the caller's notices read (idempotent). Others' notices: 404.",
+    )
+    def post(self, request: Request, notification_id: int) -> Response:
+        notice = services.notification_mark_read(
+            actor=request.user, notification_id=notification_id
+        )
+        return Response(NotificationSerializer(notice).data)
+
+
+class ReceiptThrottle(SimpleRateThrottle):
+    """Per client address: generous for a gateway's bursts of receipts, a wall for a flood of
+    forged ones (each costs an HMAC, and a valid one a row)."""
+
+    scope = "sms_receipts"
+    rate = "1200/min"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class SmsReceiptApi(APIView):
+    """Called by the SMS gateway, not by officers: no session or token (so no CSRF), but an
+    HMAC-SHA256 signature over ``timestamp + "." + raw body`` in ``X-Nigrani-Signature``, with
+    the Unix time in ``X-Nigrani-Timestamp``. The signature is checked before the body is read.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]  # the signature covers these exact bytes
+    throttle_classes = [ReceiptThrottle]
+
+    @extend_schema_serializer(component_name="SmsReceipt")
+    class InputSerializer(serializers.Serializer):
+        id = serializers.CharField(max_length=128, help_text="the gateway's message id")
+        status = serializers.ChoiceField(choices=sorted(services.RECEIPT_STATUSES))
+        at = serializers.DateTimeField(required=False, help_text="when the status happened")
+
+    @extend_schema_serializer(component_name="SmsReceiptAccepted")
+    class OutputSerializer(serializers.Serializer):
+        accepted = serializers.BooleanField()
+
+    @extend_schema(
+        tags=["sms"],
+        operation_id="sms_receipt",
+        auth=[],
+        parameters=[
+            OpenApiParameter(
+                services.SIGNATURE_TIMESTAMP_HEADER, str, OpenApiParameter.HEADER, required=True
+            ),
+            OpenApiParameter(
+                services.SIGNATURE_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description='hex HMAC-SHA256 of timestamp + "." + body with the shared secret',
+            ),
+        ],
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            401: OpenApiResponse(description="no signature"),
+            403: OpenApiResponse(description="wrong, stale or replayed signature"),
+        },
+        description=(
+            "A delivery receipt from the SMS gateway. A receipt for an unknown message id is "
+            "answered 200 and changes nothing; a receipt never moves a message backwards."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        timestamp = request.headers.get(services.SIGNATURE_TIMESTAMP_HEADER)
+        signature = request.headers.get(services.SIGNATURE_HEADER)
+        services.sms_receipt_authenticate(
+            timestamp=timestamp, signature=signature, body=request.body
+        )
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        services.sms_receipt_apply(
+            signature=signature,
+            gateway_id=data["id"],
+            status=data["status"],
+            occurred_at=data.get("at"),
+        )
+        return Response(self.OutputSerializer({"accepted": True}).data)

@@ -1,0 +1,45 @@
+"""Jobs of the push app: SMS delivery, its sweep, and pruning of receipt signatures.
+
+Delivery retries are scheduled by ``push.services`` itself (the row's ``next_attempt_at`` and a
+job deferred at that time), not by a procrastinate RetryStrategy: the outbox row is the one
+source of truth about attempts, and the sweep can rebuild any lost job from it.
+"""
+
+import logging
+
+from procrastinate.contrib.django import app
+
+from push import services
+
+logger = logging.getLogger(__name__)
+
+SMS_QUEUE = "sms"
+
+# Procrastinate reads cron in UTC. The sweep runs every minute: it is what bounds how long a
+# message can wait after a worker died.
+SMS_SWEEP_CRON = "* * * * *"
+# 22:05 UTC is 03:05 in Pakistan (PKT, UTC+5), clear of the other nightly jobs.
+PRUNE_RECEIPT_SIGNATURES_CRON = "5 22 * * *"
+
+
+@app.task(name="push.deliver_sms", queue=SMS_QUEUE)
+def deliver_sms(message_id: int) -> str:
+    """Hand one outbox message to the gateway; see ``services.sms_deliver``."""
+    return services.sms_deliver(message_id=message_id)
+
+
+@app.periodic(cron=SMS_SWEEP_CRON)
+@app.task(name="push.sweep_sms", queue=SMS_QUEUE)
+def sweep_sms(timestamp: int) -> dict[str, int]:
+    """Every minute: hand on messages of dead workers, expire unsent ones past their expiry
+    (wiping sensitive texts), re-defer queued ones whose job was lost."""
+    return services.sms_sweep()
+
+
+@app.periodic(cron=PRUNE_RECEIPT_SIGNATURES_CRON)
+@app.task(name="push.prune_receipt_signatures", queue="maintenance")
+def prune_receipt_signatures(timestamp: int) -> int:
+    """Daily: forget receipt signatures past twice the max age (refused as stale anyway)."""
+    deleted = services.sms_receipt_signatures_prune()
+    logger.info("pruned %s receipt signatures", deleted)
+    return deleted
