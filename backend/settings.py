@@ -242,13 +242,98 @@ NIGRANI_BLIND_INDEX_KEY = _blind_key
 # --- Outbound channels (push/) --------------------------------------------------------------
 NIGRANI_SMS_BACKEND = env_str("NIGRANI_SMS_BACKEND", "console")
 NIGRANI_PUSH_BACKEND = env_str("NIGRANI_PUSH_BACKEND", "console")
-# (SMS gateway, outbox and receipt settings go here.)
+# console (development only: prints and keeps the outbox row) or http (a generic HTTPS gateway).
+NIGRANI_SMS_HTTP_URL = env_str("NIGRANI_SMS_HTTP_URL", "")
+NIGRANI_SMS_HTTP_API_KEY = env_str("NIGRANI_SMS_HTTP_API_KEY", "")
+NIGRANI_SMS_SENDER_ID = env_str("NIGRANI_SMS_SENDER_ID", "NIGRANI")
+NIGRANI_SMS_HTTP_TIMEOUT_SECONDS = env_int("NIGRANI_SMS_HTTP_TIMEOUT_SECONDS", 10)
+# Gateway attempts per message before it is failed; retries back off exponentially from
+# NIGRANI_SMS_RETRY_BASE_SECONDS (5, 10, 20, … capped at an hour).
+NIGRANI_SMS_MAX_ATTEMPTS = env_int("NIGRANI_SMS_MAX_ATTEMPTS", 6)
+NIGRANI_SMS_RETRY_BASE_SECONDS = env_int("NIGRANI_SMS_RETRY_BASE_SECONDS", 5)
+# A message left in "sending" this long (a worker died mid-send) is handed to another worker.
+NIGRANI_SMS_STUCK_SECONDS = env_int("NIGRANI_SMS_STUCK_SECONDS", 300)
+# A sensitive message (an OTP) given no expiry is never sent after this long.
+NIGRANI_SMS_SENSITIVE_TTL_SECONDS = env_int("NIGRANI_SMS_SENSITIVE_TTL_SECONDS", 600)
+# Delivery receipts: HMAC-SHA256 shared with the gateway; signatures older than the max age
+# (or as far in the future) are refused, and each signature is accepted once.
+NIGRANI_SMS_RECEIPT_SECRET = env_str("NIGRANI_SMS_RECEIPT_SECRET", "")
+NIGRANI_SMS_RECEIPT_MAX_AGE_SECONDS = env_int("NIGRANI_SMS_RECEIPT_MAX_AGE_SECONDS", 300)
 
 # --- Field verification (mobile_api/) -------------------------------------------------------
-# (Visit rules, task scheduling and photo storage settings go here.)
+from backend.env import env_float  # noqa: E402 - kept inside this app's section
+
+# When a confirmed visit counts (mobile_api.rules): within max(radius, factor × accuracy) of
+# the registered point, accuracy at most the cap, the fix at most this old, no mock location.
+NIGRANI_VISIT_MIN_RADIUS_M = env_float("NIGRANI_VISIT_MIN_RADIUS_M", 100.0)
+NIGRANI_VISIT_ACCURACY_FACTOR = env_float("NIGRANI_VISIT_ACCURACY_FACTOR", 2.0)
+NIGRANI_VISIT_MAX_ACCURACY_M = env_float("NIGRANI_VISIT_MAX_ACCURACY_M", 100.0)
+NIGRANI_VISIT_MAX_FIX_AGE_SECONDS = env_int("NIGRANI_VISIT_MAX_FIX_AGE_SECONDS", 600)
+# Photos per visit; each at most NIGRANI_PHOTO_MAX_BYTES.
+NIGRANI_VISIT_MAX_PHOTOS = env_int("NIGRANI_VISIT_MAX_PHOTOS", 4)
+# Scheduling: a task after release or an address change is due this many days later; periodic
+# tasks appear LEAD days before they fall due and are spread over SPREAD days per cohort;
+# a station follow-up is due FOLLOW_UP days after the visit that opened it.
+NIGRANI_VERIFICATION_FIRST_DUE_DAYS = env_int("NIGRANI_VERIFICATION_FIRST_DUE_DAYS", 7)
+NIGRANI_VERIFICATION_LEAD_DAYS = env_int("NIGRANI_VERIFICATION_LEAD_DAYS", 7)
+NIGRANI_VERIFICATION_SPREAD_DAYS = env_int("NIGRANI_VERIFICATION_SPREAD_DAYS", 14)
+NIGRANI_VERIFICATION_FOLLOW_UP_DAYS = env_int("NIGRANI_VERIFICATION_FOLLOW_UP_DAYS", 2)
+# A delta-sync cursor older than this is refused (the app syncs in full); the change log it
+# reads is pruned past it.
+NIGRANI_SYNC_CURSOR_MAX_DAYS = env_int("NIGRANI_SYNC_CURSOR_MAX_DAYS", 14)
+# Files (offender and visit photos) through Django's storage API: the local filesystem under
+# MEDIA_ROOT, or any S3-compatible store (AWS, MinIO, Ceph…) with NIGRANI_MEDIA_STORAGE=s3.
+NIGRANI_MEDIA_STORAGE = env_str("NIGRANI_MEDIA_STORAGE", "filesystem")
+if NIGRANI_MEDIA_STORAGE == "filesystem":
+    # No fixed location: the storage follows MEDIA_ROOT (tests point it at a temporary dir).
+    _default_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif NIGRANI_MEDIA_STORAGE == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_required("NIGRANI_S3_BUCKET"),
+            "endpoint_url": env_str("NIGRANI_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("NIGRANI_S3_REGION") or None,
+            "access_key": env_str("NIGRANI_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("NIGRANI_S3_SECRET_ACCESS_KEY") or None,
+            "location": env_str("NIGRANI_S3_PREFIX", ""),
+            # "path" for most self-hosted stores (MinIO, Ceph); unset: boto3 decides.
+            "addressing_style": env_str("NIGRANI_S3_ADDRESSING_STYLE") or None,
+            # Files are private: the API streams them to officers who may see them.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    raise ConfigError(
+        f"NIGRANI_MEDIA_STORAGE must be 'filesystem' or 's3', got {NIGRANI_MEDIA_STORAGE!r}"
+    )
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # --- Check-ins (checkins/) ------------------------------------------------------------------
-# (Schedule, reminder, OTP and station-boundary settings go here.)
+# Schedule: the window opens this many days before the due date; reminders go out these many
+# days before it; a period is missed once the grace has passed, escalated after a further wait.
+NIGRANI_CHECKIN_WINDOW_DAYS = env_int("NIGRANI_CHECKIN_WINDOW_DAYS", 7)
+NIGRANI_CHECKIN_REMINDER_DAYS = [
+    int(days) for days in env_list("NIGRANI_CHECKIN_REMINDER_DAYS", ["7", "1"])
+]
+NIGRANI_CHECKIN_GRACE_DAYS = env_int("NIGRANI_CHECKIN_GRACE_DAYS", 2)
+NIGRANI_CHECKIN_ESCALATE_DAYS = env_int("NIGRANI_CHECKIN_ESCALATE_DAYS", 7)
+# OTP challenges: code lifetime, wrong codes before the lock, sends per check-in and their
+# spacing, challenges per offender per (Pakistan) day.
+NIGRANI_CHECKIN_OTP_MINUTES = env_int("NIGRANI_CHECKIN_OTP_MINUTES", 5)
+NIGRANI_CHECKIN_OTP_MAX_ATTEMPTS = env_int("NIGRANI_CHECKIN_OTP_MAX_ATTEMPTS", 5)
+NIGRANI_CHECKIN_OTP_MAX_SENDS = env_int("NIGRANI_CHECKIN_OTP_MAX_SENDS", 3)
+NIGRANI_CHECKIN_OTP_RESEND_SECONDS = env_int("NIGRANI_CHECKIN_OTP_RESEND_SECONDS", 60)
+NIGRANI_CHECKIN_DAILY_CHALLENGES = env_int("NIGRANI_CHECKIN_DAILY_CHALLENGES", 5)
+# Station boundary: a fix within its accuracy of the area counts, up to this many metres.
+NIGRANI_CHECKIN_ACCURACY_CAP_M = env_int("NIGRANI_CHECKIN_ACCURACY_CAP_M", 150)
+# Language of the offender's SMS (check-in codes, reminders): ur or en.
+NIGRANI_SMS_LANGUAGE = env_str("NIGRANI_SMS_LANGUAGE", "ur")
 
 # --- Logging: structured enough to grep, never protected values ------------------------------
 LOGGING = {

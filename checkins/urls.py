@@ -1,5 +1,28 @@
 """Mounted at /api/v1/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from checkins import api
+
+app_name = "checkins"
+
+urlpatterns = [
+    path("checkins/", api.CheckinListApi.as_view(), name="checkin-list"),
+    path("checkins/due/", api.CheckinDueApi.as_view(), name="checkin-due"),
+    path("checkins/<int:checkin_id>/", api.CheckinDetailApi.as_view(), name="checkin-detail"),
+    path(
+        "checkins/<int:checkin_id>/verify/",
+        api.CheckinVerifyApi.as_view(),
+        name="checkin-verify",
+    ),
+    path(
+        "checkins/<int:checkin_id>/resend/",
+        api.CheckinResendApi.as_view(),
+        name="checkin-resend",
+    ),
+    path(
+        "checkins/<int:checkin_id>/override/",
+        api.CheckinOverrideApi.as_view(),
+        name="checkin-override",
+    ),
+]

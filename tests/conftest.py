@@ -260,3 +260,29 @@ def django_db_setup(django_db_setup, django_db_blocker):
             cursor.execute(
                 "ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_no_truncate"
             )
+
+
+@pytest.fixture(autouse=True)
+def _migration_seeded_rows(request, django_db_blocker):
+    """Put back the rows migrations seed (reporting policies, notice deadlines) when a
+    transactional test's flush has emptied them, so later tests see a migrated database.
+
+    Runs only for tests that use the database, after the test database exists.
+    """
+    uses_db = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames for name in ("db", "transactional_db")
+    )
+    if not uses_db:
+        return
+    request.getfixturevalue("django_db_setup")
+    from django.apps import apps as django_apps
+
+    from registry.models import ReportingPolicy
+
+    with django_db_blocker.unblock():
+        if not ReportingPolicy.objects.exists():
+            import importlib
+
+            importlib.import_module("registry.migrations.0003_seed_policies").seed(
+                django_apps, None
+            )

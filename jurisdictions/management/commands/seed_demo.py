@@ -20,6 +20,8 @@ SEEDERS: list[str] = [
     "jurisdictions.demo.seed_world",
     "registry.demo.seed_offenders",
     "push.demo.seed_demo_push",
+    "mobile_api.demo.seed_demo_mobile_api",
+    "checkins.demo.seed_demo_checkins",
 ]
 
 

@@ -1,0 +1,141 @@
+"""Reads of check-ins and of the station's due list, already limited to what the actor may see.
+
+A check-in belongs to the station where it was taken: its station officers see it, the
+district's control room sees its district's stations', registry admins see all. The due list
+is the station officer's own station's offenders (the register's one scoping,
+``offender_queryset_for``).
+"""
+
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import DateField, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import Officer
+from accounts.roles import Role
+from checkins.models import Checkin, CheckinStatus
+from checkins.schedule import DueState
+from common.exceptions import NotFound
+from registry.models import Offender, OffenderStatus
+from registry.selectors import offender_queryset_for
+
+_NOTHING = Q(pk__in=[])
+
+
+def _scope_q(actor: Officer) -> Q:
+    if not actor.is_active or not actor.has_permission("checkin.read"):
+        return _NOTHING
+    if actor.role == Role.REGISTRY_ADMIN:
+        return Q()
+    if actor.role == Role.CONTROL_ROOM and actor.district_id is not None:
+        return Q(station__district_id=actor.district_id)
+    if actor.role == Role.STATION_OFFICER and actor.station_id is not None:
+        return Q(station_id=actor.station_id)
+    return _NOTHING
+
+
+def checkin_queryset_for(*, actor: Officer) -> QuerySet[Checkin]:
+    return Checkin.objects.filter(_scope_q(actor))
+
+
+def checkin_list(*, actor: Officer, offender_id: int | None = None) -> QuerySet[Checkin]:
+    """Check-ins the actor may see, newest first, with what an output row shows joined in."""
+    checkins = (
+        checkin_queryset_for(actor=actor)
+        .select_related("station", "started_by", "confirmed_by", "override_by", "challenge")
+        .prefetch_related("notices", "travel_notices_closed")
+    )
+    if offender_id is not None:
+        checkins = checkins.filter(offender_id=offender_id)
+    return checkins
+
+
+def checkin_get(*, actor: Officer, checkin_id: int) -> Checkin:
+    """One check-in, or 404 when missing or outside the actor's scope."""
+    checkin = checkin_list(actor=actor).filter(pk=checkin_id).first()
+    if checkin is None:
+        raise NotFound()
+    return checkin
+
+
+def checkins_due(
+    *, actor: Officer, state: str | None = None, today: date | None = None
+) -> QuerySet[Offender]:
+    """The station's active offenders whose check-in is in its window, due today or overdue,
+    soonest (most overdue) first; ``last_checkin_on`` annotated. Station officers only: other
+    roles get nothing (the view refuses them first)."""
+    if actor.role != Role.STATION_OFFICER:
+        return Offender.objects.none()
+    today = today or timezone.localdate()
+    window_opens = today + timedelta(days=settings.NIGRANI_CHECKIN_WINDOW_DAYS)
+    last_confirmed = (
+        Checkin.objects.filter(offender_id=OuterRef("pk"), status=CheckinStatus.CONFIRMED)
+        .values("offender_id")
+        .annotate(last=Max("confirmed_on"))
+        .values("last")
+    )
+    offenders = (
+        offender_queryset_for(actor=actor)
+        .filter(status=OffenderStatus.ACTIVE, next_checkin_due__isnull=False)
+        .annotate(last_checkin_on=Subquery(last_confirmed, output_field=DateField()))
+    )
+    if state == DueState.OVERDUE:
+        offenders = offenders.filter(next_checkin_due__lt=today)
+    elif state == DueState.DUE:
+        offenders = offenders.filter(next_checkin_due=today)
+    elif state == DueState.IN_WINDOW:
+        offenders = offenders.filter(next_checkin_due__gt=today, next_checkin_due__lte=window_opens)
+    else:
+        offenders = offenders.filter(next_checkin_due__lte=window_opens)
+    return offenders
+
+
+_TIMELINE_SQL = """
+SELECT 'checkin', c.id, c.confirmed_at, NULL::timestamptz, s.code, c.method, u.username, NULL::date
+FROM checkins_checkin AS c
+JOIN jurisdictions_policestation AS s ON s.id = c.station_id
+LEFT JOIN accounts_officer AS u ON u.id = c.override_by_id
+WHERE c.offender_id = %(offender)s AND c.status = 'confirmed'
+UNION ALL
+SELECT 'missed', m.id, m.detected_at, m.escalated_at, NULL, NULL, NULL, m.due_on
+FROM checkins_missedcheckin AS m
+WHERE m.offender_id = %(offender)s
+"""
+
+
+def checkin_timeline_entries(*, offender: Offender) -> list[dict]:
+    """The offender's confirmed check-ins and missed periods as timeline entries (the
+    ``timeline_entries`` hook), in one query. An override names its second officer, so it shows
+    as such wherever the timeline goes. The timeline is scoped like the offender record, so
+    this does not scope again."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TIMELINE_SQL, {"offender": offender.pk})
+        rows = cursor.fetchall()
+    entries = []
+    for source, object_id, at, escalated_at, station, method, override_by, due_on in rows:
+        if source == "checkin":
+            how = f"override, four eyes: {override_by}" if override_by else method
+            entries.append(_entry(at, "checkin", f"checked in at {station} ({how})", object_id))
+            continue
+        missed = f"check-in due {due_on.isoformat()} missed"
+        entries.append(_entry(at, "missed_checkin", missed, object_id, "missed_checkin"))
+        if escalated_at is not None:
+            escalated = f"check-in due {due_on.isoformat()} still missing: escalated"
+            entries.append(
+                _entry(escalated_at, "missed_checkin", escalated, object_id, "missed_checkin")
+            )
+    return entries
+
+
+def _entry(
+    at: datetime, kind: str, summary: str, object_id: int, object_type: str = "checkin"
+) -> dict:
+    return {
+        "at": at,
+        "kind": kind,
+        "summary": summary,
+        "object_type": object_type,
+        "object_id": object_id,
+    }

@@ -1,0 +1,50 @@
+"""Two identical visit requests at once, each in its own connection and transaction, on real
+PostgreSQL: one visit row, and both answers are the first answer."""
+
+import threading
+
+import pytest
+from django.db import connections
+from rest_framework.test import APIClient
+
+from audit.models import AuditEvent
+from mobile_api.models import Visit
+from tests.mobile_api.conftest import IN_LAHORE_A_1, located_offender, open_task, visit_body
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("outcome", ["confirmed", "moved"])
+def test_two_identical_requests_racing_store_one_visit(world, policies, beat_officer, outcome):
+    task = open_task(located_offender(world.lahore_a_1, IN_LAHORE_A_1))
+    body = visit_body(outcome=outcome)
+    start = threading.Barrier(2)
+    answers: list = [None, None]
+    errors: list[BaseException] = []
+
+    def post(slot: int) -> None:
+        try:
+            client = APIClient()
+            client.force_authenticate(beat_officer)
+            start.wait()
+            answers[slot] = client.post(
+                f"/api/v1/mobile/tasks/{task.pk}/visits/", body, format="json"
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post, args=(slot,)) for slot in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json() == answers[1].json()
+    assert Visit.objects.count() == 1
+    assert AuditEvent.objects.filter(object_type="visit", action="create").count() == 1
+    replayed = [a.get("Idempotent-Replayed") for a in answers]
+    assert sorted(replayed, key=str) == [None, "true"] or replayed.count("true") == 1
