@@ -143,7 +143,8 @@ class SmsReceiptApi(APIView):
     )
     def post(self, request: Request) -> Response:
         timestamp = request.headers.get(services.SIGNATURE_TIMESTAMP_HEADER)
-        signature = request.headers.get(services.SIGNATURE_HEADER)
+        # Normalised once: the replay key must be the very string that was checked.
+        signature = (request.headers.get(services.SIGNATURE_HEADER) or "").strip().lower() or None
         services.sms_receipt_authenticate(
             timestamp=timestamp, signature=signature, body=request.body
         )

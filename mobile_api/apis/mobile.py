@@ -308,8 +308,10 @@ class VisitBatchApi(APIView):
 
     @extend_schema_serializer(component_name="VisitBatch")
     class InputSerializer(serializers.Serializer):
+        # Items are checked one by one below (a malformed item is that item's 400), so the
+        # list itself accepts any JSON value per item.
         visits = serializers.ListField(
-            child=serializers.DictField(), min_length=1, max_length=MAX_BATCH
+            child=serializers.JSONField(), min_length=1, max_length=MAX_BATCH
         )
 
     @extend_schema_serializer(component_name="VisitBatchResult")
@@ -345,7 +347,7 @@ class VisitBatchApi(APIView):
         visits = parse(self.InputSerializer, {"visits": raw})["visits"]
         results = []
         for index, item in enumerate(visits):
-            client_id = item.get("client_id")
+            client_id = item.get("client_id") if isinstance(item, dict) else None
             try:
                 data = parse(self.ItemSerializer, item)
                 photos = request.FILES.getlist(f"photos.{index}")

@@ -396,6 +396,7 @@ def test_batch_answers_each_visit_on_its_own(world, officer_client, task_a1, pol
         {**visit_body(), "task_id": elsewhere.pk},
         {**visit_body(outcome="not_at_home"), "task_id": second.pk},
         good,
+        42,  # not even an object: that item's 400, not the batch's
     ]
 
     response = officer_client.post(
@@ -404,7 +405,7 @@ def test_batch_answers_each_visit_on_its_own(world, officer_client, task_a1, pol
 
     assert response.status_code == 200
     results = response.json()["results"]
-    assert [r["status"] for r in results] == [200, 400, 404, 200, 200]
+    assert [r["status"] for r in results] == [200, 400, 404, 200, 200, 400]
     assert results[1]["body"]["fields"].keys() == {"outcome"}
     assert results[0]["body"] == results[4]["body"]  # the replay inside one batch
     assert Visit.objects.count() == 2

@@ -160,6 +160,25 @@ def test_replayed_signature_is_refused(api_client, receipts, sent_message):
     assert SmsReceiptSignature.objects.count() == 1
 
 
+def test_a_replay_with_a_respelt_signature_is_refused(api_client, receipts, sent_message):
+    payload = {"id": sent_message.gateway_id, "status": "delivered"}
+    timestamp = str(int(time.time()))
+    signature = services.receipt_signature(
+        secret=SECRET, timestamp=timestamp, body=json.dumps(payload).encode()
+    )
+    assert (
+        post_receipt(api_client, payload, timestamp=timestamp, signature=signature).status_code
+        == 200
+    )
+
+    replay = post_receipt(
+        api_client, payload, timestamp=timestamp, signature=f" {signature.upper()} "
+    )
+
+    assert replay.status_code == 403
+    assert replay.json()["code"] == "replayed_signature"
+
+
 def test_receipts_are_refused_when_no_secret_is_configured(api_client, settings, sent_message):
     settings.NIGRANI_SMS_RECEIPT_SECRET = ""
     response = post_receipt(api_client, {"id": sent_message.gateway_id, "status": "delivered"})
