@@ -239,7 +239,8 @@ class CheckinListApi(APIView):
         responses=CheckinSerializer(many=True),
         description=(
             "An offender's check-ins, newest first, as far as the caller sees them (its "
-            "station's, its district's, or all). Audited."
+            "station's, its district's, or all). Audited. 404 for an offender the caller "
+            "does not see (unless it has check-ins of theirs in scope)."
         ),
     )
     def get(self, request: Request) -> Response:

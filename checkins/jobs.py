@@ -4,6 +4,7 @@ import logging
 
 from procrastinate.contrib.django import app
 
+from checkins.services.counter import challenges_expire
 from checkins.services.schedule import checkin_reminders_send, missed_checkins_sweep
 
 logger = logging.getLogger(__name__)
@@ -13,6 +14,8 @@ logger = logging.getLogger(__name__)
 # grace ends (Pakistan midnight) whatever time the workers were down.
 REMINDERS_CRON = "0 4 * * *"
 MISSED_SWEEP_CRON = "20 * * * *"
+# Abandoned OTP challenges: their secret is erased within minutes of the code's expiry.
+EXPIRE_CHALLENGES_CRON = "*/5 * * * *"
 
 
 @app.periodic(cron=REMINDERS_CRON)
@@ -31,3 +34,12 @@ def sweep_missed(timestamp: int) -> dict[str, int]:
     result = missed_checkins_sweep()
     logger.info("missed check-ins: %s new, %s escalated", result.missed, result.escalated)
     return {"missed": result.missed, "escalated": result.escalated}
+
+
+@app.periodic(cron=EXPIRE_CHALLENGES_CRON)
+@app.task(name="checkins.expire_challenges", queue="checkins")
+def expire_challenges(timestamp: int) -> int:
+    """Every five minutes: end the challenges whose code expired unused (secret erased)."""
+    expired = challenges_expire()
+    logger.info("check-in challenges expired: %s", expired)
+    return expired

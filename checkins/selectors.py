@@ -41,7 +41,11 @@ def checkin_queryset_for(*, actor: Officer) -> QuerySet[Checkin]:
 
 
 def checkin_list(*, actor: Officer, offender_id: int | None = None) -> QuerySet[Checkin]:
-    """Check-ins the actor may see, newest first, with what an output row shows joined in."""
+    """Check-ins the actor may see, newest first, with what an output row shows joined in.
+
+    With ``offender_id``: 404 unless the actor sees the offender now, or has check-ins of
+    the offender in scope (a station keeps its own history of an offender transferred away),
+    so an unseen offender's id is neither confirmed nor audited as read."""
     checkins = (
         checkin_queryset_for(actor=actor)
         .select_related("station", "started_by", "confirmed_by", "override_by", "challenge")
@@ -49,6 +53,9 @@ def checkin_list(*, actor: Officer, offender_id: int | None = None) -> QuerySet[
     )
     if offender_id is not None:
         checkins = checkins.filter(offender_id=offender_id)
+        visible = offender_queryset_for(actor=actor).filter(pk=offender_id)
+        if not (visible.exists() or checkins.exists()):
+            raise NotFound()
     return checkins
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Officer
@@ -439,7 +439,9 @@ def _set_status(checkin: Checkin, status: str, *, actor: Officer) -> None:
 def checkin_resend(*, actor: Officer, checkin_id: int) -> Checkin:
     """Send a new code (the next HOTP counter) and void the previous one; at most
     ``NIGRANI_CHECKIN_OTP_MAX_SENDS`` sends per check-in, ``NIGRANI_CHECKIN_OTP_RESEND_SECONDS``
-    apart. The previous SMS is withdrawn if it has not gone yet."""
+    apart. The previous SMS is withdrawn if it has not gone yet. An expired challenge is
+    ended (410, committed) rather than given a new code."""
+    refusal: ApplicationError | None = None
     with transaction.atomic():
         checkin = _open_for_writing(actor=actor, checkin_id=checkin_id)
         _check_not_final(checkin)
@@ -449,42 +451,112 @@ def checkin_resend(*, actor: Officer, checkin_id: int) -> Checkin:
                 "No code can be sent for this check-in: confirm it by override.", code="no_code"
             )
         now = timezone.now()
-        if challenge.sends >= settings.NIGRANI_CHECKIN_OTP_MAX_SENDS:
+        if now >= challenge.expires_at:
+            # As verify: an expired challenge is ended, not revived by a new code.
+            _end_challenge(challenge, state=ChallengeState.EXPIRED, now=now)
+            _set_status(checkin, CheckinStatus.EXPIRED, actor=actor)
+            refusal = ChallengeExpired()
+        elif challenge.sends >= settings.NIGRANI_CHECKIN_OTP_MAX_SENDS:
             raise RateLimited(
                 f"At most {settings.NIGRANI_CHECKIN_OTP_MAX_SENDS} codes per check-in; use the "
                 "last one, start a new check-in once it expires, or confirm by override.",
                 retry_after=max(1, math.ceil((challenge.expires_at - now).total_seconds())),
                 code="too_many_sends",
             )
-        wait = (
-            challenge.last_sent_at
-            + timedelta(seconds=settings.NIGRANI_CHECKIN_OTP_RESEND_SECONDS)
-            - now
-        ).total_seconds()
-        if wait > 0:
-            raise RateLimited(
-                "A code was sent moments ago; wait before sending another.",
-                retry_after=math.ceil(wait),
-                code="resend_too_soon",
-            )
-        if challenge.sms_message_id is not None:
-            sms_cancel(message_id=challenge.sms_message_id)
-        challenge.counter += 1
-        challenge.sends += 1
-        _send_code(offender=checkin.offender, challenge=challenge, now=now)
-        challenge.save(
-            update_fields=["counter", "sends", "last_sent_at", "expires_at", "sms_message_id"]
-        )
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            object_type="checkin",
-            object_id=checkin.pk,
-            outcome="code_resent",
-            details={"offender_id": checkin.offender_id, "sends": challenge.sends},
-        )
+        else:
+            _resend(actor=actor, checkin=checkin, challenge=challenge, now=now)
+    # Raised after the commit: the expiry must stay recorded.
+    if refusal is not None:
+        raise refusal
     checkin.challenge = challenge
     return checkin
+
+
+def _resend(*, actor: Officer, checkin: Checkin, challenge: OtpChallenge, now: datetime) -> None:
+    wait = (
+        challenge.last_sent_at
+        + timedelta(seconds=settings.NIGRANI_CHECKIN_OTP_RESEND_SECONDS)
+        - now
+    ).total_seconds()
+    if wait > 0:
+        raise RateLimited(
+            "A code was sent moments ago; wait before sending another.",
+            retry_after=math.ceil(wait),
+            code="resend_too_soon",
+        )
+    if challenge.sms_message_id is not None:
+        sms_cancel(message_id=challenge.sms_message_id)
+    challenge.counter += 1
+    challenge.sends += 1
+    _send_code(offender=checkin.offender, challenge=challenge, now=now)
+    challenge.save(
+        update_fields=["counter", "sends", "last_sent_at", "expires_at", "sms_message_id"]
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="checkin",
+        object_id=checkin.pk,
+        outcome="code_resent",
+        details={"offender_id": checkin.offender_id, "sends": challenge.sends},
+    )
+
+
+# --- expiry of abandoned challenges ----------------------------------------------------------
+
+# Lock the check-ins first (the order every step on a challenge takes), skipping any a
+# request is working on; the next run picks those up if still due.
+_EXPIRE_LOCK_SQL = """
+SELECT c.id FROM checkins_checkin AS c
+WHERE c.status = 'otp_sent'
+  AND EXISTS (SELECT 1 FROM checkins_otpchallenge AS ch
+              WHERE ch.checkin_id = c.id AND ch.state = 'open' AND ch.expires_at <= %(now)s)
+ORDER BY c.id
+FOR UPDATE OF c SKIP LOCKED
+"""
+
+_EXPIRE_CHALLENGES_SQL = """
+UPDATE checkins_otpchallenge
+SET state = 'expired', secret = '', ended_at = %(now)s
+WHERE checkin_id = ANY(%(ids)s) AND state = 'open' AND expires_at <= %(now)s
+RETURNING checkin_id, sms_message_id
+"""
+
+_EXPIRE_CHECKINS_SQL = """
+UPDATE checkins_checkin SET status = 'expired', updated_at = %(now)s
+WHERE id = ANY(%(ids)s) AND status = 'otp_sent'
+RETURNING id
+"""
+
+
+def challenges_expire(*, now: datetime | None = None) -> int:
+    """End the open challenges whose code expired without anyone coming back to them: the
+    secret is erased (it must not outlive the code), the check-in becomes ``expired`` and an
+    SMS still waiting to go is withdrawn. Set-based, a few queries plus one per unsent SMS;
+    returns how many check-ins expired."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_EXPIRE_LOCK_SQL, {"now": now})
+            ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
+                return 0
+            cursor.execute(_EXPIRE_CHALLENGES_SQL, {"now": now, "ids": ids})
+            ended = cursor.fetchall()
+            cursor.execute(_EXPIRE_CHECKINS_SQL, {"now": now, "ids": [row[0] for row in ended]})
+            expired = sorted(row[0] for row in cursor.fetchall())
+        for _checkin_id, message_id in ended:
+            if message_id is not None:
+                sms_cancel(message_id=message_id)
+        # One event per run (the system acting), naming the check-ins.
+        audit_record(
+            actor=None,
+            action=AuditAction.TRANSITION,
+            object_type="checkin",
+            outcome="expired",
+            details={"to": CheckinStatus.EXPIRED, "count": len(expired), "checkin_ids": expired},
+        )
+    return len(expired)
 
 
 # --- override ------------------------------------------------------------------------------

@@ -28,21 +28,33 @@ from registry.models import Offender, ReportingPolicy
 # supervision (re)started — the release date, the day of registration as already released
 # (``'' → active``) or of the return from absconding — the same rule the register uses when
 # it sets the first due date (``registry.services.lifecycle``).
+#
+# A policy change never puts a due date in the past (``GREATEST(…, today)``): a shortened
+# interval must not turn offenders into instant defaulters for a period nobody told them of.
+# Offenders already in a missed period (a missed row for their current due date) keep it, so
+# the period still escalates and the same absence is not raised as missed a second time.
 _RESCHEDULE_SQL = """
 UPDATE registry_offender AS o
 SET next_checkin_due = s.new_due, updated_at = %(now)s
 FROM (
     SELECT x.id, GREATEST(
-        x.released_on,
-        (SELECT max(c.confirmed_on) FROM checkins_checkin AS c
-          WHERE c.offender_id = x.id AND c.status = 'confirmed'),
-        (SELECT max((sc.changed_at AT TIME ZONE %(tz)s)::date) FROM registry_statuschange AS sc
-          WHERE sc.offender_id = x.id AND sc.to_status = 'active'
-            AND sc.from_status IN ('', 'absconded'))
-    ) + p.checkin_interval_days AS new_due
+        GREATEST(
+            x.released_on,
+            (SELECT max(c.confirmed_on) FROM checkins_checkin AS c
+              WHERE c.offender_id = x.id AND c.status = 'confirmed'),
+            (SELECT max((sc.changed_at AT TIME ZONE %(tz)s)::date)
+              FROM registry_statuschange AS sc
+              WHERE sc.offender_id = x.id AND sc.to_status = 'active'
+                AND sc.from_status IN ('', 'absconded'))
+        ) + p.checkin_interval_days,
+        %(today)s::date
+    ) AS new_due
     FROM registry_offender AS x
     JOIN registry_reportingpolicy AS p ON p.risk_tier = x.risk_tier
     WHERE x.status = 'active' AND x.released_on IS NOT NULL AND {where}
+      AND NOT EXISTS (
+        SELECT 1 FROM checkins_missedcheckin AS m
+        WHERE m.offender_id = x.id AND m.due_on = x.next_checkin_due)
 ) AS s
 WHERE o.id = s.id AND o.next_checkin_due IS DISTINCT FROM s.new_due
 RETURNING o.id
@@ -51,12 +63,16 @@ RETURNING o.id
 
 def checkin_dues_reschedule(*, risk_tier: int) -> list[int]:
     """Move the due dates of the tier's active offenders to their anchor plus the tier's
-    (new) interval, in one UPDATE; returns the ids that moved."""
+    (new) interval, but not before today, in one UPDATE; offenders in a missed period keep
+    theirs (``_RESCHEDULE_SQL``). Returns the ids that moved."""
+    params = {
+        "now": timezone.now(),
+        "today": timezone.localdate(),
+        "tz": settings.TIME_ZONE,
+        "tier": risk_tier,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            _RESCHEDULE_SQL.format(where="x.risk_tier = %(tier)s"),
-            {"now": timezone.now(), "tz": settings.TIME_ZONE, "tier": risk_tier},
-        )
+        cursor.execute(_RESCHEDULE_SQL.format(where="x.risk_tier = %(tier)s"), params)
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from checkins.models import StationTerminal
+from registry.models import Offender
 from tests.checkins.conftest import (
     AT_STATION,
     FAR_AWAY,
@@ -231,6 +232,27 @@ def test_checkin_detail_is_scoped(
     assert event.details == {"offender_id": offender.pk}
 
 
+def test_list_of_an_offender_the_caller_does_not_see_is_not_found(
+    client_for, station_officer, station_officer_elsewhere, offender
+):
+    start(station_officer, offender)
+    response = client_for(station_officer_elsewhere).get(URL, {"offender": offender.pk})
+    assert response.status_code == 404
+    assert not AuditEvent.objects.filter(action="read", object_type="checkin").exists()
+    missing = client_for(station_officer).get(URL, {"offender": 10**9})
+    assert missing.status_code == 404
+
+
+def test_list_keeps_the_stations_history_of_an_offender_transferred_away(
+    client_for, station_officer, offender, world
+):
+    checkin = start(station_officer, offender)
+    Offender.objects.filter(pk=offender.pk).update(station=world.lahore_b)
+    response = client_for(station_officer).get(URL, {"offender": offender.pk})
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [checkin.pk]
+
+
 def test_list_needs_the_offender_filter(client_for, station_officer):
     response = client_for(station_officer).get(URL)
     assert response.status_code == 400
@@ -335,8 +357,9 @@ def test_checkin_list_query_count_does_not_grow_with_rows(
     one_row = _count(lambda: client.get(URL, {"offender": offender.pk}))
     for _ in range(4):
         start(station_officer, offender)  # open, superseded, …
-    # The page (station, officers, challenge joined), the two notice lists, the audit append.
-    with django_assert_max_num_queries(8) as captured:
+    # Whether the caller sees the offender, the page (station, officers, challenge joined),
+    # the two notice lists, the audit append.
+    with django_assert_max_num_queries(9) as captured:
         response = client.get(URL, {"offender": offender.pk})
     assert len(response.json()["results"]) == 5
     assert len(captured) == one_row

@@ -328,6 +328,23 @@ def test_at_most_three_sends_per_checkin(station_officer, offender):
     assert OtpChallenge.objects.get(checkin=checkin).counter == 2
 
 
+def test_resend_does_not_revive_an_expired_challenge(station_officer, offender):
+    checkin = start(station_officer, offender)
+    code = sent_code(checkin)
+
+    later = timezone.now() + timedelta(minutes=5, seconds=1)
+    with time_machine.travel(later), pytest.raises(ChallengeExpired):
+        checkin_resend(actor=station_officer, checkin_id=checkin.pk)
+
+    # The expiry was committed: the challenge ended, its secret erased, no new SMS went.
+    challenge = OtpChallenge.objects.get(checkin=checkin)
+    assert (challenge.state, challenge.secret, challenge.sends) == (ChallengeState.EXPIRED, "", 1)
+    assert Checkin.objects.get(pk=checkin.pk).status == CheckinStatus.EXPIRED
+    assert SmsMessage.objects.filter(purpose="checkin_otp").count() == 1
+    with pytest.raises(ChallengeExpired):
+        verify(station_officer, checkin, code)
+
+
 # --- per-offender limits -----------------------------------------------------------------------
 
 

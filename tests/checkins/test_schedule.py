@@ -9,6 +9,8 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from checkins import schedule
 from checkins.schedule import DueState
+from checkins.services.schedule import missed_checkins_sweep
+from compliance.models import Severity, Violation
 from registry.models import Offender, ReportingPolicy, StatusChange
 from registry.services.lifecycle import offender_release, offender_transition
 from tests.checkins.conftest import sent_code, start, supervised_offender
@@ -89,7 +91,8 @@ def test_policy_change_moves_the_tiers_due_dates_from_their_anchors(
 
     _policy_change(registry_admin, tier=2, days=14)
 
-    assert Offender.objects.get(pk=released.pk).next_checkin_due == today + timedelta(days=-6)
+    # Released 20 days ago + 14 would be 6 days ago: a policy change sets no past due date.
+    assert Offender.objects.get(pk=released.pk).next_checkin_due == today
     assert Offender.objects.get(pk=checked_in.pk).next_checkin_due == today + timedelta(days=14)
     assert Offender.objects.get(pk=other_tier.pk).next_checkin_due == today
     assert Offender.objects.get(pk=in_custody.pk).next_checkin_due is None
@@ -140,3 +143,41 @@ def test_policy_saved_unchanged_moves_nothing_and_audits_no_move(registry_admin,
     )
     _policy_change(registry_admin, tier=2, days=30)
     assert not AuditEvent.objects.filter(object_type="checkin_schedule").exists()
+
+
+def test_shortening_an_interval_raises_no_missed_checkin_at_once(registry_admin, world):
+    """Offenders told of a due date weeks away are not defaulters the moment the policy
+    shortens: the new date is today at the earliest, and the grace runs from it."""
+    today = timezone.localdate()
+    offender = supervised_offender(
+        world, released_on=today - timedelta(days=60), next_checkin_due=today + timedelta(days=10)
+    )
+
+    _policy_change(registry_admin, tier=2, days=7)
+
+    assert Offender.objects.get(pk=offender.pk).next_checkin_due == today
+    assert missed_checkins_sweep(today=today).missed == 0
+    assert not Violation.objects.filter(offender=offender).exists()
+    # Once the grace from the new date has passed, it is missed like any other period.
+    assert missed_checkins_sweep(today=today + timedelta(days=3)).missed == 1
+
+
+def test_an_offender_already_missed_keeps_the_period_and_is_escalated(registry_admin, world):
+    today = timezone.localdate()
+    due = today - timedelta(days=3)
+    offender = supervised_offender(
+        world, released_on=today - timedelta(days=33), next_checkin_due=due
+    )
+    assert missed_checkins_sweep(today=today).missed == 1
+
+    _policy_change(registry_admin, tier=2, days=7)
+
+    assert Offender.objects.get(pk=offender.pk).next_checkin_due == due
+    # Grace 2 days + escalation 7 days after the due date; no second "missed" on the way.
+    assert missed_checkins_sweep(today=today + timedelta(days=6)).missed == 0
+    assert missed_checkins_sweep(today=today + timedelta(days=7)).escalated == 1
+    violations = Violation.objects.filter(offender=offender).order_by("severity")
+    assert [(v.severity, v.cause_key) for v in violations] == [
+        (Severity.MEDIUM, ""),
+        (Severity.HIGH, "escalated"),
+    ]
