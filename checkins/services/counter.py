@@ -335,6 +335,18 @@ def _check_not_final(checkin: Checkin, *, allow_expired: bool = False) -> None:
         raise ChallengeExpired()
 
 
+def _expire_if_due(
+    *, actor: Officer, checkin: Checkin, challenge: OtpChallenge, now: datetime
+) -> ApplicationError | None:
+    """End a challenge past its expiry (secret erased, check-in expired) and return the 410 to
+    raise once the transaction has committed, so the expiry stays recorded; None if still live."""
+    if now < challenge.expires_at:
+        return None
+    _end_challenge(challenge, state=ChallengeState.EXPIRED, now=now)
+    _set_status(checkin, CheckinStatus.EXPIRED, actor=actor)
+    return ChallengeExpired()
+
+
 def checkin_verify(
     *,
     actor: Officer,
@@ -356,11 +368,8 @@ def checkin_verify(
                 "No code was sent for this check-in: confirm it by override.", code="no_code"
             )
         now = timezone.now()
-        if now >= challenge.expires_at:
-            _end_challenge(challenge, state=ChallengeState.EXPIRED, now=now)
-            _set_status(checkin, CheckinStatus.EXPIRED, actor=actor)
-            refusal = ChallengeExpired()
-        elif otp.code_matches(challenge.secret, challenge.counter, code):
+        refusal = _expire_if_due(actor=actor, checkin=checkin, challenge=challenge, now=now)
+        if refusal is None and otp.code_matches(challenge.secret, challenge.counter, code):
             _end_challenge(challenge, state=ChallengeState.USED, now=now)
             _confirm(
                 actor=actor,
@@ -370,7 +379,7 @@ def checkin_verify(
                 photo_content=photo_content,
                 now=now,
             )
-        else:
+        elif refusal is None:
             refusal = _wrong_code(actor=actor, checkin=checkin, challenge=challenge, now=now)
     # Raised after the commit: the wrong attempt, the lock or the expiry must stay recorded.
     if refusal is not None:
@@ -451,19 +460,16 @@ def checkin_resend(*, actor: Officer, checkin_id: int) -> Checkin:
                 "No code can be sent for this check-in: confirm it by override.", code="no_code"
             )
         now = timezone.now()
-        if now >= challenge.expires_at:
-            # As verify: an expired challenge is ended, not revived by a new code.
-            _end_challenge(challenge, state=ChallengeState.EXPIRED, now=now)
-            _set_status(checkin, CheckinStatus.EXPIRED, actor=actor)
-            refusal = ChallengeExpired()
-        elif challenge.sends >= settings.NIGRANI_CHECKIN_OTP_MAX_SENDS:
+        # As verify: an expired challenge is ended, not revived by a new code.
+        refusal = _expire_if_due(actor=actor, checkin=checkin, challenge=challenge, now=now)
+        if refusal is None and challenge.sends >= settings.NIGRANI_CHECKIN_OTP_MAX_SENDS:
             raise RateLimited(
                 f"At most {settings.NIGRANI_CHECKIN_OTP_MAX_SENDS} codes per check-in; use the "
                 "last one, start a new check-in once it expires, or confirm by override.",
                 retry_after=max(1, math.ceil((challenge.expires_at - now).total_seconds())),
                 code="too_many_sends",
             )
-        else:
+        if refusal is None:
             _resend(actor=actor, checkin=checkin, challenge=challenge, now=now)
     # Raised after the commit: the expiry must stay recorded.
     if refusal is not None:
