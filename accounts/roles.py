@@ -141,6 +141,11 @@ def role_has_permission(role: str, permission: str) -> bool:
     return Role(role) in PERMISSIONS[permission]
 
 
+def roles_with(permission: str) -> frozenset[Role]:
+    """The roles holding a permission (who to notify, not who may see: that is scoping)."""
+    return PERMISSIONS[permission]
+
+
 def render_markdown() -> str:
     """The permission table as Markdown, for the docs."""
     roles = list(Role)

@@ -32,6 +32,24 @@ class ScopedActor(Protocol):
     beat_id: int | None
 
 
+def _actor_level(actor: ScopedActor, permission: str | None) -> tuple[Scope, int | None] | None:
+    """The actor's scope level and their own jurisdiction's id at it, or ``None`` when the
+    actor sees nothing (inactive, or without ``permission``). The one reading of the role
+    table that both forms below share."""
+    if not actor.is_active:
+        return None
+    if permission is not None and not role_has_permission(actor.role, permission):
+        return None
+    scope = role_scope(actor.role)
+    own = {
+        Scope.NATIONAL: None,
+        Scope.DISTRICT: actor.district_id,
+        Scope.STATION: actor.station_id,
+        Scope.BEAT: actor.beat_id,
+    }[scope]
+    return scope, own
+
+
 def jurisdiction_q(
     actor: ScopedActor,
     *,
@@ -49,18 +67,33 @@ def jurisdiction_q(
     missing path, an inactive officer, an officer without the jurisdiction their role needs,
     or (when ``permission`` is given) a role without that permission sees nothing.
     """
-    if not actor.is_active:
+    level = _actor_level(actor, permission)
+    if level is None:
         return NOTHING
-    if permission is not None and not role_has_permission(actor.role, permission):
-        return NOTHING
-    scope = role_scope(actor.role)
+    scope, own = level
     if scope == Scope.NATIONAL:
         return Q()
-    path, value = {
-        Scope.DISTRICT: (district, actor.district_id),
-        Scope.STATION: (station, actor.station_id),
-        Scope.BEAT: (beat, actor.beat_id),
-    }[scope]
-    if path is None or value is None:
+    path = {Scope.DISTRICT: district, Scope.STATION: station, Scope.BEAT: beat}[scope]
+    if path is None or own is None:
         return NOTHING
-    return Q(**{path: value})
+    return Q(**{path: own})
+
+
+def in_jurisdiction(
+    actor: ScopedActor,
+    *,
+    district_id: int | None = None,
+    station_id: int | None = None,
+    beat_id: int | None = None,
+    permission: str | None = None,
+) -> bool:
+    """``jurisdiction_q`` for one object already in hand (its district, station and beat
+    ids): whether the actor's jurisdiction contains it. Same rules, no query."""
+    level = _actor_level(actor, permission)
+    if level is None:
+        return False
+    scope, own = level
+    if scope == Scope.NATIONAL:
+        return True
+    theirs = {Scope.DISTRICT: district_id, Scope.STATION: station_id, Scope.BEAT: beat_id}[scope]
+    return own is not None and theirs == own

@@ -10,34 +10,28 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import DateField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateField, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Officer
-from accounts.roles import Role
+from accounts.scoping import jurisdiction_q
 from checkins.models import Checkin, CheckinStatus
 from checkins.schedule import DueState
 from common.exceptions import NotFound
 from registry.models import Offender, OffenderStatus
 from registry.selectors import offender_queryset_for
 
-_NOTHING = Q(pk__in=[])
-
-
-def _scope_q(actor: Officer) -> Q:
-    if not actor.is_active or not actor.has_permission("checkin.read"):
-        return _NOTHING
-    if actor.role == Role.REGISTRY_ADMIN:
-        return Q()
-    if actor.role == Role.CONTROL_ROOM and actor.district_id is not None:
-        return Q(station__district_id=actor.district_id)
-    if actor.role == Role.STATION_OFFICER and actor.station_id is not None:
-        return Q(station_id=actor.station_id)
-    return _NOTHING
-
 
 def checkin_queryset_for(*, actor: Officer) -> QuerySet[Checkin]:
-    return Checkin.objects.filter(_scope_q(actor))
+    """Check-ins of the station where they were taken, scoped by ``jurisdiction_q``."""
+    return Checkin.objects.filter(
+        jurisdiction_q(
+            actor,
+            district="station__district_id",
+            station="station_id",
+            permission="checkin.read",
+        )
+    )
 
 
 def checkin_list(*, actor: Officer, offender_id: int | None = None) -> QuerySet[Checkin]:
@@ -73,7 +67,7 @@ def checkins_due(
     """The station's active offenders whose check-in is in its window, due today or overdue,
     soonest (most overdue) first; ``last_checkin_on`` annotated. Station officers only: other
     roles get nothing (the view refuses them first)."""
-    if actor.role != Role.STATION_OFFICER:
+    if not actor.has_permission("checkin.perform"):
         return Offender.objects.none()
     today = today or timezone.localdate()
     window_opens = today + timedelta(days=settings.NIGRANI_CHECKIN_WINDOW_DAYS)

@@ -7,34 +7,23 @@ transfer does not move old breaches to the new district's control room.
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import Officer
-from accounts.roles import Scope
+from accounts.scoping import jurisdiction_q
 from common.exceptions import NotFound
 from compliance.models import Violation
 from registry.models import Offender
-
-_NOTHING = Q(pk__in=[])
-
-
-def _scope_q(actor: Officer) -> Q:
-    if not actor.is_active or not actor.has_permission("violation.read"):
-        return _NOTHING
-    scope = actor.scope
-    if scope == Scope.NATIONAL:
-        return Q()
-    if scope == Scope.DISTRICT and actor.district_id is not None:
-        return Q(district_id=actor.district_id)
-    if scope == Scope.STATION and actor.station_id is not None:
-        return Q(station_id=actor.station_id)
-    return _NOTHING
 
 
 def violation_queryset_for(*, actor: Officer) -> QuerySet[Violation]:
     """Registry admins see every violation, a control room its district's, a station officer
     its station's; every other role none."""
-    return Violation.objects.filter(_scope_q(actor))
+    return Violation.objects.filter(
+        jurisdiction_q(
+            actor, district="district_id", station="station_id", permission="violation.read"
+        )
+    )
 
 
 def violation_list(

@@ -36,6 +36,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Officer
+from accounts.scoping import jurisdiction_q
 from common.exceptions import Forbidden, NotFound
 from jurisdictions.models import District
 from mobile_api.models import (
@@ -47,7 +48,6 @@ from mobile_api.models import (
     VisitPhoto,
 )
 
-_NOTHING = Q(pk__in=[])
 SYNC_SALT = "mobile_api.task_sync"
 INVALID_SINCE = "Invalid or expired sync cursor; sync again without ?since=."
 # Longest list of in-progress transactions kept in a cursor (module docstring).
@@ -55,19 +55,17 @@ MAX_CURSOR_XIPS = 64
 
 
 def _scope_q(actor: Officer) -> Q:
-    if not actor.is_active:
-        return _NOTHING
-    if actor.has_permission("task.work") and actor.beat_id is not None:
-        return Q(beat_id=actor.beat_id, status=TaskStatus.OPEN)
-    if not actor.has_permission("task.read"):
-        return _NOTHING
-    if actor.role == "registry_admin":
-        return Q()
-    if actor.role == "control_room" and actor.district_id is not None:
-        return Q(district_id=actor.district_id)
-    if actor.role == "station_officer" and actor.station_id is not None:
-        return Q(station_id=actor.station_id)
-    return _NOTHING
+    """``jurisdiction_q`` on the task's place; need to know on top: whoever works tasks sees
+    only the open ones of its own beat."""
+    if actor.has_permission("task.work"):
+        return _worker_q(actor)
+    return jurisdiction_q(
+        actor, district="district_id", station="station_id", permission="task.read"
+    )
+
+
+def _worker_q(actor: Officer) -> Q:
+    return jurisdiction_q(actor, beat="beat_id", permission="task.work") & Q(status=TaskStatus.OPEN)
 
 
 def task_queryset_for(*, actor: Officer) -> QuerySet[VerificationTask]:
@@ -77,12 +75,8 @@ def task_queryset_for(*, actor: Officer) -> QuerySet[VerificationTask]:
 
 def beat_offender_ids(*, officer: Officer) -> set[int]:
     """The ``beat_offender_ids`` hook: offenders with an open task on the officer's beat."""
-    if officer.role != "beat_officer" or officer.beat_id is None or not officer.is_active:
-        return set()
     return set(
-        VerificationTask.objects.filter(
-            beat_id=officer.beat_id, status=TaskStatus.OPEN
-        ).values_list("offender_id", flat=True)
+        VerificationTask.objects.filter(_worker_q(officer)).values_list("offender_id", flat=True)
     )
 
 
@@ -373,10 +367,12 @@ def coverage_district_get(*, actor: Officer, district_code: str) -> District:
     """The district whose coverage the actor may read: its own (control room), any (NPB)."""
     if not actor.has_permission("coverage.read"):
         raise Forbidden("You may not read verification coverage.")
-    district = District.objects.filter(code=district_code).first()
+    district = (
+        District.objects.filter(jurisdiction_q(actor, district="pk", permission="coverage.read"))
+        .filter(code=district_code)
+        .first()
+    )
     if district is None:
-        raise NotFound()
-    if actor.role != "registry_admin" and district.pk != actor.district_id:
         raise NotFound()
     return district
 

@@ -27,7 +27,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Officer
-from accounts.roles import Role
+from accounts.roles import Role, Scope
+from accounts.scoping import jurisdiction_q
 from common.exceptions import Forbidden, NotFound
 from registry import hooks
 from registry.identifiers import cnic_blind_index, normalise_cnic
@@ -40,7 +41,6 @@ from registry.models import (
     SupervisionPeriod,
 )
 
-_NOTHING = Q(pk__in=[])
 # Similarity below this is noise for short names.
 NAME_SEARCH_THRESHOLD = 0.3
 # Roles that see CNIC and phone in full (they enter and correct them); others see them masked.
@@ -55,20 +55,19 @@ def _beat_offender_ids(actor: Officer) -> set[int]:
 
 
 def _scope_q(actor: Officer) -> Q:
-    if not actor.is_active:
-        return _NOTHING
-    role = actor.role
-    if role == Role.REGISTRY_ADMIN:
-        return Q()
-    if role in (Role.DATA_ENTRY, Role.CONTROL_ROOM) and actor.district_id is not None:
-        return Q(district_id=actor.district_id)
-    if role == Role.PRISON_OFFICER and actor.district_id is not None:
-        return Q(district_id=actor.district_id, status=OffenderStatus.IN_CUSTODY)
-    if role == Role.STATION_OFFICER and actor.station_id is not None:
-        return Q(station_id=actor.station_id)
-    if role == Role.BEAT_OFFICER:
-        return Q(pk__in=sorted(_beat_offender_ids(actor)))
-    return _NOTHING
+    """``jurisdiction_q`` on the offender's supervising district and station, with the two
+    need-to-know refinements on top: a beat-level reader sees only the offenders of its
+    assigned tasks (the hook), never its whole beat; a role that may record releases but not
+    read the register (the prison officer) sees only in-custody offenders."""
+    if actor.has_permission("offender.read"):
+        if actor.scope == Scope.BEAT:
+            return Q(pk__in=sorted(_beat_offender_ids(actor)))
+        return jurisdiction_q(
+            actor, district="district_id", station="station_id", permission="offender.read"
+        )
+    return jurisdiction_q(
+        actor, district="district_id", station="station_id", permission="offender.release"
+    ) & Q(status=OffenderStatus.IN_CUSTODY)
 
 
 def offender_queryset_for(*, actor: Officer) -> QuerySet[Offender]:
@@ -112,15 +111,15 @@ class OffenderAccess:
 def offender_former_access(*, actor: Officer, offender_id: int) -> SupervisionPeriod | None:
     """The latest closed supervision period of the actor's district (district roles with
     ``offender.read``) or station (station officers) for this offender, if any."""
-    if not actor.is_active or not actor.has_permission("offender.read"):
+    # National readers supervise everything now; beat officers never supervised a period.
+    if actor.scope in (Scope.NATIONAL, Scope.BEAT) or not actor.has_permission("offender.read"):
         return None
-    periods = SupervisionPeriod.objects.filter(offender_id=offender_id, ended_at__isnull=False)
-    if actor.role in (Role.DATA_ENTRY, Role.CONTROL_ROOM) and actor.district_id is not None:
-        periods = periods.filter(district_id=actor.district_id)
-    elif actor.role == Role.STATION_OFFICER and actor.station_id is not None:
-        periods = periods.filter(station_id=actor.station_id)
-    else:
-        return None
+    scope = jurisdiction_q(
+        actor, district="district_id", station="station_id", permission="offender.read"
+    )
+    periods = SupervisionPeriod.objects.filter(
+        scope, offender_id=offender_id, ended_at__isnull=False
+    )
     return periods.order_by("-ended_at").first()
 
 

@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Officer
+from accounts.roles import roles_with
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.exceptions import Conflict, Forbidden, NotFound
@@ -418,7 +419,7 @@ def _maybe_escalate(*, visit: Visit, task: VerificationTask) -> None:
     if task.station_id is not None:
         notify_officers(
             officers=Officer.objects.filter(
-                role="station_officer", station_id=task.station_id, is_active=True
+                role__in=roles_with("visit.review"), station_id=task.station_id, is_active=True
             ),
             kind="verification_escalated",
             text=f"Verification task #{task.pk}: offender not at home on two visits on "

@@ -44,7 +44,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Officer
-from accounts.roles import Role
+from accounts.scoping import in_jurisdiction
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.exceptions import Forbidden, NotFound
@@ -464,7 +464,7 @@ def offender_input_validate(
 
 
 def _require_district(actor: Officer, district: District) -> None:
-    if actor.role == Role.DATA_ENTRY and district.pk != actor.district_id:
+    if not in_jurisdiction(actor, district_id=district.pk):
         raise ValidationError(
             {"address.district": ["You may register offenders of your own district only."]}
         )
