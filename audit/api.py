@@ -15,7 +15,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,19 +24,11 @@ from audit.selectors import audit_event_get, audit_event_list
 from audit.services import audit_record
 from common.dates import BoundedDateTimeField
 from common.pagination import CursorPagination
+from common.permissions import HoldsPermission
 
 TAG = "audit"
 AUDIT_EVENT_OBJECT_TYPE = "audit_event"
 READ_PURPOSE = "audit"
-
-
-class CanReadAuditTrail(BasePermission):
-    """``audit.read`` or 403. Not 404 as for offender data: the trail is one national record,
-    not objects in someone's jurisdiction, so refusing a role reveals nothing about any row."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_permission("audit.read"))
 
 
 @extend_schema_serializer(component_name="AuditEvent")
@@ -65,7 +56,10 @@ class AuditEventOutputSerializer(serializers.Serializer):
 
 
 class AuditEventListApi(APIView):
-    permission_classes = [CanReadAuditTrail]
+    # ``audit.read`` or 403. Not 404 as for offender data: the trail is one national record,
+    # not objects in someone's jurisdiction, so refusing a role reveals nothing about any row.
+    permission_classes = [HoldsPermission]
+    required_permission = "audit.read"
     pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
@@ -129,7 +123,10 @@ class AuditEventListApi(APIView):
 
 
 class AuditEventDetailApi(APIView):
-    permission_classes = [CanReadAuditTrail]
+    # ``audit.read`` or 403. Not 404 as for offender data: the trail is one national record,
+    # not objects in someone's jurisdiction, so refusing a role reveals nothing about any row.
+    permission_classes = [HoldsPermission]
+    required_permission = "audit.read"
 
     @extend_schema(
         tags=[TAG],

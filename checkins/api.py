@@ -21,7 +21,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +33,7 @@ from checkins import messages, schedule, selectors
 from checkins.models import ChallengeState, Checkin
 from checkins.services import counter
 from common.pagination import CursorPagination
+from common.permissions import HoldsPermission
 from common.request_context import get_request_context
 
 TAG = "checkins"
@@ -41,18 +41,6 @@ ERRORS = {
     400: OpenApiResponse(description="validation error (the one error body)"),
     404: OpenApiResponse(description="not found, or not the caller's station"),
 }
-
-
-class _CanRead(BasePermission):
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_permission("checkin.read"))
-
-
-class _CanPerform(BasePermission):
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_permission("checkin.perform"))
 
 
 def _device_id(request: Request) -> str:
@@ -201,8 +189,8 @@ class CheckinPagination(CursorPagination):
 class CheckinListApi(APIView):
     pagination_class = CheckinPagination
 
-    def get_permissions(self) -> list[BasePermission]:
-        return [_CanPerform()] if self.request.method == "POST" else [_CanRead()]
+    permission_classes = [HoldsPermission]
+    required_permission = {"POST": "checkin.perform", "*": "checkin.read"}
 
     class FilterSerializer(serializers.Serializer):
         offender = serializers.IntegerField(min_value=1)
@@ -293,7 +281,8 @@ def _started(request: Request, checkin: Checkin) -> dict:
 
 
 class CheckinDueApi(APIView):
-    permission_classes = [_CanPerform]
+    permission_classes = [HoldsPermission]
+    required_permission = "checkin.perform"
     pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
@@ -360,7 +349,8 @@ class CheckinDueApi(APIView):
 
 
 class CheckinDetailApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = "checkin.read"
 
     @extend_schema(
         tags=[TAG],
@@ -381,7 +371,8 @@ class CheckinDetailApi(APIView):
 
 
 class CheckinVerifyApi(APIView):
-    permission_classes = [_CanPerform]
+    permission_classes = [HoldsPermission]
+    required_permission = "checkin.perform"
     parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="CheckinVerify")
@@ -421,7 +412,8 @@ class CheckinVerifyApi(APIView):
 
 
 class CheckinResendApi(APIView):
-    permission_classes = [_CanPerform]
+    permission_classes = [HoldsPermission]
+    required_permission = "checkin.perform"
 
     @extend_schema(
         tags=[TAG],
@@ -444,7 +436,8 @@ class CheckinResendApi(APIView):
 
 
 class CheckinOverrideApi(APIView):
-    permission_classes = [_CanPerform]
+    permission_classes = [HoldsPermission]
+    required_permission = "checkin.perform"
     parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="CheckinOverride")

@@ -7,7 +7,6 @@ Every read and write is audited.
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,22 +15,11 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from common.dates import BoundedDateTimeField
 from common.pagination import CursorPagination
+from common.permissions import HoldsPermission
 from compliance import selectors, services
 from compliance.models import Severity, ViolationKind, ViolationStatus
 
 TAG = "violations"
-
-
-class CanReadViolations(BasePermission):
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_permission("violation.read"))
-
-
-class CanManageViolations(BasePermission):
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_permission("violation.manage"))
 
 
 class ViolationPagination(CursorPagination):
@@ -82,7 +70,8 @@ def _audit_read(request: Request, *, object_id: int | str = "", details: dict) -
 
 
 class ViolationListApi(APIView):
-    permission_classes = [CanReadViolations]
+    permission_classes = [HoldsPermission]
+    required_permission = "violation.read"
     pagination_class = ViolationPagination
 
     class FilterSerializer(serializers.Serializer):
@@ -130,7 +119,8 @@ class ViolationListApi(APIView):
 
 
 class ViolationDetailApi(APIView):
-    permission_classes = [CanReadViolations]
+    permission_classes = [HoldsPermission]
+    required_permission = "violation.read"
 
     @extend_schema_serializer(component_name="ViolationDetail")
     class OutputSerializer(ViolationSerializer):
@@ -152,7 +142,8 @@ class ViolationDetailApi(APIView):
 
 
 class ViolationAcknowledgeApi(APIView):
-    permission_classes = [CanManageViolations]
+    permission_classes = [HoldsPermission]
+    required_permission = "violation.manage"
 
     @extend_schema_serializer(component_name="ViolationAcknowledge")
     class InputSerializer(serializers.Serializer):
@@ -177,7 +168,8 @@ class ViolationAcknowledgeApi(APIView):
 
 
 class ViolationResolveApi(APIView):
-    permission_classes = [CanManageViolations]
+    permission_classes = [HoldsPermission]
+    required_permission = "violation.manage"
 
     @extend_schema_serializer(component_name="ViolationResolve")
     class InputSerializer(serializers.Serializer):
@@ -202,7 +194,8 @@ class ViolationResolveApi(APIView):
 
 
 class ViolationDismissApi(APIView):
-    permission_classes = [CanManageViolations]
+    permission_classes = [HoldsPermission]
+    required_permission = "violation.manage"
 
     @extend_schema_serializer(component_name="ViolationDismiss")
     class InputSerializer(serializers.Serializer):

@@ -3,22 +3,16 @@ resolution. Lists and details are scoped to the caller (out of scope answers 404
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.pagination import CursorPagination
+from common.permissions import HoldsPermission
 from jurisdictions import selectors
 from jurisdictions.resolve import jurisdiction_resolve
 
 TAG = "jurisdictions"
-
-
-class CanReadJurisdictions(BasePermission):
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_permission("jurisdiction.read"))
 
 
 class JurisdictionPagination(CursorPagination):
@@ -27,7 +21,8 @@ class JurisdictionPagination(CursorPagination):
 
 
 class _JurisdictionApi(APIView):
-    permission_classes = [CanReadJurisdictions]
+    permission_classes = [HoldsPermission]
+    required_permission = "jurisdiction.read"
 
 
 @extend_schema_serializer(component_name="JurisdictionRef")

@@ -9,22 +9,17 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from common.pagination import CursorPagination
+from common.permissions import HoldsPermission
 from push import selectors, services
 
 TAG = "notifications"
-
-
-class CanReadNotifications(BasePermission):
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_permission("notification.read"))
 
 
 @extend_schema_serializer(component_name="Notification")
@@ -41,7 +36,8 @@ class NotificationSerializer(serializers.Serializer):
 
 
 class NotificationListApi(APIView):
-    permission_classes = [CanReadNotifications]
+    permission_classes = [HoldsPermission]
+    required_permission = "notification.read"
     pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
@@ -66,7 +62,8 @@ class NotificationListApi(APIView):
 
 
 class NotificationReadApi(APIView):
-    permission_classes = [CanReadNotifications]
+    permission_classes = [HoldsPermission]
+    required_permission = "notification.read"
 
     @extend_schema(
         tags=[TAG],

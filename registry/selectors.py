@@ -75,9 +75,8 @@ def offender_queryset_for(*, actor: Officer) -> QuerySet[Offender]:
     return Offender.objects.filter(_scope_q(actor))
 
 
-def offender_may_read(actor: Officer) -> bool:
-    """Whether the role reads offender records at all (prison officers only in custody)."""
-    return actor.has_permission("offender.read") or actor.has_permission("offender.release")
+# A role reads offender records at all with either (prison officers only in custody).
+OFFENDER_READ_PERMISSIONS = ("offender.read", "offender.release")
 
 
 def offender_sees_identifiers(actor: Officer) -> bool:

@@ -1,32 +1,17 @@
-"""What both sets of endpoints share: the permission check, audited reads, parsing, files."""
+"""What both sets of endpoints share: audited reads, parsing, files."""
 
 from typing import Any
 
 from django.http import FileResponse
 from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.exceptions import NotFound
 from registry.models import AccessPurpose
 from registry.photos import CONTENT_TYPES
-
-
-class HoldsPermission(BasePermission):
-    """The view's ``required_permission`` (a dict by method, or one name for all)."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        needed = view.required_permission
-        if isinstance(needed, dict):
-            needed = needed.get(request.method, needed.get("*"))
-        return bool(needed and user.has_permission(needed))
 
 
 def audit_read(request: Request, *, object_type: str, object_id: Any = "", details: dict) -> None:

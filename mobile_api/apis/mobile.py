@@ -18,10 +18,10 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from common.dates import BoundedDateTimeField
 from common.exceptions import NotFound, api_exception_handler
+from common.permissions import HoldsPermission
 from mobile_api import selectors
 from mobile_api.apis.common import (
     AnyAcceptNegotiation,
-    HoldsPermission,
     audit_read,
     file_response,
     parse,

@@ -15,10 +15,10 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from common.dates import BoundedDateField
 from common.pagination import CursorPagination
+from common.permissions import HoldsPermission
 from mobile_api import selectors
 from mobile_api.apis.common import (
     AnyAcceptNegotiation,
-    HoldsPermission,
     audit_read,
     file_response,
     parse,

@@ -3,7 +3,6 @@ one. Rules live in ``registry.services.notices`` (its docstring says which kinds
 
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,23 +11,12 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from common.dates import BoundedDateField
 from common.pagination import CursorPagination
+from common.permissions import HoldsPermission
 from registry.models import Notice, NoticeKind
 from registry.selectors_notices import notice_list_for_offender
 from registry.services import notices as services
 
 TAG = "notices"
-
-
-class _NoticePermission(BasePermission):
-    """``notice.read`` to read; ``notice.file`` to file; ``notice.manage`` to handle."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return user.has_permission("notice.read")
-        return user.has_permission(getattr(view, "write_permission", "notice.manage"))
 
 
 class NoticePagination(CursorPagination):
@@ -88,9 +76,9 @@ class NoticeSerializer(serializers.Serializer):
 
 
 class OffenderNoticesApi(APIView):
-    permission_classes = [_NoticePermission]
+    permission_classes = [HoldsPermission]
+    required_permission = {"read": "notice.read", "*": "notice.file"}
     pagination_class = NoticePagination
-    write_permission = "notice.file"
 
     @extend_schema_serializer(component_name="NoticeFile")
     class InputSerializer(serializers.Serializer):
@@ -189,7 +177,8 @@ class OffenderNoticesApi(APIView):
 
 
 class NoticeAcknowledgeApi(APIView):
-    permission_classes = [_NoticePermission]
+    permission_classes = [HoldsPermission]
+    required_permission = {"read": "notice.read", "*": "notice.manage"}
 
     @extend_schema(
         tags=[TAG],
@@ -204,7 +193,8 @@ class NoticeAcknowledgeApi(APIView):
 
 
 class NoticeCancelApi(APIView):
-    permission_classes = [_NoticePermission]
+    permission_classes = [HoldsPermission]
+    required_permission = {"read": "notice.read", "*": "notice.manage"}
 
     @extend_schema_serializer(component_name="NoticeCancel")
     class InputSerializer(serializers.Serializer):
@@ -227,7 +217,8 @@ class NoticeCancelApi(APIView):
 
 
 class NoticeCloseApi(APIView):
-    permission_classes = [_NoticePermission]
+    permission_classes = [HoldsPermission]
+    required_permission = {"read": "notice.read", "*": "notice.manage"}
 
     @extend_schema_serializer(component_name="NoticeClose")
     class InputSerializer(serializers.Serializer):

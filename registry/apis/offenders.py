@@ -35,7 +35,6 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,6 +44,7 @@ from audit.services import audit_record
 from common.dates import BoundedDateField
 from common.exceptions import NotFound
 from common.pagination import CursorPagination
+from common.permissions import HoldsPermission
 from registry import selectors
 from registry.identifiers import mask_cnic, mask_phone
 from registry.models import (
@@ -70,17 +70,10 @@ PURPOSE_PARAMETER = OpenApiParameter(
 )
 
 
-class _OffenderPermission(BasePermission):
-    """Reading needs a role that reads offender records at all; each write its permission
-    (``write_permission`` on the view). Jurisdiction is the selectors' business (404)."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if request.method in ("GET", "HEAD", "OPTIONS") or getattr(view, "post_is_read", False):
-            return selectors.offender_may_read(user)
-        return user.has_permission(getattr(view, "write_permission", "offender.update"))
+def _reads_or(write: str) -> dict[str, str | tuple[str, ...]]:
+    """Reading needs a role that reads offender records at all; each write its permission.
+    Jurisdiction is the selectors' business (404)."""
+    return {"read": selectors.OFFENDER_READ_PERMISSIONS, "*": write}
 
 
 def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -382,8 +375,8 @@ _PREFER_POST = (
 
 
 class OffenderListApi(APIView):
-    permission_classes = [_OffenderPermission]
-    write_permission = "offender.create"
+    permission_classes = [HoldsPermission]
+    required_permission = _reads_or("offender.create")
     pagination_class = OffenderPagination
 
     FilterSerializer = OffenderFilterSerializer
@@ -463,8 +456,9 @@ class OffenderSearchApi(APIView):
     list: the ``next``/``previous`` links carry the cursor only; re-POST the same body to them.
     """
 
-    permission_classes = [_OffenderPermission]
-    post_is_read = True
+    permission_classes = [HoldsPermission]
+    # A POST that only reads (a search body, a CNIC lookup).
+    required_permission = selectors.OFFENDER_READ_PERMISSIONS
     pagination_class = OffenderPagination  # for the schema's page envelope
 
     @extend_schema_serializer(component_name="OffenderSearch")
@@ -509,8 +503,8 @@ class OffenderSearchApi(APIView):
 
 
 class OffenderDetailApi(APIView):
-    permission_classes = [_OffenderPermission]
-    write_permission = "offender.update"
+    permission_classes = [HoldsPermission]
+    required_permission = _reads_or("offender.update")
 
     @extend_schema_serializer(component_name="OffenderUpdate")
     class InputSerializer(_IdentityFields):
@@ -556,8 +550,8 @@ class OffenderDetailApi(APIView):
 
 
 class OffenderConvictionsApi(APIView):
-    permission_classes = [_OffenderPermission]
-    write_permission = "offender.update"
+    permission_classes = [HoldsPermission]
+    required_permission = _reads_or("offender.update")
     # The conviction of a create body and of the record, on purpose: one shape everywhere.
     InputSerializer = ConvictionInputSerializer
     OutputSerializer = ConvictionSerializer
@@ -590,8 +584,8 @@ class _AnyAcceptNegotiation(DefaultContentNegotiation):
 
 
 class OffenderPhotoApi(APIView):
-    permission_classes = [_OffenderPermission]
-    write_permission = "offender.update"
+    permission_classes = [HoldsPermission]
+    required_permission = _reads_or("offender.update")
     parser_classes = [MultiPartParser]
     content_negotiation_class = _AnyAcceptNegotiation
 
@@ -660,8 +654,8 @@ class OffenderPhotoApi(APIView):
 
 
 class OffenderReleaseApi(APIView):
-    permission_classes = [_OffenderPermission]
-    write_permission = "offender.release"
+    permission_classes = [HoldsPermission]
+    required_permission = _reads_or("offender.release")
 
     @extend_schema_serializer(component_name="OffenderRelease")
     class InputSerializer(serializers.Serializer):
@@ -696,8 +690,8 @@ class OffenderReleaseApi(APIView):
 
 
 class OffenderTransitionApi(APIView):
-    permission_classes = [_OffenderPermission]
-    write_permission = "offender.transition"
+    permission_classes = [HoldsPermission]
+    required_permission = _reads_or("offender.transition")
 
     @extend_schema_serializer(component_name="OffenderTransition")
     class InputSerializer(serializers.Serializer):
@@ -751,7 +745,8 @@ class TimelineEntrySerializer(serializers.Serializer):
 
 
 class OffenderTimelineApi(APIView):
-    permission_classes = [_OffenderPermission]
+    permission_classes = [HoldsPermission]
+    required_permission = _reads_or("offender.update")
 
     class OutputSerializer(serializers.Serializer):
         offender = serializers.IntegerField()
@@ -789,8 +784,9 @@ class OffenderLookupApi(APIView):
     """``POST offenders/lookup/`` with ``{"cnic": …}``: a POST so the CNIC stays out of the URL
     (URLs end up in access logs); it reads, it changes nothing."""
 
-    permission_classes = [_OffenderPermission]
-    post_is_read = True
+    permission_classes = [HoldsPermission]
+    # A POST that only reads (a search body, a CNIC lookup).
+    required_permission = selectors.OFFENDER_READ_PERMISSIONS
 
     @extend_schema_serializer(component_name="OffenderCnicLookup")
     class InputSerializer(serializers.Serializer):
