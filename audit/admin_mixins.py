@@ -11,8 +11,7 @@ from django.contrib.admin.views.main import ALL_VAR, ORDER_VAR, PAGE_VAR, SEARCH
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_read
 
 
 def _was_shown(request: HttpRequest, response: HttpResponse) -> bool:
@@ -113,9 +112,8 @@ class AuditedReadAdminMixin:
     def _audit_read(
         self, request: HttpRequest, *, object_id: str = "", details: dict[str, Any] | None = None
     ) -> None:
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type=self.audit_object_type,
             object_id=object_id,
             purpose=self.audit_purpose,

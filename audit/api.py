@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from audit.models import AuditAction
 from audit.selectors import audit_event_get, audit_event_list
-from audit.services import audit_record
+from audit.services import audit_read
 from common.dates import BoundedDateTimeField
 from common.pagination import CursorPagination
 from common.permissions import HoldsPermission
@@ -108,9 +108,8 @@ class AuditEventListApi(APIView):
         events = audit_event_list(actor=request.user, filters=filters.validated_data)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type=AUDIT_EVENT_OBJECT_TYPE,
             purpose=READ_PURPOSE,
             details={
@@ -136,9 +135,8 @@ class AuditEventDetailApi(APIView):
     )
     def get(self, request: Request, event_id: int) -> Response:
         event = audit_event_get(actor=request.user, event_id=event_id)
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type=AUDIT_EVENT_OBJECT_TYPE,
             object_id=event.id,
             purpose=READ_PURPOSE,

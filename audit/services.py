@@ -94,6 +94,32 @@ def audit_chain_verify(*, chunk_size: int = 2000) -> ChainReport:
         events.close()  # stopping at a break must still close the server-side cursor
 
 
+def audit_read(
+    *,
+    actor: Any | None,
+    object_type: str,
+    object_id: str | int = "",
+    purpose: str = "",
+    outcome: str = "ok",
+    details: dict[str, Any] | None = None,
+    search: bool = False,
+) -> AuditEvent:
+    """Record that the actor read something (``search``: looked rows up by criteria): the one
+    form of every audited read (API views, admin pages, the chain check), so none can forget
+    the action or spell it differently. It lives here, not in ``common``'s API plumbing,
+    because ``common`` may not import ``audit`` (the layer order); it takes the actor, not
+    the request, so it is a service."""
+    return audit_record(
+        actor=actor,
+        action=AuditAction.SEARCH if search else AuditAction.READ,
+        object_type=object_type,
+        object_id=object_id,
+        purpose=purpose,
+        outcome=outcome,
+        details=details,
+    )
+
+
 def audit_chain_check(*, chunk_size: int = 2000) -> ChainReport:
     """Verify the chain and record the verdict in the trail itself (a read of every event).
 
@@ -102,9 +128,8 @@ def audit_chain_check(*, chunk_size: int = 2000) -> ChainReport:
     """
     report = audit_chain_verify(chunk_size=chunk_size)
     broken = report.first_break
-    audit_record(
+    audit_read(
         actor=None,
-        action=AuditAction.READ,
         object_type=AUDIT_CHAIN,
         object_id=broken.event_id if broken else "",
         outcome=CHAIN_OK if broken is None else CHAIN_BROKEN,

@@ -27,8 +27,7 @@ from rest_framework.views import APIView
 
 from accounts.models import DeviceToken
 from accounts.services import Channel
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_read
 from checkins import messages, schedule, selectors
 from checkins.models import ChallengeState, Checkin
 from checkins.services import counter
@@ -236,9 +235,8 @@ class CheckinListApi(APIView):
         checkins = selectors.checkin_list(actor=request.user, offender_id=offender_id)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(checkins, request, view=self)
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type="checkin",
             details={"view": "list", "offender_id": offender_id, "count": len(page)},
         )
@@ -337,12 +335,12 @@ class CheckinDueApi(APIView):
         offenders = selectors.checkins_due(actor=request.user, state=state, today=today)
         paginator = self.Pagination()
         page = paginator.paginate_queryset(offenders, request, view=self)
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.SEARCH,
             object_type="offender",
             purpose="checkin",
             details={"view": "checkins_due", "state": state or "all", "count": len(page)},
+            search=True,
         )
         data = self.OutputSerializer(page, many=True, context={"today": today}).data
         return paginator.get_paginated_response(data)
@@ -360,9 +358,8 @@ class CheckinDetailApi(APIView):
     )
     def get(self, request: Request, checkin_id: int) -> Response:
         checkin = selectors.checkin_get(actor=request.user, checkin_id=checkin_id)
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type="checkin",
             object_id=checkin.pk,
             details={"offender_id": checkin.offender_id},

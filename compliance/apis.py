@@ -11,8 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_read
 from common.dates import BoundedDateTimeField
 from common.pagination import CursorPagination
 from common.permissions import HoldsPermission
@@ -57,16 +56,6 @@ class ViolationSerializer(serializers.Serializer):
         source="status_changed_by.username", allow_null=True, default=None
     )
     status_reason = serializers.CharField()
-
-
-def _audit_read(request: Request, *, object_id: int | str = "", details: dict) -> None:
-    audit_record(
-        actor=request.user,
-        action=AuditAction.READ,
-        object_type="violation",
-        object_id=object_id,
-        details=details,
-    )
 
 
 class ViolationListApi(APIView):
@@ -114,7 +103,11 @@ class ViolationListApi(APIView):
         filters_used = {
             key: value.isoformat() if key == "since" else value for key, value in data.items()
         }
-        _audit_read(request, details={"filters": filters_used, "count": len(page)})
+        audit_read(
+            actor=request.user,
+            object_type="violation",
+            details={"filters": filters_used, "count": len(page)},
+        )
         return paginator.get_paginated_response(ViolationSerializer(page, many=True).data)
 
 
@@ -137,7 +130,7 @@ class ViolationDetailApi(APIView):
     @extend_schema(tags=[TAG], operation_id="violation_retrieve", responses=OutputSerializer)
     def get(self, request: Request, violation_id: int) -> Response:
         violation = selectors.violation_get(actor=request.user, violation_id=violation_id)
-        _audit_read(request, object_id=violation.pk, details={})
+        audit_read(actor=request.user, object_type="violation", object_id=violation.pk, details={})
         return Response(self.OutputSerializer(violation).data)
 
 

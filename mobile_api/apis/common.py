@@ -7,22 +7,8 @@ from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 
-from audit.models import AuditAction
-from audit.services import audit_record
 from common.exceptions import NotFound
-from registry.models import AccessPurpose
 from registry.photos import CONTENT_TYPES
-
-
-def audit_read(request: Request, *, object_type: str, object_id: Any = "", details: dict) -> None:
-    audit_record(
-        actor=request.user,
-        action=AuditAction.READ,
-        object_type=object_type,
-        object_id=object_id,
-        purpose=AccessPurpose.VERIFICATION,
-        details=details,
-    )
 
 
 def parse(serializer_class: type[serializers.Serializer], data: Any) -> dict:

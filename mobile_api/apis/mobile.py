@@ -14,15 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_read
 from common.dates import BoundedDateTimeField
 from common.exceptions import NotFound, api_exception_handler
 from common.permissions import HoldsPermission
 from mobile_api import selectors
 from mobile_api.apis.common import (
     AnyAcceptNegotiation,
-    audit_read,
     file_response,
     parse,
 )
@@ -126,7 +124,8 @@ class MobileTaskListApi(APIView):
         since = parse(self.FilterSerializer, request.query_params).get("since")
         sync = selectors.task_sync(actor=request.user, since=since)
         audit_read(
-            request,
+            actor=request.user,
+            purpose=AccessPurpose.VERIFICATION,
             object_type="verification_task",
             details={
                 "view": "mobile_sync",
@@ -157,7 +156,13 @@ class MobileTaskDetailApi(APIView):
     )
     def get(self, request: Request, task_id: int) -> Response:
         task = selectors.task_get_for_worker(actor=request.user, task_id=task_id)
-        audit_read(request, object_type="verification_task", object_id=task.pk, details={})
+        audit_read(
+            actor=request.user,
+            purpose=AccessPurpose.VERIFICATION,
+            object_type="verification_task",
+            object_id=task.pk,
+            details={},
+        )
         return Response(_field_tasks([task])[0])
 
 
@@ -180,9 +185,8 @@ class MobileTaskPhotoApi(APIView):
         if not task.offender.photo:
             raise NotFound()
         response = file_response(task.offender.photo, filename=f"task-{task.pk}")
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type="offender",
             object_id=task.offender_id,
             purpose=AccessPurpose.VERIFICATION,

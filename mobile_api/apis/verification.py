@@ -11,21 +11,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_read
 from common.dates import BoundedDateField
 from common.pagination import CursorPagination
 from common.permissions import HoldsPermission
 from mobile_api import selectors
 from mobile_api.apis.common import (
     AnyAcceptNegotiation,
-    audit_read,
     file_response,
     parse,
 )
 from mobile_api.models import Priority, TaskKind, TaskStatus, VerificationTask, Visit
 from mobile_api.services import tasks as task_services
 from mobile_api.services import visits as visit_services
+from registry.models import AccessPurpose
 from registry.photos import CONTENT_TYPES
 
 TAG = "verification"
@@ -107,7 +106,8 @@ class TaskListApi(APIView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tasks, request, view=self)
         audit_read(
-            request,
+            actor=request.user,
+            purpose=AccessPurpose.VERIFICATION,
             object_type="verification_task",
             details={"view": "list", "filters": filters, "count": len(page)},
         )
@@ -236,7 +236,12 @@ class ReviewListApi(APIView):
         visits = selectors.visit_review_queue(actor=request.user)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(visits, request, view=self)
-        audit_read(request, object_type="visit", details={"view": "review", "count": len(page)})
+        audit_read(
+            actor=request.user,
+            purpose=AccessPurpose.VERIFICATION,
+            object_type="visit",
+            details={"view": "review", "count": len(page)},
+        )
         return paginator.get_paginated_response(ReviewSerializer(page, many=True).data)
 
 
@@ -306,7 +311,13 @@ class VisitPhotoApi(APIView):
     def get(self, request: Request, visit_id: int, photo_id: int) -> FileResponse:
         photo = selectors.visit_photo_get(actor=request.user, visit_id=visit_id, photo_id=photo_id)
         response = file_response(photo.file, filename=f"visit-{visit_id}-{photo_id}")
-        audit_read(request, object_type="visit", object_id=visit_id, details={"photo_id": photo.pk})
+        audit_read(
+            actor=request.user,
+            purpose=AccessPurpose.VERIFICATION,
+            object_type="visit",
+            object_id=visit_id,
+            details={"photo_id": photo.pk},
+        )
         return response
 
 
@@ -351,9 +362,8 @@ class CoverageApi(APIView):
         district = selectors.coverage_district_get(actor=request.user, district_code=code)
         now = timezone.now()
         rows = selectors.coverage_rows(district=district, now=now)
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type="verification_coverage",
             object_id=district.pk,
             details={"rows": len(rows)},

@@ -7,8 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_read
 from common.dates import BoundedDateField
 from common.pagination import CursorPagination
 from common.permissions import HoldsPermission
@@ -133,9 +132,8 @@ class OffenderNoticesApi(APIView):
         notices = notice_list_for_offender(actor=request.user, offender_id=offender_id)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(notices, request, view=self)
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type="offender",
             object_id=offender_id,
             details={"view": "notices", "count": len(page)},

@@ -39,8 +39,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_read
 from common.dates import BoundedDateField
 from common.exceptions import NotFound
 from common.pagination import CursorPagination
@@ -358,12 +357,12 @@ def _offender_search(request: Request, view: APIView, *, purpose: str, filters: 
     )
     paginator = OffenderPagination(by_similarity=bool(filters.get("q")))
     page = paginator.paginate_queryset(offenders, request, view=view)
-    audit_record(
+    audit_read(
         actor=request.user,
-        action=AuditAction.SEARCH,
         object_type="offender",
         purpose=purpose,
         details={"filters": sorted(filters), "count": len(page)},
+        search=True,
     )
     return paginator.get_paginated_response(_serialise(request.user, page, many=True))
 
@@ -520,9 +519,8 @@ class OffenderDetailApi(APIView):
     def get(self, request: Request, offender_id: int) -> Response:
         purpose = _purpose(request)
         access = selectors.offender_access(actor=request.user, offender_id=offender_id)
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type="offender",
             object_id=offender_id,
             purpose=purpose,
@@ -616,9 +614,8 @@ class OffenderPhotoApi(APIView):
             handle = photo.open("rb")
         except FileNotFoundError:
             raise NotFound() from None
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type="offender",
             object_id=offender_id,
             purpose=purpose,
@@ -768,9 +765,8 @@ class OffenderTimelineApi(APIView):
         purpose = _purpose(request)
         access = selectors.offender_access(actor=request.user, offender_id=offender_id)
         entries = selectors.offender_timeline(offender=access.offender, until=access.until)
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type="offender",
             object_id=offender_id,
             purpose=purpose,
@@ -822,18 +818,17 @@ class OffenderLookupApi(APIView):
         try:
             offender = selectors.offender_lookup_by_cnic(actor=request.user, cnic=cnic)
         except NotFound:
-            audit_record(
+            audit_read(
                 actor=request.user,
-                action=AuditAction.SEARCH,
                 object_type="offender",
                 purpose=COUNTER_LOOKUP_PURPOSE,
                 outcome="not_found",
                 details={"view": "lookup"},
+                search=True,
             )
             raise
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.READ,
             object_type="offender",
             object_id=offender.pk,
             purpose=COUNTER_LOOKUP_PURPOSE,
