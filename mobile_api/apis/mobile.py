@@ -17,13 +17,10 @@ from rest_framework.views import APIView
 from audit.services import audit_read
 from common.dates import BoundedDateTimeField
 from common.exceptions import NotFound, api_exception_handler
+from common.files import AnyAcceptNegotiation, file_response
 from common.permissions import HoldsPermission
 from mobile_api import selectors
-from mobile_api.apis.common import (
-    AnyAcceptNegotiation,
-    file_response,
-    parse,
-)
+from mobile_api.apis.common import parse
 from mobile_api.models import Outcome, VerificationTask
 from mobile_api.services import visits as visit_services
 from registry.models import AccessPurpose
@@ -184,7 +181,9 @@ class MobileTaskPhotoApi(APIView):
         task = selectors.task_get_for_worker(actor=request.user, task_id=task_id)
         if not task.offender.photo:
             raise NotFound()
-        response = file_response(task.offender.photo, filename=f"task-{task.pk}")
+        response = file_response(
+            task.offender.photo, filename=f"task-{task.pk}", content_types=CONTENT_TYPES
+        )
         audit_read(
             actor=request.user,
             object_type="offender",

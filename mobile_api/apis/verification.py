@@ -13,14 +13,11 @@ from rest_framework.views import APIView
 
 from audit.services import audit_read
 from common.dates import BoundedDateField
+from common.files import AnyAcceptNegotiation, file_response
 from common.pagination import CursorPagination
 from common.permissions import HoldsPermission
 from mobile_api import selectors
-from mobile_api.apis.common import (
-    AnyAcceptNegotiation,
-    file_response,
-    parse,
-)
+from mobile_api.apis.common import parse
 from mobile_api.models import Priority, TaskKind, TaskStatus, VerificationTask, Visit
 from mobile_api.services import tasks as task_services
 from mobile_api.services import visits as visit_services
@@ -310,7 +307,9 @@ class VisitPhotoApi(APIView):
     )
     def get(self, request: Request, visit_id: int, photo_id: int) -> FileResponse:
         photo = selectors.visit_photo_get(actor=request.user, visit_id=visit_id, photo_id=photo_id)
-        response = file_response(photo.file, filename=f"visit-{visit_id}-{photo_id}")
+        response = file_response(
+            photo.file, filename=f"visit-{visit_id}-{photo_id}", content_types=CONTENT_TYPES
+        )
         audit_read(
             actor=request.user,
             purpose=AccessPurpose.VERIFICATION,

@@ -33,7 +33,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,6 +41,7 @@ from rest_framework.views import APIView
 from audit.services import audit_read
 from common.dates import BoundedDateField
 from common.exceptions import NotFound
+from common.files import AnyAcceptNegotiation, file_response
 from common.pagination import CursorPagination
 from common.permissions import HoldsPermission
 from registry import selectors
@@ -573,19 +573,11 @@ class OffenderConvictionsApi(APIView):
         return Response(self.OutputSerializer(conviction).data, status=status.HTTP_201_CREATED)
 
 
-class _AnyAcceptNegotiation(DefaultContentNegotiation):
-    """Answer with the view's first renderer whatever ``Accept`` says: an image request
-    (``Accept: image/*``) gets the file, or an error body in JSON, never a 406."""
-
-    def select_renderer(self, request: Request, renderers: list, format_suffix: Any = None):
-        return renderers[0], renderers[0].media_type
-
-
 class OffenderPhotoApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = _reads_or("offender.update")
     parser_classes = [MultiPartParser]
-    content_negotiation_class = _AnyAcceptNegotiation
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema_serializer(component_name="OffenderPhotoUpload")
     class InputSerializer(serializers.Serializer):
@@ -610,10 +602,9 @@ class OffenderPhotoApi(APIView):
         photo = access.offender.photo
         if not photo:
             raise NotFound()
-        try:
-            handle = photo.open("rb")
-        except FileNotFoundError:
-            raise NotFound() from None
+        response = file_response(
+            photo, filename=f"offender-{offender_id}", content_types=CONTENT_TYPES
+        )
         audit_read(
             actor=request.user,
             object_type="offender",
@@ -621,13 +612,6 @@ class OffenderPhotoApi(APIView):
             purpose=purpose,
             details={"view": "photo", "access": access.kind},
         )
-        extension = photo.name.rsplit(".", 1)[-1].lower()
-        response = FileResponse(
-            handle,
-            content_type=CONTENT_TYPES.get(extension, "application/octet-stream"),
-            filename=f"offender-{offender_id}.{extension}",
-        )
-        response["Cache-Control"] = "private, no-store"
         return response
 
     @extend_schema(
