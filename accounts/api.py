@@ -35,7 +35,7 @@ from accounts.services import (
 )
 from common.exceptions import ApplicationError
 from common.middleware import client_ip
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 
 TAG = "auth"
 
@@ -112,12 +112,9 @@ class RevokedOutputSerializer(serializers.Serializer):
 
 def _device_page(view: APIView, request: Request, officer: Officer) -> Response:
     tokens = device_token_list(actor=request.user, officer=officer)
-    paginator = CursorPagination()
-    page = paginator.paginate_queryset(tokens, request, view=view)
+    page = paginate(tokens, request=request, view=view, paginator=CursorPagination())
     context = {"now": timezone.now(), "current": request.auth}
-    return paginator.get_paginated_response(
-        DeviceTokenOutputSerializer(page, many=True, context=context).data
-    )
+    return page.response(DeviceTokenOutputSerializer(page.rows, many=True, context=context).data)
 
 
 class TokenObtainApi(APIView):

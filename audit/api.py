@@ -23,7 +23,7 @@ from audit.models import AuditAction
 from audit.selectors import audit_event_get, audit_event_list
 from audit.services import audit_read
 from common.dates import BoundedDateTimeField
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 
 TAG = "audit"
@@ -106,8 +106,7 @@ class AuditEventListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         events = audit_event_list(actor=request.user, filters=filters.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(events, request, view=self)
+        page = paginate(events, request=request, view=self)
         audit_read(
             actor=request.user,
             object_type=AUDIT_EVENT_OBJECT_TYPE,
@@ -115,10 +114,10 @@ class AuditEventListApi(APIView):
             details={
                 # Round-tripped through the serializer so datetimes are stored as strings.
                 "filters": self.FilterSerializer(filters.validated_data).data,
-                "returned": len(page),
+                "returned": len(page.rows),
             },
         )
-        return paginator.get_paginated_response(AuditEventOutputSerializer(page, many=True).data)
+        return page.response(AuditEventOutputSerializer(page.rows, many=True).data)
 
 
 class AuditEventDetailApi(APIView):

@@ -31,7 +31,7 @@ from audit.services import audit_read
 from checkins import messages, schedule, selectors
 from checkins.models import ChallengeState, Checkin
 from checkins.services import counter
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 from common.request_context import get_request_context
 
@@ -233,14 +233,13 @@ class CheckinListApi(APIView):
     def get(self, request: Request) -> Response:
         offender_id = _parse(self.FilterSerializer, request.query_params)["offender"]
         checkins = selectors.checkin_list(actor=request.user, offender_id=offender_id)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(checkins, request, view=self)
+        page = paginate(checkins, request=request, view=self)
         audit_read(
             actor=request.user,
             object_type="checkin",
-            details={"view": "list", "offender_id": offender_id, "count": len(page)},
+            details={"view": "list", "offender_id": offender_id, "count": len(page.rows)},
         )
-        return paginator.get_paginated_response(CheckinSerializer(page, many=True).data)
+        return page.response(CheckinSerializer(page.rows, many=True).data)
 
     @extend_schema(
         tags=[TAG],
@@ -333,17 +332,16 @@ class CheckinDueApi(APIView):
         state = _parse(self.FilterSerializer, request.query_params).get("state")
         today = timezone.localdate()
         offenders = selectors.checkins_due(actor=request.user, state=state, today=today)
-        paginator = self.Pagination()
-        page = paginator.paginate_queryset(offenders, request, view=self)
+        page = paginate(offenders, request=request, view=self, paginator=self.Pagination())
         audit_read(
             actor=request.user,
             object_type="offender",
             purpose="checkin",
-            details={"view": "checkins_due", "state": state or "all", "count": len(page)},
+            details={"view": "checkins_due", "state": state or "all", "count": len(page.rows)},
             search=True,
         )
-        data = self.OutputSerializer(page, many=True, context={"today": today}).data
-        return paginator.get_paginated_response(data)
+        data = self.OutputSerializer(page.rows, many=True, context={"today": today}).data
+        return page.response(data)
 
 
 class CheckinDetailApi(APIView):

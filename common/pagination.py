@@ -7,6 +7,7 @@ undecodable cursors (DRF's own 404) and positions the ordering field cannot hold
 id, a malformed timestamp, a NUL byte PostgreSQL refuses) alike, checked before any query runs.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -16,6 +17,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor
 from rest_framework.pagination import CursorPagination as _CursorPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 INVALID_CURSOR = "Invalid cursor."
 
@@ -67,3 +69,30 @@ class CursorPagination(_CursorPagination):
             if not _position_is_valid(field, cursor.position):
                 raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]})
         return super().paginate_queryset(queryset, request, view)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its rows, and the response wrapping their serialised form in the
+    page envelope (``next``, ``previous``, ``results``)."""
+
+    rows: list[Any]
+    paginator: _CursorPagination
+
+    def response(self, data: Any) -> Response:
+        return self.paginator.get_paginated_response(data)
+
+
+def paginate(
+    queryset: models.QuerySet,
+    *,
+    request: Request,
+    view: Any,
+    paginator: _CursorPagination | None = None,
+) -> Page:
+    """The one way a view pages a list: the view's ``pagination_class`` (or ``paginator``,
+    when it depends on the request) applied to the queryset. The caller reads ``rows`` (to
+    serialise them, to audit how many were shown) and answers with ``response(data)``."""
+    paginator = paginator or view.pagination_class()
+    rows = paginator.paginate_queryset(queryset, request, view=view)
+    return Page(rows=list(rows or []), paginator=paginator)

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from audit.services import audit_read
 from common.dates import BoundedDateTimeField
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 from compliance import selectors, services
 from compliance.models import Severity, ViolationKind, ViolationStatus
@@ -98,17 +98,16 @@ class ViolationListApi(APIView):
             offender_id=data.get("offender"),
             since=data.get("since"),
         )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(violations, request, view=self)
+        page = paginate(violations, request=request, view=self)
         filters_used = {
             key: value.isoformat() if key == "since" else value for key, value in data.items()
         }
         audit_read(
             actor=request.user,
             object_type="violation",
-            details={"filters": filters_used, "count": len(page)},
+            details={"filters": filters_used, "count": len(page.rows)},
         )
-        return paginator.get_paginated_response(ViolationSerializer(page, many=True).data)
+        return page.response(ViolationSerializer(page.rows, many=True).data)
 
 
 class ViolationDetailApi(APIView):

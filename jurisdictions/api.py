@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 from jurisdictions import selectors
 from jurisdictions.resolve import jurisdiction_resolve
@@ -36,12 +36,6 @@ class JurisdictionRefSerializer(serializers.Serializer):
 
 def _bbox(area) -> list[float]:
     return [area.min_lon, area.min_lat, area.max_lon, area.max_lat]
-
-
-def _paginated(view: APIView, request: Request, queryset, serializer_class) -> Response:
-    paginator = view.pagination_class()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 class DistrictDetailApi(_JurisdictionApi):
@@ -75,7 +69,8 @@ class DistrictListApi(_JurisdictionApi):
     )
     def get(self, request: Request) -> Response:
         districts = selectors.district_list(actor=request.user)
-        return _paginated(self, request, districts, self.OutputSerializer)
+        page = paginate(districts, request=request, view=self)
+        return page.response(self.OutputSerializer(page.rows, many=True).data)
 
 
 class StationDetailApi(_JurisdictionApi):
@@ -117,7 +112,8 @@ class StationListApi(_JurisdictionApi):
         stations = selectors.station_list(
             actor=request.user, district_code=filters.validated_data.get("district")
         )
-        return _paginated(self, request, stations, self.OutputSerializer)
+        page = paginate(stations, request=request, view=self)
+        return page.response(self.OutputSerializer(page.rows, many=True).data)
 
 
 class BeatDetailApi(_JurisdictionApi):
@@ -159,7 +155,8 @@ class BeatListApi(_JurisdictionApi):
         beats = selectors.beat_list(
             actor=request.user, station_code=filters.validated_data.get("station")
         )
-        return _paginated(self, request, beats, self.OutputSerializer)
+        page = paginate(beats, request=request, view=self)
+        return page.response(self.OutputSerializer(page.rows, many=True).data)
 
 
 class JurisdictionResolveApi(_JurisdictionApi):

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 from push import selectors, services
 
@@ -56,9 +56,8 @@ class NotificationListApi(APIView):
         notices = selectors.notification_list(
             actor=request.user, unread=filters.validated_data.get("unread")
         )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(notices, request, view=self)
-        return paginator.get_paginated_response(NotificationSerializer(page, many=True).data)
+        page = paginate(notices, request=request, view=self)
+        return page.response(NotificationSerializer(page.rows, many=True).data)
 
 
 class NotificationReadApi(APIView):

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from audit.services import audit_read
 from common.dates import BoundedDateField
 from common.files import AnyAcceptNegotiation, file_response
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 from mobile_api import selectors
 from mobile_api.apis.common import parse
@@ -100,15 +100,14 @@ class TaskListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = parse(self.FilterSerializer, request.query_params)
         tasks = selectors.task_list(actor=request.user, **filters)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(tasks, request, view=self)
+        page = paginate(tasks, request=request, view=self)
         audit_read(
             actor=request.user,
             purpose=AccessPurpose.VERIFICATION,
             object_type="verification_task",
-            details={"view": "list", "filters": filters, "count": len(page)},
+            details={"view": "list", "filters": filters, "count": len(page.rows)},
         )
-        return paginator.get_paginated_response(TaskSerializer(page, many=True).data)
+        return page.response(TaskSerializer(page.rows, many=True).data)
 
     @extend_schema(
         tags=[TAG],
@@ -231,15 +230,14 @@ class ReviewListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         visits = selectors.visit_review_queue(actor=request.user)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(visits, request, view=self)
+        page = paginate(visits, request=request, view=self)
         audit_read(
             actor=request.user,
             purpose=AccessPurpose.VERIFICATION,
             object_type="visit",
-            details={"view": "review", "count": len(page)},
+            details={"view": "review", "count": len(page.rows)},
         )
-        return paginator.get_paginated_response(ReviewSerializer(page, many=True).data)
+        return page.response(ReviewSerializer(page.rows, many=True).data)
 
 
 class _ReviewDecisionApi(APIView):

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from audit.services import audit_read
 from common.dates import BoundedDateField
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 from registry.models import Notice, NoticeKind
 from registry.selectors_notices import notice_list_for_offender
@@ -130,15 +130,14 @@ class OffenderNoticesApi(APIView):
     )
     def get(self, request: Request, offender_id: int) -> Response:
         notices = notice_list_for_offender(actor=request.user, offender_id=offender_id)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(notices, request, view=self)
+        page = paginate(notices, request=request, view=self)
         audit_read(
             actor=request.user,
             object_type="offender",
             object_id=offender_id,
-            details={"view": "notices", "count": len(page)},
+            details={"view": "notices", "count": len(page.rows)},
         )
-        return paginator.get_paginated_response(NoticeSerializer(page, many=True).data)
+        return page.response(NoticeSerializer(page.rows, many=True).data)
 
     @extend_schema(
         tags=[TAG],

@@ -42,7 +42,7 @@ from audit.services import audit_read
 from common.dates import BoundedDateField
 from common.exceptions import NotFound
 from common.files import AnyAcceptNegotiation, file_response
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 from registry import selectors
 from registry.identifiers import mask_cnic, mask_phone
@@ -355,16 +355,20 @@ def _offender_search(request: Request, view: APIView, *, purpose: str, filters: 
         cnic=filters.get("cnic"),
         q=filters.get("q"),
     )
-    paginator = OffenderPagination(by_similarity=bool(filters.get("q")))
-    page = paginator.paginate_queryset(offenders, request, view=view)
+    page = paginate(
+        offenders,
+        request=request,
+        view=view,
+        paginator=OffenderPagination(by_similarity=bool(filters.get("q"))),
+    )
     audit_read(
         actor=request.user,
         object_type="offender",
         purpose=purpose,
-        details={"filters": sorted(filters), "count": len(page)},
+        details={"filters": sorted(filters), "count": len(page.rows)},
         search=True,
     )
-    return paginator.get_paginated_response(_serialise(request.user, page, many=True))
+    return page.response(_serialise(request.user, page.rows, many=True))
 
 
 _PREFER_POST = (
