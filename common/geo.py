@@ -11,7 +11,7 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
 POLYGON_TYPES = {"Polygon", "MultiPolygon"}
-EARTH_RADIUS_M = 6_371_008.8
+EARTH_RADIUS_M = 6_371_008.8  # WGS84 mean radius (IUGG R1)
 
 
 class GeometryError(ValueError):
@@ -95,8 +95,11 @@ def bbox(geom: BaseGeometry) -> tuple[float, float, float, float]:
     return tuple(geom.bounds)  # type: ignore[return-value]
 
 
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres (within 0.5% of the ellipsoidal geodesic)."""
+def haversine_m(*, lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The one geodesic distance: great-circle (haversine) metres on the WGS84 mean sphere,
+    within 0.5% of the ellipsoidal geodesic, far inside a GPS fix's own error at the distances
+    we measure. Keyword-only because GeoJSON speaks ``[lon, lat]`` and phones ``lat, lon``: a
+    swapped pair must not pass silently."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
     dphi = phi2 - phi1
     dlmb = math.radians(lon2 - lon1)

@@ -9,11 +9,10 @@ the device did not report a mock location. Every boundary is inclusive. A visit 
 any rule is kept and flagged for a station officer's review with every reason that applied.
 """
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
-EARTH_MEAN_RADIUS_M = 6_371_008.8  # WGS84 mean radius (IUGG R1)
+from common.geo import haversine_m
 
 TOO_FAR = "too_far"
 LOW_ACCURACY = "low_accuracy"
@@ -50,16 +49,6 @@ class Verdict:
         return not self.reasons
 
 
-def geodesic_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle (haversine) distance in metres on the WGS84 mean sphere: within 0.5% of the
-    ellipsoidal geodesic, far inside a GPS fix's own error at these distances."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlmb = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_MEAN_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
 def allowed_radius_m(*, accuracy_m: float, thresholds: Thresholds) -> float:
     return max(thresholds.min_radius_m, thresholds.accuracy_factor * accuracy_m)
 
@@ -77,7 +66,7 @@ def visit_evaluate(
     radius = allowed_radius_m(accuracy_m=fix.accuracy_m, thresholds=thresholds)
     distance = None
     if point is not None:
-        distance = geodesic_distance_m(fix.lat, fix.lon, point[0], point[1])
+        distance = haversine_m(lat1=fix.lat, lon1=fix.lon, lat2=point[0], lon2=point[1])
         if distance > radius:
             reasons.append(TOO_FAR)
     if fix.accuracy_m > thresholds.max_accuracy_m:

@@ -37,4 +37,15 @@ def test_point_latitude_out_of_range_is_rejected():
 
 
 def test_haversine_one_degree_of_latitude_is_about_111_km():
-    assert haversine_m(74.0, 31.0, 74.0, 32.0) == pytest.approx(111_195, rel=1e-3)
+    assert haversine_m(lat1=31.0, lon1=74.0, lat2=32.0, lon2=74.0) == pytest.approx(111_195, abs=1)
+    assert haversine_m(lat1=31.0, lon1=74.0, lat2=31.0, lon2=74.0) == 0
+
+
+def test_haversine_one_degree_of_longitude_shrinks_with_latitude():
+    # cos(31°) of a degree at the equator: a swapped lat/lon would give ~111 km instead.
+    assert haversine_m(lat1=31.0, lon1=74.0, lat2=31.0, lon2=75.0) == pytest.approx(95_310, abs=10)
+
+
+def test_haversine_refuses_positional_arguments():
+    with pytest.raises(TypeError):
+        haversine_m(74.0, 31.0, 74.0, 32.0)  # type: ignore[misc]  # the call this test forbids
