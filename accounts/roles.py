@@ -5,6 +5,7 @@ and a test keeps the two in step.
 """
 
 from enum import StrEnum
+from typing import Protocol
 
 
 class Role(StrEnum):
@@ -130,6 +131,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Outbound messages and in-app notifications
     "notification.read": frozenset(Role),
 }
+
+
+class PermissionHolder(Protocol):
+    """What a service asks of an actor to check a permission (``accounts.models.Officer``);
+    lower apps type their ``actor`` with it instead of importing the model."""
+
+    def has_permission(self, permission: str) -> bool: ...
 
 
 def role_scope(role: str) -> Scope:

@@ -1,6 +1,16 @@
-"""drf-spectacular: describe the bearer token scheme in the OpenAPI document."""
+"""drf-spectacular: describe the bearer token scheme and the permission table in the OpenAPI
+document.
+
+The permission table is appended by a postprocessing hook (``SPECTACULAR_SETTINGS
+["POSTPROCESSING_HOOKS"]``, a dotted path) rather than built in settings: settings import no
+app code (the layer contract), and the table is rendered from the one table in code.
+"""
+
+from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+from accounts.roles import render_markdown
 
 
 class DeviceTokenScheme(OpenApiAuthenticationExtension):
@@ -13,3 +23,10 @@ class DeviceTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A device-bound token from POST /api/v1/auth/token/.",
         }
+
+
+def add_permission_table(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Append the roles and permissions table to ``info.description``."""
+    info = result.setdefault("info", {})
+    info["description"] = info.get("description", "") + render_markdown()
+    return result

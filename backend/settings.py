@@ -12,7 +12,6 @@ from pathlib import Path
 
 import dj_database_url
 
-from accounts.roles import render_markdown as render_permissions_markdown
 from backend.env import (
     ConfigError,
     env_bool,
@@ -193,13 +192,17 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Nigrani API",
-    # The permission table is rendered into the interactive docs from the one table in code.
-    "DESCRIPTION": "Field system around Pakistan's National Sex Offenders Register.\n\n"
-    + render_permissions_markdown(),
+    # The permission table is appended to this by accounts.schema.add_permission_table (a
+    # hook, by dotted path: settings import no app code), from the one table in code.
+    "DESCRIPTION": "Field system around Pakistan's National Sex Offenders Register.\n\n",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",  # the default, kept
+        "accounts.schema.add_permission_table",
+    ],
 }
 
 # --- Jobs (procrastinate) -------------------------------------------------------------------

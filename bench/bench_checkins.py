@@ -23,12 +23,13 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.demo import seed_world
 from accounts.models import Officer
 from accounts.roles import Role
 from checkins.services.counter import Declaration, Location, checkin_start, checkin_verify
 from checkins.services.schedule import missed_checkins_sweep
 from common.crypto import settings_keyring
-from jurisdictions.demo import demo_username, seed_world
+from jurisdictions.demo import demo_username
 from jurisdictions.models import PoliceStation
 from push.models import SmsMessage
 from registry.models import Offender

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from django.db import transaction
 
+from accounts.demo import seed_world
 from accounts.models import Officer
-from jurisdictions.demo import seed_world
 from jurisdictions.resolve import jurisdiction_resolve
 from registry.demo import demo_register_rows
 from registry.services.importing import COLUMNS, register_csv_parse, register_import

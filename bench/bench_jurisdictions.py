@@ -11,8 +11,9 @@ import time
 import shapely
 from django.db import connection
 
+from accounts.demo import seed_world
 from common.geo import validate_polygon
-from jurisdictions.demo import LAHORE, seed_world
+from jurisdictions.demo import LAHORE
 from jurisdictions.resolve import clear_geometry_cache, jurisdiction_resolve
 
 POINTS = 10_000

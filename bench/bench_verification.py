@@ -24,9 +24,10 @@ from PIL import Image
 from rest_framework.test import APIClient
 from shapely.geometry import shape
 
+from accounts.demo import seed_world
 from accounts.models import Officer
 from accounts.roles import Role
-from jurisdictions.demo import demo_username, seed_world
+from jurisdictions.demo import demo_username
 from jurisdictions.models import Beat
 from jurisdictions.resolve import jurisdiction_resolve
 from mobile_api.models import TaskStatus, VerificationTask

@@ -7,27 +7,25 @@ system itself (``seed_demo``, data loads); an officer needs ``jurisdiction.manag
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from shapely.geometry.base import BaseGeometry
 
+from accounts.roles import PermissionHolder
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.exceptions import Forbidden
 from common.geo import validate_polygon
 from jurisdictions.models import Beat, BoundedArea, District, PoliceStation, Province
 
-if TYPE_CHECKING:  # accounts depends on jurisdictions: import the type only
-    from accounts.models import Officer
-
 # Boundaries are digitised by hand: a child drawn on its parent's edge may stray by float noise
 # (about 10 cm at 1e-6 degrees), which must not count as lying outside.
 CONTAINMENT_TOLERANCE_DEG = 1e-6
 
 
-def _require_manage(actor: Officer | None) -> None:
+def _require_manage(actor: PermissionHolder | None) -> None:
     if actor is not None and not actor.has_permission("jurisdiction.manage"):
         raise Forbidden("You may not change jurisdictions.")
 
@@ -76,7 +74,7 @@ def jurisdiction_validate(*, area: BoundedArea) -> None:
 
 
 @transaction.atomic
-def jurisdiction_save(*, actor: Officer | None, area: BoundedArea) -> BoundedArea:
+def jurisdiction_save(*, actor: PermissionHolder | None, area: BoundedArea) -> BoundedArea:
     """Validate and save a district, station or beat built or edited by the caller (the Django
     admin's forms), auditing a create or an update."""
     _require_manage(actor)
@@ -95,7 +93,7 @@ def jurisdiction_save(*, actor: Officer | None, area: BoundedArea) -> BoundedAre
 
 def district_create(
     *,
-    actor: Officer | None,
+    actor: PermissionHolder | None,
     province: Province,
     code: str,
     name: str,
@@ -107,7 +105,7 @@ def district_create(
 
 def station_create(
     *,
-    actor: Officer | None,
+    actor: PermissionHolder | None,
     district: District,
     code: str,
     name: str,
@@ -123,7 +121,7 @@ def station_create(
 
 def beat_create(
     *,
-    actor: Officer | None,
+    actor: PermissionHolder | None,
     station: PoliceStation,
     code: str,
     name: str,

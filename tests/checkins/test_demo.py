@@ -1,8 +1,8 @@
 """The demo seeder: something to show, and idempotent."""
 
+from accounts.demo import seed_world
 from checkins.demo import seed_demo_checkins
 from checkins.models import Checkin
-from jurisdictions.demo import seed_world
 from registry.demo import seed_offenders
 
 

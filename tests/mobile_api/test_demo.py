@@ -1,6 +1,6 @@
 """The demo seeder: something to show in ``make run``, and idempotent."""
 
-from jurisdictions.demo import seed_world
+from accounts.demo import seed_world
 from mobile_api.demo import seed_demo_mobile_api
 from mobile_api.models import VerificationTask, Visit
 from registry.demo import seed_offenders

@@ -3,8 +3,8 @@
 import time
 from collections import Counter
 
+from accounts.demo import seed_world
 from accounts.models import Officer
-from jurisdictions.demo import seed_world
 from registry.demo import DEMO_OFFENDERS, demo_register_rows, seed_offenders
 from registry.identifiers import normalise_cnic, normalise_phone, validate_sections
 from registry.models import Address, Notice, Offender

@@ -17,7 +17,7 @@ from jurisdictions.demo import SeedSummary
 # live in apps above this one (imports point down ARCHITECTURE.md's table); add new steps at
 # the end, e.g. "registry.demo.seed_offenders", once the world they need exists.
 SEEDERS: list[str] = [
-    "jurisdictions.demo.seed_world",
+    "accounts.demo.seed_world",
     "registry.demo.seed_offenders",
     "push.demo.seed_demo_push",
     "mobile_api.demo.seed_demo_mobile_api",

@@ -16,6 +16,10 @@ concurrently by the application is left alone (it already holds a fresh value) i
 overwritten with stale data. ``updated_at`` is not touched: the plaintext did not change.
 
 The blind index (``NIGRANI_BLIND_INDEX_KEY``) is a separate key and is not touched.
+
+It lives in ``audit`` although the keyring and the field are ``common``'s: the rotation is
+audited, and ``audit`` is the lowest layer that may import both (``common`` imports nothing of
+ours). It finds the encrypted models through the app registry, never by import.
 """
 
 from collections.abc import Iterator
@@ -26,6 +30,8 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models, transaction
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from common.crypto import CryptoError, settings_keyring
 from common.fields import EncryptedTextField
 
@@ -165,11 +171,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def _audit(active_kid: str, reports: list[FieldReport]) -> None:
-        # A command is an entry point, not library code: it may reach the audit app, which
-        # ``common`` itself never imports (ARCHITECTURE.md).
-        from audit.models import AuditAction
-        from audit.services import audit_record
-
         audit_record(
             actor=None,
             username="rotate_keys",
