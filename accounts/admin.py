@@ -129,6 +129,8 @@ class OfficerAdmin(_ManagedAdmin):
     def save_model(
         self, request: HttpRequest, obj: Officer, form: forms.ModelForm, change: bool
     ) -> None:
+        # Only authenticated Officers reach the admin (AUTH_USER_MODEL); HttpRequest types the
+        # user as the abstract base or AnonymousUser. The same holds for the two actions below.
         actor: Officer = request.user  # type: ignore[assignment]
         if not change:
             obj.set_unusable_password()  # the officer's password is set outside the admin
@@ -142,6 +144,7 @@ class OfficerAdmin(_ManagedAdmin):
         unlocked = 0
         for officer in queryset:
             try:
+                # request.user is an Officer here (see save_model).
                 officer_unlock(actor=request.user, officer=officer)  # type: ignore[arg-type]
             except ApplicationError as exc:
                 self.message_user(request, f"{officer}: {exc.message}", level=messages.ERROR)
@@ -188,6 +191,7 @@ class DeviceTokenAdmin(ReadOnlyAdminMixin, _ManagedAdmin):
         devices = {(token.officer, token.device_id) for token in queryset.select_related("officer")}
         for officer, device_id in devices:
             try:
+                # request.user is an Officer here (see save_model).
                 revoked += device_revoke(actor=request.user, officer=officer, device_id=device_id)  # type: ignore[arg-type]
             except ApplicationError as exc:
                 self.message_user(

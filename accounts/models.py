@@ -35,6 +35,7 @@ class Officer(AbstractUser):
     ``accounts.roles.ROLE_TABLE``); national roles have none.
     """
 
+    # Django's documented way to drop AbstractUser's fields; the stubs type them as CharFields.
     first_name = None  # type: ignore[assignment]
     last_name = None  # type: ignore[assignment]
     full_name = models.CharField(max_length=150)

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from accounts import totp
@@ -658,7 +658,9 @@ def officer_update(*, actor: Officer, officer: Officer, changes: dict[str, Any])
 
 
 def _attname(name: str) -> str:
-    return Officer._meta.get_field(name).attname  # "district" → "district_id"
+    field = Officer._meta.get_field(name)
+    # "district" → "district_id"; every name here is a concrete field, reverse relations have none.
+    return field.attname if isinstance(field, Field) else name
 
 
 def _raw_value(name: str, value: Any) -> Any:

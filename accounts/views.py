@@ -33,6 +33,7 @@ class OfficerLoginView(auth_views.LoginView):
     def get_default_redirect_url(self) -> str:
         return reverse("web-home")
 
+    # LoginView only ever hands this view its own form_class; the narrower type says so.
     def form_invalid(self, form: OfficerLoginForm) -> HttpResponse:  # type: ignore[override]
         if form.mfa_required_officer_id is not None:
             self.request.session[ENROL_SESSION_KEY] = {

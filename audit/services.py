@@ -40,12 +40,12 @@ def audit_record(
     actor (failed logins).
     """
     ctx = get_request_context()
-    is_officer = actor is not None and getattr(actor, "pk", None) is not None
-    agency = getattr(actor, "agency", None) if is_officer else None
+    officer = actor if actor is not None and getattr(actor, "pk", None) is not None else None
+    agency = getattr(officer, "agency", None)
     content: dict[str, Any] = {
-        "actor_id": actor.pk if is_officer else None,
-        "actor_username": actor.username if is_officer else username,
-        "role": getattr(actor, "role", "") if is_officer else "",
+        "actor_id": officer.pk if officer is not None else None,
+        "actor_username": officer.username if officer is not None else username,
+        "role": getattr(officer, "role", "") if officer is not None else "",
         "agency": agency.name if agency else "",
         "device_id": ctx.device_id,
         "client_ip": _clean_ip(ctx.client_ip),

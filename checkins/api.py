@@ -47,7 +47,7 @@ def _device_id(request: Request) -> str:
     return request.auth.device_id if isinstance(request.auth, DeviceToken) else ""
 
 
-def _channel(request: Request) -> str:
+def _channel(request: Request) -> Channel:
     return Channel.MOBILE if isinstance(request.auth, DeviceToken) else Channel.WEB
 
 

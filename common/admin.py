@@ -43,7 +43,7 @@ class RolePermissionAdminMixin(UndeletableAdminMixin):
     def may_use(self, request: HttpRequest) -> bool:
         user = request.user
         return bool(
-            user.is_active and (user.is_superuser or user.has_permission(self.required_permission))  # type: ignore[union-attr]
+            user.is_active and (user.is_superuser or user.has_permission(self.required_permission))
         )
 
     def has_module_permission(self, request: HttpRequest) -> bool:

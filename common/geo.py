@@ -92,7 +92,8 @@ def check_lon_lat(lon: float, lat: float) -> None:
 
 def bbox(geom: BaseGeometry) -> tuple[float, float, float, float]:
     """(min_lon, min_lat, max_lon, max_lat), stored beside polygons for an indexed prefilter."""
-    return tuple(geom.bounds)  # type: ignore[return-value]
+    min_lon, min_lat, max_lon, max_lat = geom.bounds
+    return min_lon, min_lat, max_lon, max_lat
 
 
 def haversine_m(*, lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -3,7 +3,7 @@
 A contextvar rather than thread-locals, so it is correct under ASGI too.
 """
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 
@@ -23,12 +23,12 @@ def get_request_context() -> RequestContext:
     return _context.get() or _EMPTY
 
 
-def set_request_context(ctx: RequestContext) -> object:
+def set_request_context(ctx: RequestContext) -> Token[RequestContext | None]:
     return _context.set(ctx)
 
 
-def reset_request_context(token: object) -> None:
-    _context.reset(token)  # type: ignore[arg-type]
+def reset_request_context(token: Token[RequestContext | None]) -> None:
+    _context.reset(token)
 
 
 def current_request_id() -> str:

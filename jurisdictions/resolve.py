@@ -147,4 +147,6 @@ def jurisdiction_resolve(*, lon: float, lat: float) -> Resolution:
         parent_pk = match[0] if match else None
         chosen.append(_instance(model, match[1]) if match else None)
     district, station, beat = chosen
+    # ``chosen`` holds a District, a PoliceStation and a Beat in that order (the levels above),
+    # which a list's one element type (Model | None) cannot say.
     return Resolution(district=district, station=station, beat=beat)  # type: ignore[arg-type]

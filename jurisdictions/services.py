@@ -7,7 +7,7 @@ system itself (``seed_demo``, data loads); an officer needs ``jurisdiction.manag
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -47,6 +47,9 @@ def _ensure_children_within(geometry: BaseGeometry, children: Any, *, kind: str)
         )
 
 
+# The three kinds of area the register uses (all with a ``code``), kept apart for the checker.
+_Area = TypeVar("_Area", District, PoliceStation, Beat)
+
 _OBJECT_TYPES: dict[type[BoundedArea], str] = {
     District: "district",
     PoliceStation: "station",
@@ -74,7 +77,7 @@ def jurisdiction_validate(*, area: BoundedArea) -> None:
 
 
 @transaction.atomic
-def jurisdiction_save(*, actor: PermissionHolder | None, area: BoundedArea) -> BoundedArea:
+def jurisdiction_save(*, actor: PermissionHolder | None, area: _Area) -> _Area:
     """Validate and save a district, station or beat built or edited by the caller (the Django
     admin's forms), auditing a create or an update."""
     _require_manage(actor)

@@ -324,7 +324,7 @@ RECEIPT_STATUSES = {
     "expired": SmsStatus.FAILED,
 }
 # A receipt only moves a message forward: a late "sent" after "delivered" changes nothing.
-_RANK = {
+_RANK: dict[str, int] = {
     SmsStatus.QUEUED: 0,
     SmsStatus.SENDING: 1,
     SmsStatus.SENT: 2,

@@ -44,7 +44,7 @@ def _may_use(request: HttpRequest) -> bool:
         return False
     if user.is_superuser:
         return True
-    return user.role == Role.REGISTRY_ADMIN and user.has_permission("offender.read")  # type: ignore[union-attr]
+    return user.role == Role.REGISTRY_ADMIN and user.has_permission("offender.read")
 
 
 class _RegistryStaffOnly(RolePermissionAdminMixin):

@@ -6,6 +6,7 @@ message can reach a log).
 """
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -103,7 +104,7 @@ def normalise_section(value: str) -> str:
     return f"{act} {section}"
 
 
-def validate_sections(values: list[str]) -> list[str]:
+def validate_sections(values: Any) -> list[str]:
     """Every section normalised and checked against the schedule; at least one, no repeats.
 
     Raises one ``ValidationError`` listing each bad entry by position (``[1] …``)."""

@@ -40,7 +40,7 @@ def _pixels_only(image: Image.Image, image_format: str) -> Image.Image:
     """A new image holding only ``image``'s pixels, in a mode its format stores."""
     upright = ImageOps.exif_transpose(image)
     if image_format == "JPEG":
-        keep = ("L", "RGB")  # CMYK and friends become RGB
+        keep: tuple[str, ...] = ("L", "RGB")  # CMYK and friends become RGB
         fallback = "RGB"
     else:
         keep = ("L", "LA", "RGB", "RGBA")  # palettes and 16-bit become 8-bit RGB(A)

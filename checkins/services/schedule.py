@@ -65,7 +65,7 @@ def checkin_dues_reschedule(*, risk_tier: int) -> list[int]:
     """Move the due dates of the tier's active offenders to their anchor plus the tier's
     (new) interval, but not before today, in one UPDATE; offenders in a missed period keep
     theirs (``_RESCHEDULE_SQL``). Returns the ids that moved."""
-    params = {
+    params: dict[str, Any] = {
         "now": timezone.now(),
         "today": timezone.localdate(),
         "tz": settings.TIME_ZONE,
@@ -123,7 +123,7 @@ def checkin_reminders_send(*, today: date | None = None) -> int:
     if not bands:
         return 0
     sql = _REMINDERS_SQL.format(bands=", ".join("(%s::int, %s::int, %s::int)" for _ in bands))
-    params = [timezone.now(), *(value for band in bands for value in band), today, today]
+    params: list[Any] = [timezone.now(), *(value for band in bands for value in band), today, today]
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

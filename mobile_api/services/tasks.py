@@ -276,7 +276,7 @@ def on_reporting_policy_changed(*, policy: ReportingPolicy, actor: Officer | Non
     (new) interval after its last counted confirmed visit — or after supervision (re)started —
     and open periodic tasks move with it. Two statements, whatever the tier's size. Not
     audited again: the policy change that caused it is (the register's admin)."""
-    params = {
+    params: dict[str, Any] = {
         "tz": settings.TIME_ZONE,
         "tier": policy.risk_tier,
         "interval": policy.verification_interval_days,
@@ -364,7 +364,7 @@ def verification_schedule(*, today: date | None = None) -> ScheduleReport:
     lead = settings.NIGRANI_VERIFICATION_LEAD_DAYS
     spread = settings.NIGRANI_VERIFICATION_SPREAD_DAYS
     horizon = today + timedelta(days=lead)
-    params = {
+    params: dict[str, Any] = {
         "now": timezone.now(),
         "spread": spread,
         "horizon": horizon,
@@ -516,7 +516,7 @@ def task_state(task: VerificationTask) -> dict[str, Any]:
         "status": task.status,
         "resolution": task.resolution,
         "version": task.version,
-        "beat": task.beat.code if task.beat_id else None,
-        "station": task.station.code if task.station_id else None,
+        "beat": task.beat.code if task.beat is not None else None,
+        "station": task.station.code if task.station is not None else None,
         "due_on": task.due_on.isoformat(),
     }

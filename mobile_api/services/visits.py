@@ -212,7 +212,11 @@ def visit_record(*, actor: Officer, task_id: int, data: VisitInput) -> VisitAnsw
             if task.status != TaskStatus.OPEN or task.beat_id != actor.beat_id:
                 raise _refuse_not_open(task)
             address = task.address
-            point = (address.lat, address.lon) if address.lat is not None else None
+            point = (
+                (address.lat, address.lon)
+                if address.lat is not None and address.lon is not None
+                else None
+            )
             verdict = rules.visit_evaluate(
                 fix=rules.Fix(
                     lat=data.lat,

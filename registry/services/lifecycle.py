@@ -278,7 +278,8 @@ def offender_release(
                 code="invalid_transition",
                 extra={"status": offender.status},
             )
-        if address is not None:
+        # An address without a known district was refused above (errors).
+        if address is not None and district is not None:
             address_change(
                 actor=actor,
                 offender=offender,

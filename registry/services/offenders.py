@@ -164,7 +164,10 @@ def _cnic_registered(
 ) -> bool:
     if context is not None and exclude_pk is None and index in context.cnic_indexes_checked:
         return index in context.cnic_indexes_registered
-    return Offender.objects.filter(cnic_index=index).exclude(pk=exclude_pk).exists()
+    offenders = Offender.objects.filter(cnic_index=index)
+    if exclude_pk is not None:
+        offenders = offenders.exclude(pk=exclude_pk)
+    return offenders.exists()
 
 
 def _district_by_code(code: str, context: ValidationContext | None) -> District | None:

@@ -23,7 +23,7 @@ def _by_code(model: type[Model], label: str, code: str | None) -> Any:
     an unknown one is named."""
     if not code:
         return None
-    found = model.objects.filter(code=code).first()  # type: ignore[attr-defined]
+    found = model._default_manager.filter(code=code).first()
     if found is None:
         raise CommandError(f"No such {label}: {code}")
     return found
