@@ -6,9 +6,23 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 
-from accounts.roles import AgencyKind, Role, Scope, role_has_permission, role_scope
+from accounts.roles import (
+    AgencyKind,
+    Role,
+    Scope,
+    role_has_permission,
+    role_scope,
+    roles_scoped_to,
+)
 from common.fields import EncryptedTextField
 from common.models import TimestampedModel
+
+
+def _role_in(scope: Scope) -> Q:
+    """The officer's role is one bound to ``scope``. A single role is spelt ``role=`` so the
+    constraint keeps the form migration 0001 created (no migration for the same rule)."""
+    roles = roles_scoped_to(scope)
+    return Q(role=roles[0]) if len(roles) == 1 else Q(role__in=roles)
 
 
 class Agency(TimestampedModel):
@@ -63,23 +77,20 @@ class Officer(AbstractUser):
     objects = UserManager()
 
     class Meta:
+        # A scoped role always carries the jurisdiction it is scoped to. The roles come from
+        # ROLE_TABLE, so a new role or a changed scope is one edit there (and makemigrations).
         constraints = [
-            # A scoped role always carries the jurisdiction it is scoped to.
             models.CheckConstraint(
                 name="officer_district_role_has_district",
-                condition=~Q(
-                    role__in=["data_entry", "prison_officer", "control_room", "district_prosecutor"]
-                )
-                | Q(district__isnull=False),
+                condition=~_role_in(Scope.DISTRICT) | Q(district__isnull=False),
             ),
             models.CheckConstraint(
                 name="officer_station_role_has_station",
-                condition=~Q(role__in=["station_officer", "investigating_officer"])
-                | Q(station__isnull=False),
+                condition=~_role_in(Scope.STATION) | Q(station__isnull=False),
             ),
             models.CheckConstraint(
                 name="officer_beat_role_has_beat",
-                condition=~Q(role="beat_officer") | Q(beat__isnull=False),
+                condition=~_role_in(Scope.BEAT) | Q(beat__isnull=False),
             ),
         ]
 

@@ -144,6 +144,11 @@ def role_scope(role: str) -> Scope:
     return ROLE_TABLE[Role(role)][0]
 
 
+def roles_scoped_to(scope: Scope) -> list[str]:
+    """The roles bound to a scope level, in ``ROLE_TABLE`` order (the Officer constraints)."""
+    return [role.value for role, (role_level, _, _) in ROLE_TABLE.items() if role_level == scope]
+
+
 def role_has_permission(role: str, permission: str) -> bool:
     """True when the role holds the permission; unknown permissions are a programming error."""
     return Role(role) in PERMISSIONS[permission]

@@ -4,10 +4,12 @@ the Python form (``in_jurisdiction``) agrees with the ``Q`` form (``jurisdiction
 from dataclasses import dataclass
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from accounts.roles import ROLE_TABLE, Role, Scope
+from accounts.roles import ROLE_TABLE, Role, Scope, roles_scoped_to
 from accounts.scoping import NOTHING, in_jurisdiction, jurisdiction_q
+from tests.factories import OfficerFactory
 
 
 @dataclass
@@ -61,3 +63,27 @@ def test_python_form_agrees_with_the_q_form(
         in_jurisdiction(actor, district_id=district_id, station_id=station_id, beat_id=beat_id)
         == q_says
     )
+
+
+def test_the_officer_constraints_bind_every_scoped_role_to_its_level() -> None:
+    bound = {
+        scope: set(roles_scoped_to(scope)) for scope in (Scope.DISTRICT, Scope.STATION, Scope.BEAT)
+    }
+    for role, (scope, _, _) in ROLE_TABLE.items():
+        if scope != Scope.NATIONAL:
+            assert role.value in bound[scope]
+    assert sum(len(roles) for roles in bound.values()) == sum(
+        1 for scope, _, _ in ROLE_TABLE.values() if scope != Scope.NATIONAL
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [r for r in Role if ROLE_TABLE[r][0] != Scope.NATIONAL])
+def test_database_refuses_a_scoped_officer_without_the_jurisdiction_of_its_level(
+    world, role: Role
+) -> None:
+    # Every level but the role's own is filled in, so only its constraint can refuse.
+    levels = {"district": world.lahore, "station": world.lahore_a, "beat": world.lahore_a_1}
+    missing = ROLE_TABLE[role][0].value
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OfficerFactory(role=role, **{k: v for k, v in levels.items() if k != missing})
