@@ -10,12 +10,12 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import DateField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Officer
 from accounts.roles import Role
-from checkins.models import Checkin, CheckinStatus
+from checkins.models import Checkin
 from checkins.schedule import DueState
 from common.exceptions import NotFound
 from registry.models import Offender, OffenderStatus
@@ -71,22 +71,14 @@ def checkins_due(
     *, actor: Officer, state: str | None = None, today: date | None = None
 ) -> QuerySet[Offender]:
     """The station's active offenders whose check-in is in its window, due today or overdue,
-    soonest (most overdue) first; ``last_checkin_on`` annotated. Station officers only: other
-    roles get nothing (the view refuses them first)."""
+    soonest (most overdue) first (``last_checkin_on`` is the register's). Station officers
+    only: other roles get nothing (the view refuses them first)."""
     if actor.role != Role.STATION_OFFICER:
         return Offender.objects.none()
     today = today or timezone.localdate()
     window_opens = today + timedelta(days=settings.NIGRANI_CHECKIN_WINDOW_DAYS)
-    last_confirmed = (
-        Checkin.objects.filter(offender_id=OuterRef("pk"), status=CheckinStatus.CONFIRMED)
-        .values("offender_id")
-        .annotate(last=Max("confirmed_on"))
-        .values("last")
-    )
-    offenders = (
-        offender_queryset_for(actor=actor)
-        .filter(status=OffenderStatus.ACTIVE, next_checkin_due__isnull=False)
-        .annotate(last_checkin_on=Subquery(last_confirmed, output_field=DateField()))
+    offenders = offender_queryset_for(actor=actor).filter(
+        status=OffenderStatus.ACTIVE, next_checkin_due__isnull=False
     )
     if state == DueState.OVERDUE:
         offenders = offenders.filter(next_checkin_due__lt=today)

@@ -16,7 +16,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -26,7 +25,6 @@ from audit.admin_mixins import AuditedReadAdminMixin
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.admin import ReadOnlyInline, RolePermissionAdminMixin
-from registry import hooks
 from registry.identifiers import cnic_blind_index, mask_cnic, mask_phone, normalise_cnic
 from registry.models import (
     Address,
@@ -36,6 +34,7 @@ from registry.models import (
     ReportingPolicy,
     SupervisionPeriod,
 )
+from registry.services.dues import reporting_policy_save
 
 
 def _may_use(request: HttpRequest) -> bool:
@@ -237,12 +236,14 @@ class ReportingPolicyAdmin(_AuditedAdmin):
     readonly_fields = ("created_at", "updated_at")
 
     def save_model(self, request, obj, form, change) -> None:
-        # A changed interval moves the due dates of every offender of the tier (hook handlers
-        # in the schedule-keeping apps), in the same transaction as the change.
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            if change:
-                hooks.call("reporting_policy_changed", policy=obj, actor=request.user)
+        # A changed interval moves the due dates of every offender of the tier, in the same
+        # transaction as the change (the service).
+        reporting_policy_save(
+            actor=request.user,
+            policy=obj,
+            fields=[name for name in form.changed_data if name in form.fields],
+            created=not change,
+        )
 
 
 @admin.register(NoticeDeadline)

@@ -41,7 +41,7 @@ from accounts.roles import Role
 from accounts.services import auth_login_check
 from audit.models import AuditAction
 from audit.services import audit_record
-from checkins import boundary, messages, otp, schedule
+from checkins import boundary, messages, otp
 from checkins.models import (
     OPEN_STATUSES,
     ChallengeState,
@@ -58,7 +58,7 @@ from registry.identifiers import cnic_blind_index, normalise_cnic
 from registry.models import TRAVEL_KINDS, Notice, NoticeStatus, Offender, OffenderStatus
 from registry.photos import PhotoRejected, photo_clean
 from registry.selectors import offender_queryset_for
-from registry.services.lifecycle import reporting_policy_for
+from registry.services.dues import offender_checkin_confirmed
 from registry.services.notices import CHANGE_KINDS, notice_acknowledge, notice_close
 
 OTP_PURPOSE = "checkin_otp"
@@ -722,8 +722,8 @@ def _confirm(
     today = timezone.localdate(now)
     notices = _visit_notices(checkin=checkin, notice_ids=declaration.notice_ids)
     closed = _close_travel(actor=actor, checkin=checkin, today=today)
-    interval = reporting_policy_for(offender.risk_tier).checkin_interval_days
-    next_due = schedule.next_due(anchor=today, interval_days=interval)
+    # The register moves the due date (one interval after today's check-in).
+    next_due = offender_checkin_confirmed(offender=offender, confirmed_on=today)
     checkin.status = CheckinStatus.CONFIRMED
     checkin.method = method
     checkin.confirmed_at = now
@@ -741,8 +741,6 @@ def _confirm(
         checkin.notices.set(notices)
     if closed:
         checkin.travel_notices_closed.set(closed)
-    Offender.objects.filter(pk=offender.pk).update(next_checkin_due=next_due, updated_at=now)
-    offender.next_checkin_due = next_due
     # The override's reason is free text and may name people: it stays on the check-in.
     audit_record(
         actor=actor,

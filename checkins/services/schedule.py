@@ -1,18 +1,19 @@
-"""The check-in schedule in the database: due dates after a policy change, reminders, and the
-sweep that raises ``missed_checkin`` violations.
+"""The check-in schedule in the database: which due dates a policy change must leave alone,
+reminders, and the sweep that raises ``missed_checkin`` violations. The due dates themselves
+are the register's (``registry.services.dues``).
 
-All three work set-based in SQL over the offenders concerned (an indexed range of
-``next_checkin_due``, or one tier), never by loading every offender; per-row Python work
+Reminders and the sweep work set-based in SQL over the offenders concerned (an indexed range
+of ``next_checkin_due``), never by loading every offender; per-row Python work
 (an SMS, a violation with its audit event and alert job) is done only for the rows that are
 new in this run, so a re-run with nothing new costs a few queries whatever the register's size.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditAction
@@ -22,80 +23,19 @@ from checkins.models import CheckinReminder, MissedCheckin
 from compliance.models import Severity, ViolationKind
 from compliance.services import violation_raise
 from push.services import sms_enqueue
-from registry.models import Offender, ReportingPolicy
-
-# The anchor of an active offender's schedule: the last confirmed check-in, else the day
-# supervision (re)started — the release date, the day of registration as already released
-# (``'' → active``) or of the return from absconding — the same rule the register uses when
-# it sets the first due date (``registry.services.lifecycle``).
-#
-# A policy change never puts a due date in the past (``GREATEST(…, today)``): a shortened
-# interval must not turn offenders into instant defaulters for a period nobody told them of.
-# Offenders already in a missed period (a missed row for their current due date) keep it, so
-# the period still escalates and the same absence is not raised as missed a second time.
-_RESCHEDULE_SQL = """
-UPDATE registry_offender AS o
-SET next_checkin_due = s.new_due, updated_at = %(now)s
-FROM (
-    SELECT x.id, GREATEST(
-        GREATEST(
-            x.released_on,
-            (SELECT max(c.confirmed_on) FROM checkins_checkin AS c
-              WHERE c.offender_id = x.id AND c.status = 'confirmed'),
-            (SELECT max((sc.changed_at AT TIME ZONE %(tz)s)::date)
-              FROM registry_statuschange AS sc
-              WHERE sc.offender_id = x.id AND sc.to_status = 'active'
-                AND sc.from_status IN ('', 'absconded'))
-        ) + p.checkin_interval_days,
-        %(today)s::date
-    ) AS new_due
-    FROM registry_offender AS x
-    JOIN registry_reportingpolicy AS p ON p.risk_tier = x.risk_tier
-    WHERE x.status = 'active' AND x.released_on IS NOT NULL AND {where}
-      AND NOT EXISTS (
-        SELECT 1 FROM checkins_missedcheckin AS m
-        WHERE m.offender_id = x.id AND m.due_on = x.next_checkin_due)
-) AS s
-WHERE o.id = s.id AND o.next_checkin_due IS DISTINCT FROM s.new_due
-RETURNING o.id
-"""
+from registry.models import Offender
 
 
-def checkin_dues_reschedule(*, risk_tier: int) -> list[int]:
-    """Move the due dates of the tier's active offenders to their anchor plus the tier's
-    (new) interval, but not before today, in one UPDATE; offenders in a missed period keep
-    theirs (``_RESCHEDULE_SQL``). Returns the ids that moved."""
-    params = {
-        "now": timezone.now(),
-        "today": timezone.localdate(),
-        "tz": settings.TIME_ZONE,
-        "tier": risk_tier,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_RESCHEDULE_SQL.format(where="x.risk_tier = %(tier)s"), params)
-        return [row[0] for row in cursor.fetchall()]
-
-
-def reporting_policy_changed(*, policy: ReportingPolicy, actor: Any) -> int:
-    """Handler of the register's ``reporting_policy_changed`` hook (the policy admin calls it
-    in the change's transaction): the tier's due dates follow the new interval. One audit event
-    names the tier and how many moved (none when nothing moved: no record was written)."""
-    with transaction.atomic():
-        moved = checkin_dues_reschedule(risk_tier=policy.risk_tier)
-        if not moved:
-            return 0
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            object_type="checkin_schedule",
-            object_id=policy.risk_tier,
-            details={
-                "risk_tier": policy.risk_tier,
-                "checkin_interval_days": policy.checkin_interval_days,
-                "offenders_moved": len(moved),
-            },
-        )
-    return len(moved)
+def checkin_dues_held(*, offenders: QuerySet[Offender]) -> set[int]:
+    """Handler of the register's ``checkin_dues_held`` hook: the offenders among ``offenders``
+    in a missed period (a missed row for their current due date) keep that date when their
+    interval changes, so the period still escalates and the same absence is not raised as
+    missed a second time. One query."""
+    return set(
+        MissedCheckin.objects.filter(
+            offender__in=offenders, due_on=F("offender__next_checkin_due")
+        ).values_list("offender_id", flat=True)
+    )
 
 
 # --- reminders -----------------------------------------------------------------------------

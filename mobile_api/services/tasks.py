@@ -238,23 +238,6 @@ def on_offender_transferred(
     )
 
 
-_POLICY_DUES_SQL = """
-WITH last_verified AS (
-    SELECT v.offender_id, max((v.visited_at AT TIME ZONE %(tz)s)::date) AS on_day
-    FROM mobile_api_visit v JOIN registry_offender o ON o.id = v.offender_id
-    WHERE o.risk_tier = %(tier)s AND v.counted AND v.outcome = 'confirmed'
-    GROUP BY v.offender_id
-)
-UPDATE registry_offender o
-SET next_verification_due = coalesce(
-        lv.on_day, (o.status_changed_at AT TIME ZONE %(tz)s)::date, o.released_on
-    ) + %(interval)s,
-    updated_at = %(now)s
-FROM registry_offender o2 LEFT JOIN last_verified lv ON lv.offender_id = o2.id
-WHERE o.id = o2.id AND o.risk_tier = %(tier)s AND o.status = 'active'
-  AND o.released_on IS NOT NULL
-"""
-
 _POLICY_TASKS_SQL = """
 WITH moved AS (
     UPDATE mobile_api_verificationtask t
@@ -272,22 +255,19 @@ SELECT id, beat_id FROM moved WHERE beat_id IS NOT NULL
 
 
 def on_reporting_policy_changed(*, policy: ReportingPolicy, actor: Officer | None = None) -> int:
-    """Hook ``reporting_policy_changed``: every active offender of the tier is next due one
-    (new) interval after its last counted confirmed visit — or after supervision (re)started —
-    and open periodic tasks move with it. Two statements, whatever the tier's size. Not
-    audited again: the policy change that caused it is (the register's admin)."""
+    """Hook ``reporting_policy_changed``: the register has moved the tier's verification due
+    dates (``registry.services.dues``); open periodic tasks move with them. One statement,
+    whatever the tier's size; returns how many tasks moved. Not audited again: the policy
+    change that caused it is (the register)."""
     params = {
-        "tz": settings.TIME_ZONE,
         "tier": policy.risk_tier,
         "interval": policy.verification_interval_days,
         "spread": settings.NIGRANI_VERIFICATION_SPREAD_DAYS,
         "now": timezone.now(),
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_POLICY_DUES_SQL, params)
-        moved = cursor.rowcount
         cursor.execute(_POLICY_TASKS_SQL, params)
-    return moved
+        return cursor.rowcount
 
 
 _SCHEDULE_SQL = """

@@ -2,8 +2,8 @@
 
 Outcomes of a counted visit:
 
-- ``confirmed`` closes the task and moves ``Offender.next_verification_due`` to one tier
-  interval after the visit (this app is the one place that moves it after release); a task
+- ``confirmed`` closes the task and tells the register, which moves
+  ``Offender.next_verification_due`` to one tier interval after the visit; a task
   without an address point records the visit's fix as the point.
 - ``not_at_home`` keeps the task open; a second one on another (Pakistan) day escalates: the
   priority rises and the station's officers get an in-app notice. No violation: the duty is
@@ -51,9 +51,10 @@ from mobile_api.models import (
 )
 from mobile_api.services.tasks import task_changes_log, task_state
 from push.services import notify_officers
-from registry.models import Address, Offender, ReportingPolicy
+from registry.models import Address, Offender
 from registry.photos import CleanPhoto, PhotoRejected, photo_clean
 from registry.services.addresses import supervision_sync
+from registry.services.dues import offender_verification_counted
 
 # Clock skew tolerated between the phone and the server for a visit's time.
 FUTURE_SKEW = timedelta(minutes=5)
@@ -353,13 +354,11 @@ def _apply_outcome(*, visit: Visit, task: VerificationTask, actor: Officer) -> N
         _close(task, Outcome.CONFIRMED)
         if task.address.lat is None:
             _record_point(task=task, visit=visit, actor=actor)
-        policy = ReportingPolicy.objects.filter(risk_tier=task.offender.risk_tier).first()
-        if policy is not None and task.kind == TaskKind.VERIFICATION:
-            visited_on = timezone.localdate(visit.visited_at)
-            Offender.objects.filter(pk=task.offender_id).update(
-                next_verification_due=visited_on
-                + timedelta(days=policy.verification_interval_days),
-                updated_at=timezone.now(),
+        if task.kind == TaskKind.VERIFICATION:
+            offender_verification_counted(
+                offender_id=task.offender_id,
+                risk_tier=task.offender.risk_tier,
+                visited_on=timezone.localdate(visit.visited_at),
             )
     elif visit.outcome == Outcome.NOT_AT_HOME:
         _maybe_escalate(visit=visit, task=task)

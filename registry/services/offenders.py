@@ -69,7 +69,7 @@ from registry.models import (
 from registry.photos import PhotoRejected, photo_clean
 from registry.selectors import offender_get, offender_queryset_for
 from registry.services.addresses import address_change, address_point_resolve
-from registry.services.lifecycle import offender_dues_derive
+from registry.services.dues import offender_dues_derive, offender_tier_changed
 
 ALREADY_REGISTERED = "already registered"
 CASE_LISTED_TWICE = "The same court case is listed twice."
@@ -648,17 +648,7 @@ def offender_update(*, actor: Officer, offender_id: int, data: dict[str, Any]) -
         for name in changed:
             setattr(offender, name, changes[name])
         if "risk_tier" in changed:
-            dues = offender_dues_derive(
-                status=offender.status,
-                risk_tier=offender.risk_tier,
-                released_on=offender.released_on,
-                registration_ends_on=offender.registration_ends_on,
-                since=timezone.localdate(),
-            )
-            offender.registration_ends_on = dues.registration_ends_on
-            offender.next_checkin_due = dues.next_checkin_due
-            offender.next_verification_due = dues.next_verification_due
-            changed += ["registration_ends_on", "next_checkin_due", "next_verification_due"]
+            changed += offender_tier_changed(offender=offender)
         if changed:
             try:
                 with transaction.atomic():

@@ -11,6 +11,7 @@ from common.exceptions import Conflict, NotFound
 from mobile_api.models import TaskChange, TaskStatus, VerificationTask
 from mobile_api.services import tasks as task_services
 from registry.models import Offender, OffenderStatus, ReportingPolicy
+from registry.services.dues import reporting_policy_save
 from registry.services.lifecycle import offender_release
 from registry.services.offenders import offender_update
 from tests.mobile_api.conftest import (
@@ -192,8 +193,9 @@ def test_policy_change_moves_verification_dues_and_open_periodic_tasks(world, po
 
     policy = ReportingPolicy.objects.get(risk_tier=3)
     policy.verification_interval_days = 60
-    policy.save()
-    task_services.on_reporting_policy_changed(policy=policy, actor=None)
+    reporting_policy_save(
+        actor=None, policy=policy, fields=["verification_interval_days"], created=False
+    )
 
     offender.refresh_from_db()
     assert offender.next_verification_due == today - timedelta(days=30) + timedelta(days=60)
