@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Officer
 from accounts.roles import Role
-from checkins.models import Checkin
+from checkins.models import Checkin, CheckinStatus
 from checkins.schedule import DueState
 from common.exceptions import NotFound
 from registry.models import Offender, OffenderStatus
@@ -96,7 +96,7 @@ SELECT 'checkin', c.id, c.confirmed_at, NULL::timestamptz, s.code, c.method, u.u
 FROM checkins_checkin AS c
 JOIN jurisdictions_policestation AS s ON s.id = c.station_id
 LEFT JOIN accounts_officer AS u ON u.id = c.override_by_id
-WHERE c.offender_id = %(offender)s AND c.status = 'confirmed'
+WHERE c.offender_id = %(offender)s AND c.status = %(confirmed)s
 UNION ALL
 SELECT 'missed', m.id, m.detected_at, m.escalated_at, NULL, NULL, NULL, m.due_on
 FROM checkins_missedcheckin AS m
@@ -110,7 +110,9 @@ def checkin_timeline_entries(*, offender: Offender) -> list[dict]:
     as such wherever the timeline goes. The timeline is scoped like the offender record, so
     this does not scope again."""
     with connection.cursor() as cursor:
-        cursor.execute(_TIMELINE_SQL, {"offender": offender.pk})
+        cursor.execute(
+            _TIMELINE_SQL, {"offender": offender.pk, "confirmed": CheckinStatus.CONFIRMED}
+        )
         rows = cursor.fetchall()
     entries = []
     for source, object_id, at, escalated_at, station, method, override_by, due_on in rows:

@@ -510,27 +510,36 @@ def _resend(*, actor: Officer, checkin: Checkin, challenge: OtpChallenge, now: d
 
 # --- expiry of abandoned challenges ----------------------------------------------------------
 
+# The enum values the statements below name: parameters, never spelt in the SQL
+# (tests/common/test_sql_enums.py).
+SQL_ENUMS = {
+    "otp_sent": CheckinStatus.OTP_SENT,
+    "checkin_expired": CheckinStatus.EXPIRED,
+    "open": ChallengeState.OPEN,
+    "challenge_expired": ChallengeState.EXPIRED,
+}
+
 # Lock the check-ins first (the order every step on a challenge takes), skipping any a
 # request is working on; the next run picks those up if still due.
 _EXPIRE_LOCK_SQL = """
 SELECT c.id FROM checkins_checkin AS c
-WHERE c.status = 'otp_sent'
+WHERE c.status = %(otp_sent)s
   AND EXISTS (SELECT 1 FROM checkins_otpchallenge AS ch
-              WHERE ch.checkin_id = c.id AND ch.state = 'open' AND ch.expires_at <= %(now)s)
+              WHERE ch.checkin_id = c.id AND ch.state = %(open)s AND ch.expires_at <= %(now)s)
 ORDER BY c.id
 FOR UPDATE OF c SKIP LOCKED
 """
 
 _EXPIRE_CHALLENGES_SQL = """
 UPDATE checkins_otpchallenge
-SET state = 'expired', secret = '', ended_at = %(now)s
-WHERE checkin_id = ANY(%(ids)s) AND state = 'open' AND expires_at <= %(now)s
+SET state = %(challenge_expired)s, secret = '', ended_at = %(now)s
+WHERE checkin_id = ANY(%(ids)s) AND state = %(open)s AND expires_at <= %(now)s
 RETURNING checkin_id, sms_message_id
 """
 
 _EXPIRE_CHECKINS_SQL = """
-UPDATE checkins_checkin SET status = 'expired', updated_at = %(now)s
-WHERE id = ANY(%(ids)s) AND status = 'otp_sent'
+UPDATE checkins_checkin SET status = %(checkin_expired)s, updated_at = %(now)s
+WHERE id = ANY(%(ids)s) AND status = %(otp_sent)s
 RETURNING id
 """
 
@@ -543,13 +552,16 @@ def challenges_expire(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_EXPIRE_LOCK_SQL, {"now": now})
+            cursor.execute(_EXPIRE_LOCK_SQL, {**SQL_ENUMS, "now": now})
             ids = [row[0] for row in cursor.fetchall()]
             if not ids:
                 return 0
-            cursor.execute(_EXPIRE_CHALLENGES_SQL, {"now": now, "ids": ids})
+            cursor.execute(_EXPIRE_CHALLENGES_SQL, {**SQL_ENUMS, "now": now, "ids": ids})
             ended = cursor.fetchall()
-            cursor.execute(_EXPIRE_CHECKINS_SQL, {"now": now, "ids": [row[0] for row in ended]})
+            cursor.execute(
+                _EXPIRE_CHECKINS_SQL,
+                {**SQL_ENUMS, "now": now, "ids": [row[0] for row in ended]},
+            )
             expired = sorted(row[0] for row in cursor.fetchall())
         for _checkin_id, message_id in ended:
             if message_id is not None:

@@ -23,7 +23,11 @@ from checkins.models import CheckinReminder, MissedCheckin
 from compliance.models import Severity, ViolationKind
 from compliance.services import violation_raise
 from push.services import sms_enqueue
-from registry.models import Offender
+from registry.models import Offender, OffenderStatus
+
+# The enum values the statements below name: parameters, never spelt in the SQL
+# (tests/common/test_sql_enums.py). ``_REMINDERS_SQL`` takes its one positionally.
+SQL_ENUMS = {"active": OffenderStatus.ACTIVE}
 
 
 def checkin_dues_held(*, offenders: QuerySet[Offender]) -> set[int]:
@@ -46,7 +50,7 @@ SELECT o.id, o.next_checkin_due, b.days_before, %s
 FROM registry_offender AS o
 JOIN (VALUES {bands}) AS b(days_before, low, high)
   ON o.next_checkin_due BETWEEN %s::date + b.low AND %s::date + b.high
-WHERE o.status = 'active' AND o.phone <> ''
+WHERE o.status = %s AND o.phone <> ''
 ON CONFLICT (offender_id, due_on, days_before) DO NOTHING
 RETURNING id, offender_id, due_on, days_before
 """
@@ -63,7 +67,13 @@ def checkin_reminders_send(*, today: date | None = None) -> int:
     if not bands:
         return 0
     sql = _REMINDERS_SQL.format(bands=", ".join("(%s::int, %s::int, %s::int)" for _ in bands))
-    params = [timezone.now(), *(value for band in bands for value in band), today, today]
+    params = [
+        timezone.now(),
+        *(value for band in bands for value in band),
+        today,
+        today,
+        OffenderStatus.ACTIVE,
+    ]
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -113,7 +123,7 @@ _MISSED_SQL = """
 INSERT INTO checkins_missedcheckin (offender_id, due_on, detected_at)
 SELECT o.id, o.next_checkin_due, %(now)s
 FROM registry_offender AS o
-WHERE o.status = 'active' AND o.next_checkin_due < %(cutoff)s
+WHERE o.status = %(active)s AND o.next_checkin_due < %(cutoff)s
 ON CONFLICT (offender_id, due_on) DO NOTHING
 RETURNING id, offender_id, due_on
 """
@@ -127,7 +137,7 @@ FROM registry_offender AS o
 WHERE m.offender_id = o.id
   AND m.escalated_at IS NULL
   AND m.due_on < %(cutoff)s
-  AND o.status = 'active'
+  AND o.status = %(active)s
   AND o.next_checkin_due = m.due_on
 RETURNING m.id, m.offender_id, m.due_on
 """
@@ -157,9 +167,9 @@ def missed_checkins_sweep(*, today: date | None = None) -> SweepResult:
     result = SweepResult()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_MISSED_SQL, {"now": now, "cutoff": cutoff})
+            cursor.execute(_MISSED_SQL, {**SQL_ENUMS, "now": now, "cutoff": cutoff})
             missed = cursor.fetchall()
-            cursor.execute(_ESCALATE_SQL, {"now": now, "cutoff": escalate_cutoff})
+            cursor.execute(_ESCALATE_SQL, {**SQL_ENUMS, "now": now, "cutoff": escalate_cutoff})
             escalated = cursor.fetchall()
         if not (missed or escalated):
             return result

@@ -35,6 +35,17 @@ from mobile_api.models import (
 from registry.models import Address, Offender, OffenderStatus, ReportingPolicy
 from registry.selectors import offender_queryset_for
 
+# The enum values the statements below name: parameters, never spelt in the SQL
+# (tests/common/test_sql_enums.py). They reach PostgreSQL bound client-side (Django's default
+# for psycopg), so the ``ON CONFLICT … WHERE`` predicates still match the partial index.
+SQL_ENUMS = {
+    "open": TaskStatus.OPEN,
+    "cancelled": TaskStatus.CANCELLED,
+    "verification": TaskKind.VERIFICATION,
+    "periodic": TaskSource.PERIODIC,
+    "active": OffenderStatus.ACTIVE,
+}
+
 
 def task_changes_log(task: VerificationTask, *beat_ids: int | None) -> None:
     """Log a change of ``task`` for each beat list it touches (delta sync)."""
@@ -73,9 +84,9 @@ def _placement(offender: Offender, address: Address) -> dict[str, Any]:
 _CANCEL_SQL = """
 WITH cancelled AS (
     UPDATE mobile_api_verificationtask
-    SET status = 'cancelled', resolution = %(reason)s, closed_at = %(now)s,
+    SET status = %(cancelled)s, resolution = %(reason)s, closed_at = %(now)s,
         updated_at = %(now)s, version = version + 1
-    WHERE offender_id = %(offender)s AND status = 'open'
+    WHERE offender_id = %(offender)s AND status = %(open)s
       AND (%(kinds)s::text[] IS NULL OR kind = ANY(%(kinds)s::text[]))
       AND (%(keep_district)s::bigint IS NULL OR district_id <> %(keep_district)s::bigint)
     RETURNING id, beat_id
@@ -100,6 +111,7 @@ def _cancel_open(
         cursor.execute(
             _CANCEL_SQL,
             {
+                **SQL_ENUMS,
                 "reason": reason,
                 "now": timezone.now(),
                 "offender": offender_id,
@@ -128,10 +140,10 @@ WITH placed AS (
         district_id, station_id, beat_id, needs_point, due_on, priority, version,
         last_visit_outcome
     )
-    SELECT %(now)s, %(now)s, offender_id, address_id, 'verification', %(source)s, 'open', '',
+    SELECT %(now)s, %(now)s, offender_id, address_id, %(verification)s, %(source)s, %(open)s, '',
            district_id, station_id, beat_id, needs_point, %(due)s, 1, 1, ''
     FROM placed
-    ON CONFLICT (offender_id) WHERE status = 'open' AND kind = 'verification' DO NOTHING
+    ON CONFLICT (offender_id) WHERE status = %(open)s AND kind = %(verification)s DO NOTHING
     RETURNING id, beat_id
 ), logged AS (
     INSERT INTO mobile_api_taskchange (task_id, beat_id)
@@ -147,7 +159,13 @@ def _open_for_hook(*, offender_id: int, source: str, due_on: date) -> int | None
     with connection.cursor() as cursor:
         cursor.execute(
             _OPEN_SQL,
-            {"offender": offender_id, "source": source, "due": due_on, "now": timezone.now()},
+            {
+                **SQL_ENUMS,
+                "offender": offender_id,
+                "source": source,
+                "due": due_on,
+                "now": timezone.now(),
+            },
         )
         row = cursor.fetchone()
     return row[0] if row else None
@@ -245,8 +263,8 @@ WITH moved AS (
             - (o.id %% greatest(1, least(%(spread)s, %(interval)s)))::int,
         version = t.version + 1, updated_at = %(now)s
     FROM registry_offender o
-    WHERE o.id = t.offender_id AND o.risk_tier = %(tier)s AND t.status = 'open'
-      AND t.source = 'periodic' AND o.next_verification_due IS NOT NULL
+    WHERE o.id = t.offender_id AND o.risk_tier = %(tier)s AND t.status = %(open)s
+      AND t.source = %(periodic)s AND o.next_verification_due IS NOT NULL
     RETURNING t.id, t.beat_id
 )
 INSERT INTO mobile_api_taskchange (task_id, beat_id)
@@ -260,6 +278,7 @@ def on_reporting_policy_changed(*, policy: ReportingPolicy, actor: Officer | Non
     whatever the tier's size; returns how many tasks moved. Not audited again: the policy
     change that caused it is (the register)."""
     params = {
+        **SQL_ENUMS,
         "tier": policy.risk_tier,
         "interval": policy.verification_interval_days,
         "spread": settings.NIGRANI_VERIFICATION_SPREAD_DAYS,
@@ -284,11 +303,11 @@ WITH due AS (
     FROM registry_offender o
     JOIN registry_address a ON a.offender_id = o.id AND a.valid_to IS NULL
     JOIN registry_reportingpolicy p ON p.risk_tier = o.risk_tier
-    WHERE o.status = 'active'
+    WHERE o.status = %(active)s
       AND o.next_verification_due <= %(prefilter)s
       AND NOT EXISTS (
           SELECT 1 FROM mobile_api_verificationtask t
-          WHERE t.offender_id = o.id AND t.status = 'open' AND t.kind = 'verification'
+          WHERE t.offender_id = o.id AND t.status = %(open)s AND t.kind = %(verification)s
       )
 ), created AS (
     INSERT INTO mobile_api_verificationtask (
@@ -296,10 +315,10 @@ WITH due AS (
         district_id, station_id, beat_id, needs_point, due_on, priority, version,
         last_visit_outcome
     )
-    SELECT %(now)s, %(now)s, offender_id, address_id, 'verification', 'periodic', 'open', '',
-           district_id, station_id, beat_id, needs_point, due_on, 1, 1, ''
+    SELECT %(now)s, %(now)s, offender_id, address_id, %(verification)s, %(periodic)s, %(open)s,
+           '', district_id, station_id, beat_id, needs_point, due_on, 1, 1, ''
     FROM due WHERE due_on <= %(horizon)s
-    ON CONFLICT (offender_id) WHERE status = 'open' AND kind = 'verification' DO NOTHING
+    ON CONFLICT (offender_id) WHERE status = %(open)s AND kind = %(verification)s DO NOTHING
     RETURNING id, beat_id
 ), logged AS (
     INSERT INTO mobile_api_taskchange (task_id, beat_id)
@@ -311,10 +330,10 @@ SELECT count(*) FROM created
 _CANCEL_INACTIVE_SQL = """
 WITH cancelled AS (
     UPDATE mobile_api_verificationtask t
-    SET status = 'cancelled', resolution = 'not_active', closed_at = %(now)s,
+    SET status = %(cancelled)s, resolution = %(not_active)s, closed_at = %(now)s,
         updated_at = %(now)s, version = t.version + 1
     FROM registry_offender o
-    WHERE o.id = t.offender_id AND t.status = 'open' AND o.status <> 'active'
+    WHERE o.id = t.offender_id AND t.status = %(open)s AND o.status <> %(active)s
     RETURNING t.id, t.beat_id
 ), logged AS (
     INSERT INTO mobile_api_taskchange (task_id, beat_id)
@@ -345,6 +364,8 @@ def verification_schedule(*, today: date | None = None) -> ScheduleReport:
     spread = settings.NIGRANI_VERIFICATION_SPREAD_DAYS
     horizon = today + timedelta(days=lead)
     params = {
+        **SQL_ENUMS,
+        "not_active": "not_active",
         "now": timezone.now(),
         "spread": spread,
         "horizon": horizon,

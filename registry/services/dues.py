@@ -170,12 +170,13 @@ _SUPERVISION_START_SQL = """GREATEST(
 )"""
 
 
+# The enum values the statements here name: parameters, never spelt in the SQL
+# (tests/common/test_sql_enums.py).
+SQL_ENUMS = {"active": S.ACTIVE}
+
+
 def _anchor_params() -> dict[str, Any]:
-    return {
-        "tz": settings.TIME_ZONE,
-        "active": S.ACTIVE,
-        "restarting": list(RESTARTING_FROM),
-    }
+    return {**SQL_ENUMS, "tz": settings.TIME_ZONE, "restarting": list(RESTARTING_FROM)}
 
 
 def _held_ids(offenders: QuerySet[Offender]) -> set[int]:
