@@ -22,7 +22,7 @@ from accounts.models import Officer
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.exceptions import Conflict, Forbidden, NotFound
-from jurisdictions.models import Beat, PoliceStation
+from jurisdictions.models import Beat
 from mobile_api import selectors
 from mobile_api.models import (
     Priority,
@@ -54,29 +54,41 @@ def task_changes_log(task: VerificationTask, *beat_ids: int | None) -> None:
         TaskChange.objects.bulk_create(rows)
 
 
-def _fallback_station_id(district_id: int) -> int | None:
-    """Where an address without a point goes: a station of its district (the lowest id, a
-    stand-in for the district's headquarters station) until someone locates it."""
-    return (
-        PoliceStation.objects.filter(district_id=district_id)
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
-    )
+# Where a task for an address goes, the one definition of the rule (SQL, as the hooks and the
+# daily schedule place tasks set-based; ``_placement`` reads it for one address): the beat
+# whose polygon contains the address point (resolved by the register when it recorded the
+# address), else the address's station, else the offender's, else — no point at all — a
+# station of the district (the lowest id, a stand-in for its headquarters station) with
+# ``needs_point``, until someone locates it. Columns over the address ``a`` of offender ``o``.
+_PLACEMENT_COLUMNS_SQL = """a.district_id,
+       coalesce(a.station_id, o.station_id, (
+           SELECT min(s.id) FROM jurisdictions_policestation s
+           WHERE s.district_id = a.district_id
+       )) AS station_id,
+       a.beat_id, a.lat IS NULL AS needs_point"""
+
+_PLACEMENT_SQL = f"""
+SELECT {_PLACEMENT_COLUMNS_SQL}
+FROM registry_address a JOIN registry_offender o ON o.id = a.offender_id
+WHERE a.id = %(address)s
+"""  # noqa: S608 - composed of module constants only
+
+# The spread of periodic tasks, the one definition in SQL (``rules.spread_offset_days`` is
+# its pure form, tested against this): an offender's task falls ``id mod min(SPREAD_DAYS,
+# interval)`` days before its nominal due date. Over offender ``o`` and its policy ``p``.
+_SPREAD_SQL = "(o.id %% greatest(1, least(%(spread)s, p.verification_interval_days)))::int"
 
 
-def _placement(offender: Offender, address: Address) -> dict[str, Any]:
-    """District, station and beat of a new task: the beat whose polygon contains the address
-    point (resolved by the register when it recorded the address), else the station alone,
-    else — no point at all — a station of the district with ``needs_point``."""
-    station_id = address.station_id
-    needs_point = address.lat is None
-    if station_id is None:
-        station_id = offender.station_id or _fallback_station_id(address.district_id)
+def _placement(address: Address) -> dict[str, Any]:
+    """District, station, beat and ``needs_point`` of a new task for ``address``
+    (``_PLACEMENT_COLUMNS_SQL``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PLACEMENT_SQL, {"address": address.pk})
+        district_id, station_id, beat_id, needs_point = cursor.fetchone()
     return {
-        "district_id": address.district_id,
+        "district_id": district_id,
         "station_id": station_id,
-        "beat_id": address.beat_id,
+        "beat_id": beat_id,
         "needs_point": needs_point,
     }
 
@@ -122,16 +134,11 @@ def _cancel_open(
         return [row[0] for row in cursor.fetchall()]
 
 
-# The placement of ``_placement`` in SQL: the hooks run once per offender of a bulk import,
-# so opening a task there is one round trip (insert and change log together).
-_OPEN_SQL = """
+# The hooks run once per offender of a bulk import, so opening a task there is one round trip
+# (placement, insert and change log together).
+_OPEN_SQL = f"""
 WITH placed AS (
-    SELECT a.offender_id, a.id AS address_id, a.district_id,
-           coalesce(a.station_id, o.station_id, (
-               SELECT min(s.id) FROM jurisdictions_policestation s
-               WHERE s.district_id = a.district_id
-           )) AS station_id,
-           a.beat_id, a.lat IS NULL AS needs_point
+    SELECT a.offender_id, a.id AS address_id, {_PLACEMENT_COLUMNS_SQL}
     FROM registry_address a JOIN registry_offender o ON o.id = a.offender_id
     WHERE a.offender_id = %(offender)s AND a.valid_to IS NULL
 ), created AS (
@@ -150,7 +157,7 @@ WITH placed AS (
     SELECT id, beat_id FROM created WHERE beat_id IS NOT NULL
 )
 SELECT id FROM created
-"""
+"""  # noqa: S608 - composed of module constants only
 
 
 def _open_for_hook(*, offender_id: int, source: str, due_on: date) -> int | None:
@@ -192,7 +199,7 @@ def task_open(
                 due_on=due_on,
                 priority=priority,
                 created_by=actor,
-                **_placement(offender, address),
+                **_placement(address),
             )
     except IntegrityError:
         existing = VerificationTask.objects.filter(
@@ -256,20 +263,19 @@ def on_offender_transferred(
     )
 
 
-_POLICY_TASKS_SQL = """
+_POLICY_TASKS_SQL = f"""
 WITH moved AS (
     UPDATE mobile_api_verificationtask t
-    SET due_on = o.next_verification_due
-            - (o.id %% greatest(1, least(%(spread)s, %(interval)s)))::int,
+    SET due_on = o.next_verification_due - {_SPREAD_SQL},
         version = t.version + 1, updated_at = %(now)s
-    FROM registry_offender o
+    FROM registry_offender o JOIN registry_reportingpolicy p ON p.risk_tier = o.risk_tier
     WHERE o.id = t.offender_id AND o.risk_tier = %(tier)s AND t.status = %(open)s
       AND t.source = %(periodic)s AND o.next_verification_due IS NOT NULL
     RETURNING t.id, t.beat_id
 )
 INSERT INTO mobile_api_taskchange (task_id, beat_id)
 SELECT id, beat_id FROM moved WHERE beat_id IS NOT NULL
-"""
+"""  # noqa: S608 - composed of module constants only
 
 
 def on_reporting_policy_changed(*, policy: ReportingPolicy, actor: Officer | None = None) -> int:
@@ -280,7 +286,6 @@ def on_reporting_policy_changed(*, policy: ReportingPolicy, actor: Officer | Non
     params = {
         **SQL_ENUMS,
         "tier": policy.risk_tier,
-        "interval": policy.verification_interval_days,
         "spread": settings.NIGRANI_VERIFICATION_SPREAD_DAYS,
         "now": timezone.now(),
     }
@@ -289,17 +294,10 @@ def on_reporting_policy_changed(*, policy: ReportingPolicy, actor: Officer | Non
         return cursor.rowcount
 
 
-_SCHEDULE_SQL = """
+_SCHEDULE_SQL = f"""
 WITH due AS (
-    SELECT o.id AS offender_id, a.id AS address_id, a.district_id,
-           coalesce(a.station_id, o.station_id, (
-               SELECT min(s.id) FROM jurisdictions_policestation s
-               WHERE s.district_id = a.district_id
-           )) AS station_id,
-           a.beat_id, a.lat IS NULL AS needs_point,
-           o.next_verification_due
-               - (o.id %% greatest(1, least(%(spread)s, p.verification_interval_days)))::int
-               AS due_on
+    SELECT o.id AS offender_id, a.id AS address_id, {_PLACEMENT_COLUMNS_SQL},
+           o.next_verification_due - {_SPREAD_SQL} AS due_on
     FROM registry_offender o
     JOIN registry_address a ON a.offender_id = o.id AND a.valid_to IS NULL
     JOIN registry_reportingpolicy p ON p.risk_tier = o.risk_tier
@@ -325,7 +323,7 @@ WITH due AS (
     SELECT id, beat_id FROM created WHERE beat_id IS NOT NULL
 )
 SELECT count(*) FROM created
-"""
+"""  # noqa: S608 - composed of module constants only
 
 _CANCEL_INACTIVE_SQL = """
 WITH cancelled AS (
