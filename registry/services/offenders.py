@@ -31,7 +31,7 @@ code either way; only where a lookup's answer comes from differs.
 
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -673,6 +673,36 @@ def offender_update(*, actor: Officer, offender_id: int, data: dict[str, Any]) -
                 lon=address.lon,
                 lat=address.lat,
             )
+    return offender
+
+
+# Fields registry staff may edit in the admin: descriptive only (``registry.admin``).
+DESCRIPTIVE_FIELDS = frozenset(
+    {"full_name_ur", "father_name_ur", "aliases", "physical_description"}
+)
+
+
+def offender_descriptive_update(
+    *, actor: Officer, offender: Offender, fields: Sequence[str], via: str = "admin"
+) -> Offender:
+    """Save the descriptive ``fields`` (``DESCRIPTIVE_FIELDS``) of ``offender`` as the caller's
+    form validated them, and audit their names (never their values). Only those columns are
+    written, so the encrypted ones are never rewritten as a side effect."""
+    if not (actor.is_superuser or actor.has_permission("offender.update")):
+        raise Forbidden("You may not change offender records.")
+    fields = sorted(fields)
+    if set(fields) - DESCRIPTIVE_FIELDS:
+        raise ValueError(f"not descriptive: {', '.join(sorted(set(fields) - DESCRIPTIVE_FIELDS))}")
+    with transaction.atomic():
+        if fields:
+            offender.save(update_fields=[*fields, "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            object_type="offender",
+            object_id=offender.pk,
+            details={"via": via, "fields": fields},
+        )
     return offender
 
 
