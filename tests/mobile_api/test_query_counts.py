@@ -1,22 +1,11 @@
 """Query counts of the verification lists: pinned, and the same for one row as for many."""
 
-from collections.abc import Callable
-
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
 from mobile_api.models import Visit
 from mobile_api.selectors import coverage_rows
+from tests.helpers import query_count
 from tests.mobile_api.conftest import IN_LAHORE_A_1, located_offender, open_task, visit_body
 
 MANY = 15
-
-
-def _query_count(request: Callable) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = request()
-    assert response.status_code == 200, response.content
-    return len(captured)
 
 
 def _tasks(world, count: int, *, photo: bool = False) -> list:
@@ -35,7 +24,7 @@ def test_mobile_task_list_query_count_does_not_grow_with_rows(
 ):
     client = client_for(beat_officer)
     _tasks(world, 1)
-    one_row = _query_count(lambda: client.get("/api/v1/mobile/tasks/"))
+    one_row = query_count(lambda: client.get("/api/v1/mobile/tasks/"))
     _tasks(world, MANY - 1, photo=True)
     # The snapshot, the tasks with offender and address joined, and the audit append
     # (savepoint, chain lock, head, insert, release).
@@ -51,7 +40,7 @@ def test_mobile_delta_sync_query_count_does_not_grow_with_rows(
     client = client_for(beat_officer)
     _tasks(world, 1)
     cursor = client.get("/api/v1/mobile/tasks/").json()["cursor"]
-    one_row = _query_count(lambda: client.get("/api/v1/mobile/tasks/", {"since": cursor}))
+    one_row = query_count(lambda: client.get("/api/v1/mobile/tasks/", {"since": cursor}))
     _tasks(world, MANY - 1)
     with django_assert_max_num_queries(7) as captured:
         client.get("/api/v1/mobile/tasks/", {"since": cursor})
@@ -63,7 +52,7 @@ def test_station_task_list_query_count_does_not_grow_with_rows(
 ):
     client = client_for(station_officer)
     _tasks(world, 1)
-    one_row = _query_count(lambda: client.get("/api/v1/verification/tasks/"))
+    one_row = query_count(lambda: client.get("/api/v1/verification/tasks/"))
     _tasks(world, MANY - 1)
     with django_assert_max_num_queries(6) as captured:
         response = client.get("/api/v1/verification/tasks/")
@@ -86,7 +75,7 @@ def test_review_list_query_count_does_not_grow_with_rows(
             )
 
     flagged(1)
-    one_row = _query_count(lambda: reviewer.get("/api/v1/verification/reviews/"))
+    one_row = query_count(lambda: reviewer.get("/api/v1/verification/reviews/"))
     flagged(MANY - 1)
     # The page (task, beat, officer joined), its photos, and the audit append.
     with django_assert_max_num_queries(7) as captured:
