@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import DeviceToken, Officer, TOTPDevice
 from accounts.roles import AgencyKind
 from checkins.models import Checkin
-from checkins.services.counter import Declaration, Location, checkin_start
+from checkins.services.counter import Declaration, Location, checkin_start, checkin_verify
 from push.models import SmsMessage
 from registry.identifiers import cnic_blind_index
 from registry.models import Offender
@@ -103,3 +103,7 @@ def enrol_device(officer: Officer, device_id: str) -> DeviceToken:
 
 def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def verify(actor, checkin, code, declaration=UNCHANGED):
+    return checkin_verify(actor=actor, checkin_id=checkin.pk, code=code, declaration=declaration)

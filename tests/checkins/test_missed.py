@@ -12,8 +12,7 @@ from checkins.models import MissedCheckin
 from checkins.services.schedule import missed_checkins_sweep
 from compliance.models import Severity, Violation
 from registry.selectors import offender_timeline
-from tests.checkins.conftest import sent_code, start, supervised_offender
-from tests.checkins.test_counter_services import verify
+from tests.checkins.conftest import sent_code, start, supervised_offender, verify
 
 
 def test_nothing_is_missed_within_the_grace_period(world):

@@ -14,8 +14,7 @@ from compliance.models import Severity, Violation
 from registry.models import Offender, ReportingPolicy, StatusChange
 from registry.services.dues import due_after
 from registry.services.lifecycle import offender_release, offender_transition
-from tests.checkins.conftest import sent_code, start, supervised_offender
-from tests.checkins.test_counter_services import verify
+from tests.checkins.conftest import sent_code, start, supervised_offender, verify
 
 D = date(2026, 3, 10)
 

@@ -1,12 +1,14 @@
 """Offenders at known points, their verification tasks, and visit bodies for the tests of
 field verification. Points are in the shared test world (tests/conftest.py)."""
 
+import io
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
+from PIL import Image
 
 from mobile_api.models import VerificationTask
 from mobile_api.services import tasks as task_services
@@ -88,3 +90,23 @@ def visits_url(task: VerificationTask) -> str:
 def task_a1(world, policies) -> VerificationTask:
     """An open task on beat lahore-a-1 (the beat_officer's)."""
     return open_task(located_offender(world.lahore_a_1, IN_LAHORE_A_1))
+
+
+def jpeg_with_gps_exif() -> bytes:
+    image = Image.new("RGB", (40, 30), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "N"
+    gps[2] = (31.0, 12.0, 0.0)
+    gps[3] = "E"
+    gps[4] = (74.0, 12.0, 0.0)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def upload(name: str, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type="image/jpeg")

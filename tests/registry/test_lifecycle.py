@@ -14,7 +14,6 @@ from registry.services.dues import offender_dues_compute
 from registry.services.lifecycle import TRANSITIONS, offender_release, offender_transition
 from registry.services.offenders import offender_update
 from tests.registry.offender_data import KASUR_A_1, LAHORE_A_2, register, reload
-from tests.registry.test_offenders_services import recorded_hooks  # noqa: F401 - fixture
 
 S = OffenderStatus
 HOME = {"text": "House 7, Model Town", "district": "lahore", **LAHORE_A_2}
@@ -87,7 +86,7 @@ def test_release_activates_sets_dues_records_and_calls_the_hook(
     world,
     data_entry,
     prison_officer,
-    recorded_hooks,  # noqa: F811
+    recorded_hooks,
 ):
     offender = register(data_entry)
 
@@ -119,7 +118,7 @@ def test_release_to_another_district_transfers_supervision(
     world,
     data_entry,
     prison_officer,
-    recorded_hooks,  # noqa: F811
+    recorded_hooks,
 ):
     offender = register(data_entry)
 
