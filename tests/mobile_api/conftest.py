@@ -12,8 +12,8 @@ from PIL import Image
 
 from mobile_api.models import VerificationTask
 from mobile_api.services import tasks as task_services
-from registry.models import Address, Offender, ReportingPolicy
-from tests.compliance.offenders import make_offender
+from registry.models import Offender, ReportingPolicy
+from tests.factories import OffenderFactory
 
 # (lat, lon) inside each beat of the test world.
 IN_LAHORE_A_1 = (31.2, 74.2)
@@ -43,14 +43,16 @@ def located_offender(beat, point: tuple[float, float] | None, **fields) -> Offen
     """An active offender supervised by ``beat`` (its station and district) living at
     ``point`` (lat, lon); ``point=None``: an address not yet located."""
     station = beat.station if beat is not None else fields.pop("station")
-    offender = make_offender(district=station.district, station=station, beat=beat, **fields)
-    if point is not None:
-        Address.objects.filter(offender=offender).update(lat=point[0], lon=point[1])
-    else:
-        Address.objects.filter(offender=offender).update(station=None, beat=None)
-        Offender.objects.filter(pk=offender.pk).update(station=None, beat=None)
-        offender.refresh_from_db()
-    return offender
+    if point is None:
+        return OffenderFactory(district=station.district, station=None, beat=None, **fields)
+    return OffenderFactory(
+        district=station.district,
+        station=station,
+        beat=beat,
+        address__lat=point[0],
+        address__lon=point[1],
+        **fields,
+    )
 
 
 def open_task(offender: Offender) -> VerificationTask:

@@ -9,12 +9,12 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from compliance.models import Violation
 from registry.models import Notice, NoticeStatus, Offender
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 
 @pytest.fixture
 def offender(world, deadlines) -> Offender:
-    return make_offender(
+    return OffenderFactory(
         district=world.lahore,
         station=world.lahore_a,
         beat=world.lahore_a_1,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from registry.services.notices import notice_acknowledge, notice_file
 from registry.services.offenders import conviction_add
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 from tests.helpers import query_count
 from tests.registry.offender_data import BODY, KASUR_A_1, LAHORE_A_2, LAHORE_B_1, register
 
@@ -83,7 +83,7 @@ def test_offender_notice_list_query_count_does_not_grow_with_rows(
     station_officer,
     django_assert_max_num_queries,
 ):
-    offender = make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
     client = client_for(station_officer)
     url = f"/api/v1/offenders/{offender.pk}/notices/"
     _travel(station_officer, offender, 1)
@@ -119,7 +119,7 @@ def test_offender_timeline_query_count_does_not_grow_with_rows(
     registry_admin,
     django_assert_max_num_queries,
 ):
-    offender = make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
     client = client_for(registry_admin)
     url = f"/api/v1/offenders/{offender.pk}/timeline/?purpose=supervision"
     _history(registry_admin, offender, 1)
