@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Agency, Officer
 from accounts.roles import AgencyKind
-from checkins.models import Checkin, CheckinStatus
+from checkins.models import Checkin, CheckinMethod, CheckinStatus
 from jurisdictions.models import Beat, District, PoliceStation, Province
 from mobile_api.models import Outcome, TaskKind, TaskSource, TaskStatus, VerificationTask, Visit
 from registry.identifiers import cnic_blind_index
@@ -218,6 +218,7 @@ class CheckinFactory(factory.django.DjangoModelFactory):
             confirmed_at=factory.LazyFunction(timezone.now),
             confirmed_on=factory.LazyFunction(timezone.localdate),
             confirmed_by=factory.SelfAttribute("started_by"),
+            method=CheckinMethod.SMS_OTP,
         )
 
     offender = factory.SubFactory(OffenderFactory)
@@ -225,3 +226,7 @@ class CheckinFactory(factory.django.DjangoModelFactory):
     status = CheckinStatus.OTP_SENT
     due_on = factory.LazyAttribute(lambda o: o.offender.next_checkin_due)
     started_by = factory.SubFactory(OfficerFactory)
+    # The officer's fix at the counter (a check-in is located by a fix or a terminal).
+    lon = factory.LazyAttribute(lambda o: o.station.location["coordinates"][0])
+    lat = factory.LazyAttribute(lambda o: o.station.location["coordinates"][1])
+    accuracy_m = 10.0

@@ -332,7 +332,7 @@ def test_due_list_query_count_does_not_grow_with_rows(
     one_row = query_count(lambda: client.get(f"{URL}due/"))
     for n in range(14):
         supervised_offender(world, next_checkin_due=today - timedelta(days=n))
-    # The page (with the last check-in as a subquery), and the audit append (savepoint,
+    # The page (the last check-in is the register's column), and the audit append (savepoint,
     # chain lock, head, insert, release).
     with django_assert_max_num_queries(6) as captured:
         response = client.get(f"{URL}due/")
