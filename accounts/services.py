@@ -596,10 +596,14 @@ def _may_manage_officers(actor: Officer) -> bool:
     return bool(actor.is_active and (actor.is_superuser or actor.has_permission("officer.manage")))
 
 
-def officer_create(*, actor: Officer, officer: Officer, via: str = "admin") -> Officer:
-    """Save a new officer (without a usable password: it is set outside the admin) and audit
-    it. The role must fit the agency and jurisdiction; ``is_superuser`` is never set here."""
-    if not _may_manage_officers(actor):
+def officer_create(*, actor: Officer | None, officer: Officer, via: str = "admin") -> Officer:
+    """Save a new officer and audit it. The admin creates one without a usable password (it is
+    set outside the admin); ``create_officer`` sets it first. The role must fit the agency and
+    jurisdiction; ``is_superuser`` is never set here.
+
+    ``actor`` None is the system: the ``create_officer`` command, whose authority is shell
+    access to the server (audited with no actor, ``via`` naming the command)."""
+    if actor is not None and not _may_manage_officers(actor):
         raise Forbidden("Only a system administrator can create officers.")
     if officer.pk is not None:
         raise ValueError("officer_create is for new officers")

@@ -7,12 +7,13 @@ class CheckinsConfig(AppConfig):
 
     def ready(self) -> None:
         # The register cannot import checkins (imports point down); it calls these hooks.
-        # The release needs no handler: the register sets the first due date by the same rule
-        # this app applies afterwards (services.schedule), and an open check-in outlives no
-        # custody or transfer (its code lasts minutes; confirming needs an active offender).
+        # The due dates are the register's (registry.services.dues); this app tells it which
+        # ones a policy or tier change must leave alone (missed periods). An open check-in
+        # outlives no custody or transfer (its code lasts minutes; confirming needs an active
+        # offender), so release and transfer need no handler.
         from checkins import selectors
         from checkins.services import schedule
         from registry import hooks
 
-        hooks.register("reporting_policy_changed", schedule.reporting_policy_changed)
+        hooks.register("checkin_dues_held", schedule.checkin_dues_held)
         hooks.register("timeline_entries", selectors.checkin_timeline_entries)

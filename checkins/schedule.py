@@ -1,9 +1,7 @@
-"""Check-in schedule arithmetic. Pure: no Django.
+"""Check-in window and reminder arithmetic. Pure: no Django.
 
-The next check-in falls one tier interval (``ReportingPolicy.checkin_interval_days``) after the
-last confirmed check-in, or after the day supervision started (release, registration as
-active, return from absconding) for the first. The window opens ``window_days`` before it;
-reminders go out in bands, each days-before value once per due date.
+The due date itself is the register's (``registry.services.dues``). The window opens
+``window_days`` before it; reminders go out in bands, each days-before value once per due date.
 """
 
 from datetime import date, timedelta
@@ -15,13 +13,6 @@ class DueState(StrEnum):
     IN_WINDOW = "in_window"  # the window is open, the due date not reached
     DUE = "due"  # today is the due date
     OVERDUE = "overdue"  # the due date has passed
-
-
-def next_due(*, anchor: date, interval_days: int) -> date:
-    """The due date one interval after ``anchor`` (the last check-in or the start)."""
-    if interval_days < 1:
-        raise ValueError("a check-in interval is at least one day")
-    return anchor + timedelta(days=interval_days)
 
 
 def due_state(*, due_on: date, today: date, window_days: int) -> DueState:

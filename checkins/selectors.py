@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import DateField, Max, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Officer
@@ -65,22 +65,14 @@ def checkins_due(
     *, actor: Officer, state: str | None = None, today: date | None = None
 ) -> QuerySet[Offender]:
     """The station's active offenders whose check-in is in its window, due today or overdue,
-    soonest (most overdue) first; ``last_checkin_on`` annotated. Station officers only: other
-    roles get nothing (the view refuses them first)."""
+    soonest (most overdue) first (``last_checkin_on`` is the register's). Station officers
+    only: other roles get nothing (the view refuses them first)."""
     if not actor.has_permission("checkin.perform"):
         return Offender.objects.none()
     today = today or timezone.localdate()
     window_opens = today + timedelta(days=settings.NIGRANI_CHECKIN_WINDOW_DAYS)
-    last_confirmed = (
-        Checkin.objects.filter(offender_id=OuterRef("pk"), status=CheckinStatus.CONFIRMED)
-        .values("offender_id")
-        .annotate(last=Max("confirmed_on"))
-        .values("last")
-    )
-    offenders = (
-        offender_queryset_for(actor=actor)
-        .filter(status=OffenderStatus.ACTIVE, next_checkin_due__isnull=False)
-        .annotate(last_checkin_on=Subquery(last_confirmed, output_field=DateField()))
+    offenders = offender_queryset_for(actor=actor).filter(
+        status=OffenderStatus.ACTIVE, next_checkin_due__isnull=False
     )
     if state == DueState.OVERDUE:
         offenders = offenders.filter(next_checkin_due__lt=today)
@@ -98,7 +90,7 @@ SELECT 'checkin', c.id, c.confirmed_at, NULL::timestamptz, s.code, c.method, u.u
 FROM checkins_checkin AS c
 JOIN jurisdictions_policestation AS s ON s.id = c.station_id
 LEFT JOIN accounts_officer AS u ON u.id = c.override_by_id
-WHERE c.offender_id = %(offender)s AND c.status = 'confirmed'
+WHERE c.offender_id = %(offender)s AND c.status = %(confirmed)s
 UNION ALL
 SELECT 'missed', m.id, m.detected_at, m.escalated_at, NULL, NULL, NULL, m.due_on
 FROM checkins_missedcheckin AS m
@@ -112,7 +104,9 @@ def checkin_timeline_entries(*, offender: Offender) -> list[dict]:
     as such wherever the timeline goes. The timeline is scoped like the offender record, so
     this does not scope again."""
     with connection.cursor() as cursor:
-        cursor.execute(_TIMELINE_SQL, {"offender": offender.pk})
+        cursor.execute(
+            _TIMELINE_SQL, {"offender": offender.pk, "confirmed": CheckinStatus.CONFIRMED}
+        )
         rows = cursor.fetchall()
     entries = []
     for source, object_id, at, escalated_at, station, method, override_by, due_on in rows:

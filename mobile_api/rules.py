@@ -86,6 +86,7 @@ def spread_offset_days(*, offender_id: int, interval_days: int, spread_days: int
     """How many days before its nominal due date an offender's periodic verification falls:
     deterministic per offender and below the interval, so a cohort released on one day is
     spread over ``spread_days`` instead of landing on one beat officer's single morning.
-    The SQL of the periodic job computes the same expression."""
+    Its SQL form, used by the schedule and the policy hook, is ``services.tasks._SPREAD_SQL``
+    (a test keeps the two equal)."""
     window = max(1, min(spread_days, interval_days))
     return offender_id % window

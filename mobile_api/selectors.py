@@ -40,6 +40,7 @@ from accounts.scoping import jurisdiction_q
 from common.exceptions import Forbidden, NotFound
 from jurisdictions.models import District
 from mobile_api.models import (
+    Outcome,
     ReviewStatus,
     TaskChange,
     TaskStatus,
@@ -47,6 +48,7 @@ from mobile_api.models import (
     Visit,
     VisitPhoto,
 )
+from registry.models import OffenderStatus
 
 SYNC_SALT = "mobile_api.task_sync"
 INVALID_SINCE = "Invalid or expired sync cursor; sync again without ?since=."
@@ -303,23 +305,23 @@ WITH policy AS (
            count(*) AS active_offenders,
            count(*) FILTER (WHERE EXISTS (
                SELECT 1 FROM mobile_api_visit v
-               WHERE v.offender_id = o.id AND v.counted AND v.outcome = 'confirmed'
+               WHERE v.offender_id = o.id AND v.counted AND v.outcome = %(confirmed)s
                  AND v.visited_at >= %(now)s - make_interval(days => p.verification_interval_days)
            )) AS verified
     FROM registry_offender o JOIN policy p ON p.risk_tier = o.risk_tier
-    WHERE o.district_id = %(district)s AND o.status = 'active'
+    WHERE o.district_id = %(district)s AND o.status = %(active)s
     GROUP BY o.station_id, o.beat_id
 ), tasks AS (
     SELECT t.station_id, t.beat_id,
-           count(*) FILTER (WHERE t.status = 'open') AS open_tasks,
-           count(*) FILTER (WHERE t.status = 'open' AND t.due_on < %(today)s) AS overdue_tasks
+           count(*) FILTER (WHERE t.status = %(open)s) AS open_tasks,
+           count(*) FILTER (WHERE t.status = %(open)s AND t.due_on < %(today)s) AS overdue_tasks
     FROM mobile_api_verificationtask t
-    WHERE t.district_id = %(district)s AND t.status = 'open'
+    WHERE t.district_id = %(district)s AND t.status = %(open)s
     GROUP BY t.station_id, t.beat_id
 ), reviews AS (
     SELECT t.station_id, t.beat_id, count(*) AS awaiting_review
     FROM mobile_api_visit v JOIN mobile_api_verificationtask t ON t.id = v.task_id
-    WHERE t.district_id = %(district)s AND v.review_status = 'pending'
+    WHERE t.district_id = %(district)s AND v.review_status = %(pending)s
     GROUP BY t.station_id, t.beat_id
 ), places AS (
     SELECT station_id, beat_id FROM active
@@ -386,7 +388,15 @@ def coverage_rows(*, district: District, now: dt.datetime | None = None) -> list
     with connection.cursor() as cursor:
         cursor.execute(
             _COVERAGE_SQL,
-            {"district": district.pk, "now": now, "today": timezone.localdate(now)},
+            {
+                "district": district.pk,
+                "now": now,
+                "today": timezone.localdate(now),
+                "confirmed": Outcome.CONFIRMED,
+                "active": OffenderStatus.ACTIVE,
+                "open": TaskStatus.OPEN,
+                "pending": ReviewStatus.PENDING,
+            },
         )
         return [CoverageRow(*row) for row in cursor.fetchall()]
 

@@ -15,18 +15,14 @@ policy and notice deadlines are rows the services require.
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
 from accounts.roles import Role
 from audit.admin_mixins import AuditedReadAdminMixin
-from audit.models import AuditAction
-from audit.services import audit_record
 from common.admin import ReadOnlyInline, RolePermissionAdminMixin
-from registry import hooks
 from registry.identifiers import cnic_blind_index, mask_cnic, mask_phone, normalise_cnic
 from registry.models import (
     Address,
@@ -36,6 +32,9 @@ from registry.models import (
     ReportingPolicy,
     SupervisionPeriod,
 )
+from registry.services.dues import reporting_policy_save
+from registry.services.notices import notice_deadline_save
+from registry.services.offenders import DESCRIPTIVE_FIELDS, offender_descriptive_update
 
 
 def _may_use(request: HttpRequest) -> bool:
@@ -56,43 +55,25 @@ class _RegistryStaffOnly(RolePermissionAdminMixin):
 
 
 class _AuditedAdmin(_RegistryStaffOnly, admin.ModelAdmin):
-    """Saves audited in the admin's own transaction (``changeform_view`` is atomic), naming
-    the changed fields only."""
+    """Saves go through the register's services (each audits, naming the changed fields
+    only), in the admin's own transaction (``changeform_view`` is atomic)."""
 
     audit_object_type = ""
 
+    @staticmethod
+    def changed_fields(form: ModelForm) -> list[str]:
+        return [name for name in form.changed_data if name in form.fields]
+
     def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
-        if change:
-            # Only the changed columns: the encrypted ones are never rewritten as a side effect.
-            changed = [name for name in form.changed_data if name in form.fields]
-            if changed:
-                obj.save(update_fields=[*changed, "updated_at"])
-        else:
-            changed = list(form.changed_data)
-            obj.save()
-        audit_record(
-            actor=request.user,
-            action=AuditAction.UPDATE if change else AuditAction.CREATE,
-            object_type=self.audit_object_type,
-            object_id=obj.pk,
-            details={"via": "admin", "fields": sorted(changed)},
-        )
+        # Each admin saves through its own service; none falls back to a bare save.
+        raise NotImplementedError(f"{type(self).__name__} names no service for its saves")
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        # Unreachable while has_delete_permission is False; kept audited should that change.
-        object_id = obj.pk
-        super().delete_model(request, obj)
-        audit_record(
-            actor=request.user,
-            action=AuditAction.DELETE,
-            object_type=self.audit_object_type,
-            object_id=object_id,
-            details={"via": "admin"},
-        )
+        # Unreachable while has_delete_permission is False: nothing is deleted here.
+        raise PermissionDenied("Nothing is deleted from the register.")
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for obj in queryset:
-            self.delete_model(request, obj)
+        raise PermissionDenied("Nothing is deleted from the register.")
 
 
 class _ReadOnlyInline(ReadOnlyInline):
@@ -184,7 +165,14 @@ class OffenderAdmin(AuditedReadAdminMixin, _AuditedAdmin):
         ("Record", {"fields": ("has_dna_profile", "has_biometrics", "created_by", "created_at")}),
     )
     # Everything shown is read-only except the descriptive fields (see the module docstring).
-    editable_fields = ("full_name_ur", "father_name_ur", "aliases", "physical_description")
+    editable_fields = tuple(sorted(DESCRIPTIVE_FIELDS))
+
+    def save_model(
+        self, request: HttpRequest, obj: Offender, form: ModelForm, change: bool
+    ) -> None:
+        offender_descriptive_update(
+            actor=request.user, offender=obj, fields=self.changed_fields(form)
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         shown = [name for _title, options in self.fieldsets for name in options["fields"]]
@@ -237,12 +225,14 @@ class ReportingPolicyAdmin(_AuditedAdmin):
     readonly_fields = ("created_at", "updated_at")
 
     def save_model(self, request, obj, form, change) -> None:
-        # A changed interval moves the due dates of every offender of the tier (hook handlers
-        # in the schedule-keeping apps), in the same transaction as the change.
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            if change:
-                hooks.call("reporting_policy_changed", policy=obj, actor=request.user)
+        # A changed interval moves the due dates of every offender of the tier, in the same
+        # transaction as the change (the service).
+        reporting_policy_save(
+            actor=request.user,
+            policy=obj,
+            fields=self.changed_fields(form),
+            created=not change,
+        )
 
 
 @admin.register(NoticeDeadline)
@@ -250,3 +240,8 @@ class NoticeDeadlineAdmin(_AuditedAdmin):
     audit_object_type = "notice_deadline"
     list_display = ("kind", "days_after_change", "days_before_departure")
     readonly_fields = ("created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change) -> None:
+        notice_deadline_save(
+            actor=request.user, deadline=obj, fields=self.changed_fields(form), created=not change
+        )

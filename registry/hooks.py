@@ -14,8 +14,11 @@ every hook the register offers:
 - ``travel_returned(notice, actor)`` — a travel notice was closed on return.
 - ``timeline_entries(offender)`` — extra entries for the offender's timeline; each handler
   returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}``.
-- ``reporting_policy_changed(policy, actor)`` — a tier's intervals changed: the schedules kept by
-  higher apps (check-ins, verification) move their due dates to follow.
+- ``reporting_policy_changed(policy, actor)`` — a tier's intervals changed and the register
+  has moved the tier's due dates (``services.dues``): higher apps move what they keep by them
+  (open periodic verification tasks).
+- ``checkin_dues_held(offenders)`` — ids among the ``offenders`` queryset whose next check-in
+  date must not move when the interval changes (check-ins: those in a missed period).
 - ``beat_offender_ids(officer)`` — offender ids a beat officer may see (those with a task
   assigned to it); with no handler a beat officer sees none.
 """
@@ -34,6 +37,7 @@ HOOK_NAMES = frozenset(
         "timeline_entries",
         "beat_offender_ids",
         "reporting_policy_changed",
+        "checkin_dues_held",
     }
 )
 

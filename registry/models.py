@@ -129,6 +129,10 @@ class Offender(TimestampedModel):
     registration_ends_on = models.DateField(null=True, blank=True)
     next_checkin_due = models.DateField(null=True, blank=True, db_index=True)
     next_verification_due = models.DateField(null=True, blank=True, db_index=True)
+    # The events the due dates are counted from (``registry.services.dues``): the last
+    # confirmed check-in and the last counted confirmed verification visit.
+    last_checkin_on = models.DateField(null=True, blank=True)
+    last_verified_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -41,7 +41,7 @@ from accounts.roles import Role
 from accounts.services import Channel, auth_login_check
 from audit.models import AuditAction
 from audit.services import audit_record
-from checkins import boundary, messages, otp, schedule
+from checkins import boundary, messages, otp
 from checkins.models import (
     OPEN_STATUSES,
     ChallengeState,
@@ -58,7 +58,7 @@ from registry.identifiers import cnic_blind_index, normalise_cnic
 from registry.models import TRAVEL_KINDS, Notice, NoticeStatus, Offender, OffenderStatus
 from registry.photos import PhotoRejected, photo_clean
 from registry.selectors import offender_queryset_for
-from registry.services.lifecycle import reporting_policy_for
+from registry.services.dues import offender_checkin_confirmed
 from registry.services.notices import CHANGE_KINDS, notice_acknowledge, notice_close
 
 OTP_PURPOSE = "checkin_otp"
@@ -514,27 +514,36 @@ def _resend(*, actor: Officer, checkin: Checkin, challenge: OtpChallenge, now: d
 
 # --- expiry of abandoned challenges ----------------------------------------------------------
 
+# The enum values the statements below name: parameters, never spelt in the SQL
+# (tests/common/test_sql_enums.py).
+SQL_ENUMS = {
+    "otp_sent": CheckinStatus.OTP_SENT,
+    "checkin_expired": CheckinStatus.EXPIRED,
+    "open": ChallengeState.OPEN,
+    "challenge_expired": ChallengeState.EXPIRED,
+}
+
 # Lock the check-ins first (the order every step on a challenge takes), skipping any a
 # request is working on; the next run picks those up if still due.
 _EXPIRE_LOCK_SQL = """
 SELECT c.id FROM checkins_checkin AS c
-WHERE c.status = 'otp_sent'
+WHERE c.status = %(otp_sent)s
   AND EXISTS (SELECT 1 FROM checkins_otpchallenge AS ch
-              WHERE ch.checkin_id = c.id AND ch.state = 'open' AND ch.expires_at <= %(now)s)
+              WHERE ch.checkin_id = c.id AND ch.state = %(open)s AND ch.expires_at <= %(now)s)
 ORDER BY c.id
 FOR UPDATE OF c SKIP LOCKED
 """
 
 _EXPIRE_CHALLENGES_SQL = """
 UPDATE checkins_otpchallenge
-SET state = 'expired', secret = '', ended_at = %(now)s
-WHERE checkin_id = ANY(%(ids)s) AND state = 'open' AND expires_at <= %(now)s
+SET state = %(challenge_expired)s, secret = '', ended_at = %(now)s
+WHERE checkin_id = ANY(%(ids)s) AND state = %(open)s AND expires_at <= %(now)s
 RETURNING checkin_id, sms_message_id
 """
 
 _EXPIRE_CHECKINS_SQL = """
-UPDATE checkins_checkin SET status = 'expired', updated_at = %(now)s
-WHERE id = ANY(%(ids)s) AND status = 'otp_sent'
+UPDATE checkins_checkin SET status = %(checkin_expired)s, updated_at = %(now)s
+WHERE id = ANY(%(ids)s) AND status = %(otp_sent)s
 RETURNING id
 """
 
@@ -547,13 +556,16 @@ def challenges_expire(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_EXPIRE_LOCK_SQL, {"now": now})
+            cursor.execute(_EXPIRE_LOCK_SQL, {**SQL_ENUMS, "now": now})
             ids = [row[0] for row in cursor.fetchall()]
             if not ids:
                 return 0
-            cursor.execute(_EXPIRE_CHALLENGES_SQL, {"now": now, "ids": ids})
+            cursor.execute(_EXPIRE_CHALLENGES_SQL, {**SQL_ENUMS, "now": now, "ids": ids})
             ended = cursor.fetchall()
-            cursor.execute(_EXPIRE_CHECKINS_SQL, {"now": now, "ids": [row[0] for row in ended]})
+            cursor.execute(
+                _EXPIRE_CHECKINS_SQL,
+                {**SQL_ENUMS, "now": now, "ids": [row[0] for row in ended]},
+            )
             expired = sorted(row[0] for row in cursor.fetchall())
         for _checkin_id, message_id in ended:
             if message_id is not None:
@@ -726,8 +738,8 @@ def _confirm(
     today = timezone.localdate(now)
     notices = _visit_notices(checkin=checkin, notice_ids=declaration.notice_ids)
     closed = _close_travel(actor=actor, checkin=checkin, today=today)
-    interval = reporting_policy_for(offender.risk_tier).checkin_interval_days
-    next_due = schedule.next_due(anchor=today, interval_days=interval)
+    # The register moves the due date (one interval after today's check-in).
+    next_due = offender_checkin_confirmed(offender=offender, confirmed_on=today)
     checkin.status = CheckinStatus.CONFIRMED
     checkin.method = method
     checkin.confirmed_at = now
@@ -745,8 +757,6 @@ def _confirm(
         checkin.notices.set(notices)
     if closed:
         checkin.travel_notices_closed.set(closed)
-    Offender.objects.filter(pk=offender.pk).update(next_checkin_due=next_due, updated_at=now)
-    offender.next_checkin_due = next_due
     # The override's reason is free text and may name people: it stays on the check-in.
     audit_record(
         actor=actor,

@@ -1,8 +1,9 @@
-"""The check-in schedule in the database: due dates after a policy change, reminders, and the
-sweep that raises ``missed_checkin`` violations.
+"""The check-in schedule in the database: which due dates a policy change must leave alone,
+reminders, and the sweep that raises ``missed_checkin`` violations. The due dates themselves
+are the register's (``registry.services.dues``).
 
-All three work set-based in SQL over the offenders concerned (an indexed range of
-``next_checkin_due``, or one tier), never by loading every offender; per-row Python work
+Reminders and the sweep work set-based in SQL over the offenders concerned (an indexed range
+of ``next_checkin_due``), never by loading every offender; per-row Python work
 (an SMS, a violation with its audit event and alert job) is done only for the rows that are
 new in this run, so a re-run with nothing new costs a few queries whatever the register's size.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditAction
@@ -22,80 +24,23 @@ from checkins.models import CheckinReminder, MissedCheckin
 from compliance.models import Severity, ViolationKind
 from compliance.services import violation_raise
 from push.services import sms_enqueue
-from registry.models import Offender, ReportingPolicy
+from registry.models import Offender, OffenderStatus
 
-# The anchor of an active offender's schedule: the last confirmed check-in, else the day
-# supervision (re)started — the release date, the day of registration as already released
-# (``'' → active``) or of the return from absconding — the same rule the register uses when
-# it sets the first due date (``registry.services.lifecycle``).
-#
-# A policy change never puts a due date in the past (``GREATEST(…, today)``): a shortened
-# interval must not turn offenders into instant defaulters for a period nobody told them of.
-# Offenders already in a missed period (a missed row for their current due date) keep it, so
-# the period still escalates and the same absence is not raised as missed a second time.
-_RESCHEDULE_SQL = """
-UPDATE registry_offender AS o
-SET next_checkin_due = s.new_due, updated_at = %(now)s
-FROM (
-    SELECT x.id, GREATEST(
-        GREATEST(
-            x.released_on,
-            (SELECT max(c.confirmed_on) FROM checkins_checkin AS c
-              WHERE c.offender_id = x.id AND c.status = 'confirmed'),
-            (SELECT max((sc.changed_at AT TIME ZONE %(tz)s)::date)
-              FROM registry_statuschange AS sc
-              WHERE sc.offender_id = x.id AND sc.to_status = 'active'
-                AND sc.from_status IN ('', 'absconded'))
-        ) + p.checkin_interval_days,
-        %(today)s::date
-    ) AS new_due
-    FROM registry_offender AS x
-    JOIN registry_reportingpolicy AS p ON p.risk_tier = x.risk_tier
-    WHERE x.status = 'active' AND x.released_on IS NOT NULL AND {where}
-      AND NOT EXISTS (
-        SELECT 1 FROM checkins_missedcheckin AS m
-        WHERE m.offender_id = x.id AND m.due_on = x.next_checkin_due)
-) AS s
-WHERE o.id = s.id AND o.next_checkin_due IS DISTINCT FROM s.new_due
-RETURNING o.id
-"""
+# The enum values the statements below name: parameters, never spelt in the SQL
+# (tests/common/test_sql_enums.py). ``_REMINDERS_SQL`` takes its one positionally.
+SQL_ENUMS = {"active": OffenderStatus.ACTIVE}
 
 
-def checkin_dues_reschedule(*, risk_tier: int) -> list[int]:
-    """Move the due dates of the tier's active offenders to their anchor plus the tier's
-    (new) interval, but not before today, in one UPDATE; offenders in a missed period keep
-    theirs (``_RESCHEDULE_SQL``). Returns the ids that moved."""
-    params: dict[str, Any] = {
-        "now": timezone.now(),
-        "today": timezone.localdate(),
-        "tz": settings.TIME_ZONE,
-        "tier": risk_tier,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_RESCHEDULE_SQL.format(where="x.risk_tier = %(tier)s"), params)
-        return [row[0] for row in cursor.fetchall()]
-
-
-def reporting_policy_changed(*, policy: ReportingPolicy, actor: Any) -> int:
-    """Handler of the register's ``reporting_policy_changed`` hook (the policy admin calls it
-    in the change's transaction): the tier's due dates follow the new interval. One audit event
-    names the tier and how many moved (none when nothing moved: no record was written)."""
-    with transaction.atomic():
-        moved = checkin_dues_reschedule(risk_tier=policy.risk_tier)
-        if not moved:
-            return 0
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            object_type="checkin_schedule",
-            object_id=policy.risk_tier,
-            details={
-                "risk_tier": policy.risk_tier,
-                "checkin_interval_days": policy.checkin_interval_days,
-                "offenders_moved": len(moved),
-            },
-        )
-    return len(moved)
+def checkin_dues_held(*, offenders: QuerySet[Offender]) -> set[int]:
+    """Handler of the register's ``checkin_dues_held`` hook: the offenders among ``offenders``
+    in a missed period (a missed row for their current due date) keep that date when their
+    interval changes, so the period still escalates and the same absence is not raised as
+    missed a second time. One query."""
+    return set(
+        MissedCheckin.objects.filter(
+            offender__in=offenders, due_on=F("offender__next_checkin_due")
+        ).values_list("offender_id", flat=True)
+    )
 
 
 # --- reminders -----------------------------------------------------------------------------
@@ -106,7 +51,7 @@ SELECT o.id, o.next_checkin_due, b.days_before, %s
 FROM registry_offender AS o
 JOIN (VALUES {bands}) AS b(days_before, low, high)
   ON o.next_checkin_due BETWEEN %s::date + b.low AND %s::date + b.high
-WHERE o.status = 'active' AND o.phone <> ''
+WHERE o.status = %s AND o.phone <> ''
 ON CONFLICT (offender_id, due_on, days_before) DO NOTHING
 RETURNING id, offender_id, due_on, days_before
 """
@@ -123,7 +68,13 @@ def checkin_reminders_send(*, today: date | None = None) -> int:
     if not bands:
         return 0
     sql = _REMINDERS_SQL.format(bands=", ".join("(%s::int, %s::int, %s::int)" for _ in bands))
-    params: list[Any] = [timezone.now(), *(value for band in bands for value in band), today, today]
+    params: list[Any] = [
+        timezone.now(),
+        *(value for band in bands for value in band),
+        today,
+        today,
+        OffenderStatus.ACTIVE,
+    ]
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -173,7 +124,7 @@ _MISSED_SQL = """
 INSERT INTO checkins_missedcheckin (offender_id, due_on, detected_at)
 SELECT o.id, o.next_checkin_due, %(now)s
 FROM registry_offender AS o
-WHERE o.status = 'active' AND o.next_checkin_due < %(cutoff)s
+WHERE o.status = %(active)s AND o.next_checkin_due < %(cutoff)s
 ON CONFLICT (offender_id, due_on) DO NOTHING
 RETURNING id, offender_id, due_on
 """
@@ -187,7 +138,7 @@ FROM registry_offender AS o
 WHERE m.offender_id = o.id
   AND m.escalated_at IS NULL
   AND m.due_on < %(cutoff)s
-  AND o.status = 'active'
+  AND o.status = %(active)s
   AND o.next_checkin_due = m.due_on
 RETURNING m.id, m.offender_id, m.due_on
 """
@@ -217,9 +168,9 @@ def missed_checkins_sweep(*, today: date | None = None) -> SweepResult:
     result = SweepResult()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_MISSED_SQL, {"now": now, "cutoff": cutoff})
+            cursor.execute(_MISSED_SQL, {**SQL_ENUMS, "now": now, "cutoff": cutoff})
             missed = cursor.fetchall()
-            cursor.execute(_ESCALATE_SQL, {"now": now, "cutoff": escalate_cutoff})
+            cursor.execute(_ESCALATE_SQL, {**SQL_ENUMS, "now": now, "cutoff": escalate_cutoff})
             escalated = cursor.fetchall()
         if not (missed or escalated):
             return result

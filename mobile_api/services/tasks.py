@@ -22,7 +22,7 @@ from accounts.models import Officer
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.exceptions import Conflict, Forbidden, NotFound
-from jurisdictions.models import Beat, PoliceStation
+from jurisdictions.models import Beat
 from mobile_api import selectors
 from mobile_api.models import (
     Priority,
@@ -35,6 +35,17 @@ from mobile_api.models import (
 from registry.models import Address, Offender, OffenderStatus, ReportingPolicy
 from registry.selectors import offender_queryset_for
 
+# The enum values the statements below name: parameters, never spelt in the SQL
+# (tests/common/test_sql_enums.py). They reach PostgreSQL bound client-side (Django's default
+# for psycopg), so the ``ON CONFLICT … WHERE`` predicates still match the partial index.
+SQL_ENUMS = {
+    "open": TaskStatus.OPEN,
+    "cancelled": TaskStatus.CANCELLED,
+    "verification": TaskKind.VERIFICATION,
+    "periodic": TaskSource.PERIODIC,
+    "active": OffenderStatus.ACTIVE,
+}
+
 
 def task_changes_log(task: VerificationTask, *beat_ids: int | None) -> None:
     """Log a change of ``task`` for each beat list it touches (delta sync)."""
@@ -43,29 +54,41 @@ def task_changes_log(task: VerificationTask, *beat_ids: int | None) -> None:
         TaskChange.objects.bulk_create(rows)
 
 
-def _fallback_station_id(district_id: int) -> int | None:
-    """Where an address without a point goes: a station of its district (the lowest id, a
-    stand-in for the district's headquarters station) until someone locates it."""
-    return (
-        PoliceStation.objects.filter(district_id=district_id)
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
-    )
+# Where a task for an address goes, the one definition of the rule (SQL, as the hooks and the
+# daily schedule place tasks set-based; ``_placement`` reads it for one address): the beat
+# whose polygon contains the address point (resolved by the register when it recorded the
+# address), else the address's station, else the offender's, else — no point at all — a
+# station of the district (the lowest id, a stand-in for its headquarters station) with
+# ``needs_point``, until someone locates it. Columns over the address ``a`` of offender ``o``.
+_PLACEMENT_COLUMNS_SQL = """a.district_id,
+       coalesce(a.station_id, o.station_id, (
+           SELECT min(s.id) FROM jurisdictions_policestation s
+           WHERE s.district_id = a.district_id
+       )) AS station_id,
+       a.beat_id, a.lat IS NULL AS needs_point"""
+
+_PLACEMENT_SQL = f"""
+SELECT {_PLACEMENT_COLUMNS_SQL}
+FROM registry_address a JOIN registry_offender o ON o.id = a.offender_id
+WHERE a.id = %(address)s
+"""  # noqa: S608 - composed of module constants only
+
+# The spread of periodic tasks, the one definition in SQL (``rules.spread_offset_days`` is
+# its pure form, tested against this): an offender's task falls ``id mod min(SPREAD_DAYS,
+# interval)`` days before its nominal due date. Over offender ``o`` and its policy ``p``.
+_SPREAD_SQL = "(o.id %% greatest(1, least(%(spread)s, p.verification_interval_days)))::int"
 
 
-def _placement(offender: Offender, address: Address) -> dict[str, Any]:
-    """District, station and beat of a new task: the beat whose polygon contains the address
-    point (resolved by the register when it recorded the address), else the station alone,
-    else — no point at all — a station of the district with ``needs_point``."""
-    station_id = address.station_id
-    needs_point = address.lat is None
-    if station_id is None:
-        station_id = offender.station_id or _fallback_station_id(address.district_id)
+def _placement(address: Address) -> dict[str, Any]:
+    """District, station, beat and ``needs_point`` of a new task for ``address``
+    (``_PLACEMENT_COLUMNS_SQL``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PLACEMENT_SQL, {"address": address.pk})
+        district_id, station_id, beat_id, needs_point = cursor.fetchone()
     return {
-        "district_id": address.district_id,
+        "district_id": district_id,
         "station_id": station_id,
-        "beat_id": address.beat_id,
+        "beat_id": beat_id,
         "needs_point": needs_point,
     }
 
@@ -73,9 +96,9 @@ def _placement(offender: Offender, address: Address) -> dict[str, Any]:
 _CANCEL_SQL = """
 WITH cancelled AS (
     UPDATE mobile_api_verificationtask
-    SET status = 'cancelled', resolution = %(reason)s, closed_at = %(now)s,
+    SET status = %(cancelled)s, resolution = %(reason)s, closed_at = %(now)s,
         updated_at = %(now)s, version = version + 1
-    WHERE offender_id = %(offender)s AND status = 'open'
+    WHERE offender_id = %(offender)s AND status = %(open)s
       AND (%(kinds)s::text[] IS NULL OR kind = ANY(%(kinds)s::text[]))
       AND (%(keep_district)s::bigint IS NULL OR district_id <> %(keep_district)s::bigint)
     RETURNING id, beat_id
@@ -100,6 +123,7 @@ def _cancel_open(
         cursor.execute(
             _CANCEL_SQL,
             {
+                **SQL_ENUMS,
                 "reason": reason,
                 "now": timezone.now(),
                 "offender": offender_id,
@@ -110,16 +134,11 @@ def _cancel_open(
         return [row[0] for row in cursor.fetchall()]
 
 
-# The placement of ``_placement`` in SQL: the hooks run once per offender of a bulk import,
-# so opening a task there is one round trip (insert and change log together).
-_OPEN_SQL = """
+# The hooks run once per offender of a bulk import, so opening a task there is one round trip
+# (placement, insert and change log together).
+_OPEN_SQL = f"""
 WITH placed AS (
-    SELECT a.offender_id, a.id AS address_id, a.district_id,
-           coalesce(a.station_id, o.station_id, (
-               SELECT min(s.id) FROM jurisdictions_policestation s
-               WHERE s.district_id = a.district_id
-           )) AS station_id,
-           a.beat_id, a.lat IS NULL AS needs_point
+    SELECT a.offender_id, a.id AS address_id, {_PLACEMENT_COLUMNS_SQL}
     FROM registry_address a JOIN registry_offender o ON o.id = a.offender_id
     WHERE a.offender_id = %(offender)s AND a.valid_to IS NULL
 ), created AS (
@@ -128,17 +147,17 @@ WITH placed AS (
         district_id, station_id, beat_id, needs_point, due_on, priority, version,
         last_visit_outcome
     )
-    SELECT %(now)s, %(now)s, offender_id, address_id, 'verification', %(source)s, 'open', '',
+    SELECT %(now)s, %(now)s, offender_id, address_id, %(verification)s, %(source)s, %(open)s, '',
            district_id, station_id, beat_id, needs_point, %(due)s, 1, 1, ''
     FROM placed
-    ON CONFLICT (offender_id) WHERE status = 'open' AND kind = 'verification' DO NOTHING
+    ON CONFLICT (offender_id) WHERE status = %(open)s AND kind = %(verification)s DO NOTHING
     RETURNING id, beat_id
 ), logged AS (
     INSERT INTO mobile_api_taskchange (task_id, beat_id)
     SELECT id, beat_id FROM created WHERE beat_id IS NOT NULL
 )
 SELECT id FROM created
-"""
+"""  # noqa: S608 - composed of module constants only
 
 
 def _open_for_hook(*, offender_id: int, source: str, due_on: date) -> int | None:
@@ -147,7 +166,13 @@ def _open_for_hook(*, offender_id: int, source: str, due_on: date) -> int | None
     with connection.cursor() as cursor:
         cursor.execute(
             _OPEN_SQL,
-            {"offender": offender_id, "source": source, "due": due_on, "now": timezone.now()},
+            {
+                **SQL_ENUMS,
+                "offender": offender_id,
+                "source": source,
+                "due": due_on,
+                "now": timezone.now(),
+            },
         )
         row = cursor.fetchone()
     return row[0] if row else None
@@ -174,7 +199,7 @@ def task_open(
                 due_on=due_on,
                 priority=priority,
                 created_by=actor,
-                **_placement(offender, address),
+                **_placement(address),
             )
     except IntegrityError:
         existing = VerificationTask.objects.filter(
@@ -238,77 +263,49 @@ def on_offender_transferred(
     )
 
 
-_POLICY_DUES_SQL = """
-WITH last_verified AS (
-    SELECT v.offender_id, max((v.visited_at AT TIME ZONE %(tz)s)::date) AS on_day
-    FROM mobile_api_visit v JOIN registry_offender o ON o.id = v.offender_id
-    WHERE o.risk_tier = %(tier)s AND v.counted AND v.outcome = 'confirmed'
-    GROUP BY v.offender_id
-)
-UPDATE registry_offender o
-SET next_verification_due = coalesce(
-        lv.on_day, (o.status_changed_at AT TIME ZONE %(tz)s)::date, o.released_on
-    ) + %(interval)s,
-    updated_at = %(now)s
-FROM registry_offender o2 LEFT JOIN last_verified lv ON lv.offender_id = o2.id
-WHERE o.id = o2.id AND o.risk_tier = %(tier)s AND o.status = 'active'
-  AND o.released_on IS NOT NULL
-"""
-
-_POLICY_TASKS_SQL = """
+_POLICY_TASKS_SQL = f"""
 WITH moved AS (
     UPDATE mobile_api_verificationtask t
-    SET due_on = o.next_verification_due
-            - (o.id %% greatest(1, least(%(spread)s, %(interval)s)))::int,
+    SET due_on = o.next_verification_due - {_SPREAD_SQL},
         version = t.version + 1, updated_at = %(now)s
-    FROM registry_offender o
-    WHERE o.id = t.offender_id AND o.risk_tier = %(tier)s AND t.status = 'open'
-      AND t.source = 'periodic' AND o.next_verification_due IS NOT NULL
+    FROM registry_offender o JOIN registry_reportingpolicy p ON p.risk_tier = o.risk_tier
+    WHERE o.id = t.offender_id AND o.risk_tier = %(tier)s AND t.status = %(open)s
+      AND t.source = %(periodic)s AND o.next_verification_due IS NOT NULL
     RETURNING t.id, t.beat_id
 )
 INSERT INTO mobile_api_taskchange (task_id, beat_id)
 SELECT id, beat_id FROM moved WHERE beat_id IS NOT NULL
-"""
+"""  # noqa: S608 - composed of module constants only
 
 
 def on_reporting_policy_changed(*, policy: ReportingPolicy, actor: Officer | None = None) -> int:
-    """Hook ``reporting_policy_changed``: every active offender of the tier is next due one
-    (new) interval after its last counted confirmed visit — or after supervision (re)started —
-    and open periodic tasks move with it. Two statements, whatever the tier's size. Not
-    audited again: the policy change that caused it is (the register's admin)."""
+    """Hook ``reporting_policy_changed``: the register has moved the tier's verification due
+    dates (``registry.services.dues``); open periodic tasks move with them. One statement,
+    whatever the tier's size; returns how many tasks moved. Not audited again: the policy
+    change that caused it is (the register)."""
     params: dict[str, Any] = {
-        "tz": settings.TIME_ZONE,
+        **SQL_ENUMS,
         "tier": policy.risk_tier,
-        "interval": policy.verification_interval_days,
         "spread": settings.NIGRANI_VERIFICATION_SPREAD_DAYS,
         "now": timezone.now(),
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_POLICY_DUES_SQL, params)
-        moved = cursor.rowcount
         cursor.execute(_POLICY_TASKS_SQL, params)
-    return moved
+        return cursor.rowcount
 
 
-_SCHEDULE_SQL = """
+_SCHEDULE_SQL = f"""
 WITH due AS (
-    SELECT o.id AS offender_id, a.id AS address_id, a.district_id,
-           coalesce(a.station_id, o.station_id, (
-               SELECT min(s.id) FROM jurisdictions_policestation s
-               WHERE s.district_id = a.district_id
-           )) AS station_id,
-           a.beat_id, a.lat IS NULL AS needs_point,
-           o.next_verification_due
-               - (o.id %% greatest(1, least(%(spread)s, p.verification_interval_days)))::int
-               AS due_on
+    SELECT o.id AS offender_id, a.id AS address_id, {_PLACEMENT_COLUMNS_SQL},
+           o.next_verification_due - {_SPREAD_SQL} AS due_on
     FROM registry_offender o
     JOIN registry_address a ON a.offender_id = o.id AND a.valid_to IS NULL
     JOIN registry_reportingpolicy p ON p.risk_tier = o.risk_tier
-    WHERE o.status = 'active'
+    WHERE o.status = %(active)s
       AND o.next_verification_due <= %(prefilter)s
       AND NOT EXISTS (
           SELECT 1 FROM mobile_api_verificationtask t
-          WHERE t.offender_id = o.id AND t.status = 'open' AND t.kind = 'verification'
+          WHERE t.offender_id = o.id AND t.status = %(open)s AND t.kind = %(verification)s
       )
 ), created AS (
     INSERT INTO mobile_api_verificationtask (
@@ -316,25 +313,25 @@ WITH due AS (
         district_id, station_id, beat_id, needs_point, due_on, priority, version,
         last_visit_outcome
     )
-    SELECT %(now)s, %(now)s, offender_id, address_id, 'verification', 'periodic', 'open', '',
-           district_id, station_id, beat_id, needs_point, due_on, 1, 1, ''
+    SELECT %(now)s, %(now)s, offender_id, address_id, %(verification)s, %(periodic)s, %(open)s,
+           '', district_id, station_id, beat_id, needs_point, due_on, 1, 1, ''
     FROM due WHERE due_on <= %(horizon)s
-    ON CONFLICT (offender_id) WHERE status = 'open' AND kind = 'verification' DO NOTHING
+    ON CONFLICT (offender_id) WHERE status = %(open)s AND kind = %(verification)s DO NOTHING
     RETURNING id, beat_id
 ), logged AS (
     INSERT INTO mobile_api_taskchange (task_id, beat_id)
     SELECT id, beat_id FROM created WHERE beat_id IS NOT NULL
 )
 SELECT count(*) FROM created
-"""
+"""  # noqa: S608 - composed of module constants only
 
 _CANCEL_INACTIVE_SQL = """
 WITH cancelled AS (
     UPDATE mobile_api_verificationtask t
-    SET status = 'cancelled', resolution = 'not_active', closed_at = %(now)s,
+    SET status = %(cancelled)s, resolution = %(not_active)s, closed_at = %(now)s,
         updated_at = %(now)s, version = t.version + 1
     FROM registry_offender o
-    WHERE o.id = t.offender_id AND t.status = 'open' AND o.status <> 'active'
+    WHERE o.id = t.offender_id AND t.status = %(open)s AND o.status <> %(active)s
     RETURNING t.id, t.beat_id
 ), logged AS (
     INSERT INTO mobile_api_taskchange (task_id, beat_id)
@@ -365,6 +362,8 @@ def verification_schedule(*, today: date | None = None) -> ScheduleReport:
     spread = settings.NIGRANI_VERIFICATION_SPREAD_DAYS
     horizon = today + timedelta(days=lead)
     params: dict[str, Any] = {
+        **SQL_ENUMS,
+        "not_active": "not_active",
         "now": timezone.now(),
         "spread": spread,
         "horizon": horizon,

@@ -2,8 +2,8 @@
 
 Outcomes of a counted visit:
 
-- ``confirmed`` closes the task and moves ``Offender.next_verification_due`` to one tier
-  interval after the visit (this app is the one place that moves it after release); a task
+- ``confirmed`` closes the task and tells the register, which moves
+  ``Offender.next_verification_due`` to one tier interval after the visit; a task
   without an address point records the visit's fix as the point.
 - ``not_at_home`` keeps the task open; a second one on another (Pakistan) day escalates: the
   priority rises and the station's officers get an in-app notice. No violation: the duty is
@@ -52,9 +52,9 @@ from mobile_api.models import (
 )
 from mobile_api.services.tasks import task_changes_log, task_state
 from push.services import notify_officers
-from registry.models import Address, Offender, ReportingPolicy
 from registry.photos import CleanPhoto, PhotoRejected, photo_clean
-from registry.services.addresses import supervision_sync
+from registry.services.addresses import address_locate
+from registry.services.dues import offender_verification_counted
 
 # Clock skew tolerated between the phone and the server for a visit's time.
 FUTURE_SKEW = timedelta(minutes=5)
@@ -309,41 +309,19 @@ def _outside_district(data: VisitInput, *, district_id: int) -> bool:
 
 
 def _record_point(*, task: VerificationTask, visit: Visit, actor: Officer) -> None:
-    """The first counted confirmed visit of an address without a point locates it: the
-    address gets the fix, and supervision the station and beat its polygon falls in. A fix
-    in another district than the address's (flagged ``outside_district``, then accepted by a
-    reviewer) closes the task but is not recorded as the point: that is for the register."""
-    address = task.address
-    resolution = jurisdiction_resolve(lon=visit.lon, lat=visit.lat)
-    if resolution.district is not None and resolution.district.pk != address.district_id:
-        return
-    station_id = resolution.station.pk if resolution.station else None
-    beat_id = resolution.beat.pk if resolution.beat else None
-    now = timezone.now()
-    updated = Address.objects.filter(pk=address.pk, lat__isnull=True).update(
-        lat=visit.lat, lon=visit.lon, station_id=station_id, beat_id=beat_id, updated_at=now
-    )
-    if not updated or address.valid_to is not None:
-        return
-    offender = Offender.objects.select_for_update().get(pk=task.offender_id)
-    offender.station_id = station_id
-    offender.beat_id = beat_id
-    offender.save(update_fields=["station", "beat", "updated_at"])
-    supervision_sync(offender=offender, at=now)
-    task.needs_point = False
-    audit_record(
+    """The first counted confirmed visit of an address without a point locates it (the
+    register's ``address_locate``: the point, and supervision the station and beat its
+    polygon falls in). A fix in another district than the address's (flagged
+    ``outside_district``, then accepted by a reviewer) closes the task but is not recorded as
+    the point: that is for the register."""
+    if address_locate(
         actor=actor,
-        action=AuditAction.UPDATE,
-        object_type="offender",
-        object_id=offender.pk,
-        details={
-            "fields": ["address_point"],
-            "address_id": address.pk,
-            "visit_id": visit.pk,
-            "station_id": station_id,
-            "beat_id": beat_id,
-        },
-    )
+        address=task.address,
+        lon=visit.lon,
+        lat=visit.lat,
+        audit_details={"visit_id": visit.pk},
+    ):
+        task.needs_point = False
 
 
 def _close(task: VerificationTask, resolution: str) -> None:
@@ -358,13 +336,11 @@ def _apply_outcome(*, visit: Visit, task: VerificationTask, actor: Officer) -> N
         _close(task, Outcome.CONFIRMED)
         if task.address.lat is None:
             _record_point(task=task, visit=visit, actor=actor)
-        policy = ReportingPolicy.objects.filter(risk_tier=task.offender.risk_tier).first()
-        if policy is not None and task.kind == TaskKind.VERIFICATION:
-            visited_on = timezone.localdate(visit.visited_at)
-            Offender.objects.filter(pk=task.offender_id).update(
-                next_verification_due=visited_on
-                + timedelta(days=policy.verification_interval_days),
-                updated_at=timezone.now(),
+        if task.kind == TaskKind.VERIFICATION:
+            offender_verification_counted(
+                offender_id=task.offender_id,
+                risk_tier=task.offender.risk_tier,
+                visited_on=timezone.localdate(visit.visited_at),
             )
     elif visit.outcome == Outcome.NOT_AT_HOME:
         _maybe_escalate(visit=visit, task=task)

@@ -7,6 +7,7 @@ their period (``registry.selectors``) and the new ones see the offender at once.
 """
 
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -72,6 +73,23 @@ def supervision_sync(*, offender: Offender, at: datetime | None = None) -> Super
     )
 
 
+def _supervise_at(
+    *,
+    offender: Offender,
+    district: District,
+    station: PoliceStation | None,
+    beat: Beat | None,
+    at: datetime,
+) -> None:
+    """Supervision follows the current address: the record's district, station and beat, and
+    the open supervision period with them."""
+    offender.district = district
+    offender.station = station
+    offender.beat = beat
+    offender.save(update_fields=["district", "station", "beat", "updated_at"])
+    supervision_sync(offender=offender, at=at)
+
+
 def address_change(
     *,
     actor: Officer,
@@ -108,11 +126,7 @@ def address_change(
         old_district = offender.district if offender.district_id else None
         old_station_id = offender.station_id
         transferred = old_district is not None and old_district.pk != district.pk
-        offender.district = district
-        offender.station = station
-        offender.beat = beat
-        offender.save(update_fields=["district", "station", "beat", "updated_at"])
-        supervision_sync(offender=offender, at=now)
+        _supervise_at(offender=offender, district=district, station=station, beat=beat, at=now)
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -133,3 +147,53 @@ def address_change(
                 "offender_transferred", offender=offender, old_district=old_district, actor=actor
             )
     return address
+
+
+def address_locate(
+    *,
+    actor: Officer,
+    address: Address,
+    lon: float,
+    lat: float,
+    audit_details: dict[str, Any] | None = None,
+) -> bool:
+    """The first fix of an address recorded without a point (a counted confirmed
+    verification visit found the offender there): the address gets the point and, when it is
+    the current one, supervision the station and beat its polygon falls in — the same move as
+    ``address_change``, without a new address (nothing moved; the register learnt where).
+
+    Returns whether the point was recorded. A fix in another district than the address's is
+    not (that is a change of address, for the register: ``address_change``); nor is one for an
+    address that got its point meanwhile (the conditional UPDATE: of two visits, one wins).
+    ``audit_details`` names what found the point (``visit_id``)."""
+    try:
+        station, beat = address_point_resolve(district=address.district, lon=lon, lat=lat)
+    except ValidationError:
+        return False
+    now = timezone.now()
+    updated = Address.objects.filter(pk=address.pk, lat__isnull=True).update(
+        lat=lat,
+        lon=lon,
+        station=station,
+        beat=beat,
+        updated_at=now,
+    )
+    if not updated or address.valid_to is not None:
+        return False
+    address.lat, address.lon, address.station, address.beat = lat, lon, station, beat
+    offender = Offender.objects.select_for_update().get(pk=address.offender_id)
+    _supervise_at(offender=offender, district=offender.district, station=station, beat=beat, at=now)
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="offender",
+        object_id=offender.pk,
+        details={
+            "fields": ["address_point"],
+            "address_id": address.pk,
+            **(audit_details or {}),
+            "station_id": station.pk if station else None,
+            "beat_id": beat.pk if beat else None,
+        },
+    )
+    return True

@@ -13,18 +13,15 @@ prison and address). Every transition writes a ``StatusChange`` row and a ``tran
 event with who and why, and moves the status with a conditional UPDATE, so of two officers
 acting at once one wins and the other gets 409.
 
-Due dates (``offender_dues_compute``) are derived in one place from the tier's
-``ReportingPolicy``: registration ends ``registration_period_years`` after release (never, for
-life); the next check-in and verification fall one interval after the date supervision
-(re)starts. Only active offenders have dues; they are recomputed on release, on return from
-absconding and on a change of risk tier.
+Due dates are derived from the tier's ``ReportingPolicy`` in one place,
+``registry.services.dues``; a release, a return from absconding and any move out of
+``active`` recompute them there.
 """
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,11 +35,16 @@ from registry.models import (
     Offender,
     OffenderStatus,
     RemovalReason,
-    ReportingPolicy,
     StatusChange,
 )
 from registry.selectors import offender_get
 from registry.services.addresses import address_change
+from registry.services.dues import (
+    dues_changes,
+    offender_dues_compute,
+    offender_dues_derive,
+    reporting_policy_for,
+)
 
 S = OffenderStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -51,76 +53,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.ABSCONDED: frozenset({S.ACTIVE, S.IN_CUSTODY, S.REMOVED}),
     S.REMOVED: frozenset(),
 }
-
-
-# --- due dates -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Dues:
-    registration_ends_on: date | None
-    next_checkin_due: date | None
-    next_verification_due: date | None
-
-
-NO_DUES = Dues(None, None, None)
-
-
-def _add_years(start: date, years: int) -> date:
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:  # 29 February in a common year
-        return start.replace(year=start.year + years, day=28)
-
-
-def offender_dues_compute(*, policy: ReportingPolicy, released_on: date, since: date) -> Dues:
-    """The registration end and next dues of an active offender released on ``released_on``
-    whose supervision (re)started on ``since``."""
-    years = policy.registration_period_years
-    return Dues(
-        registration_ends_on=_add_years(released_on, years) if years is not None else None,
-        next_checkin_due=since + timedelta(days=policy.checkin_interval_days),
-        next_verification_due=since + timedelta(days=policy.verification_interval_days),
-    )
-
-
-def reporting_policy_for(risk_tier: int) -> ReportingPolicy:
-    policy = ReportingPolicy.objects.filter(risk_tier=risk_tier).first()
-    if policy is None:
-        # Tiers are validated against the table on input; a missing row is a deployment fault.
-        raise ImproperlyConfigured(f"no ReportingPolicy for tier {risk_tier}")
-    return policy
-
-
-def offender_dues_derive(
-    *,
-    status: str,
-    risk_tier: int,
-    released_on: date | None,
-    registration_ends_on: date | None,
-    since: date,
-    policy: ReportingPolicy | None = None,
-) -> Dues:
-    """The dues an offender in ``status`` has: computed from the policy when active (and
-    released through the register), none otherwise; the registration end is kept.
-
-    ``policy`` is the tier's policy when the caller already holds it (the bulk import reads
-    them all once); otherwise it is read here."""
-    if status == S.ACTIVE and released_on is not None:
-        if policy is None:
-            policy = reporting_policy_for(risk_tier)
-        elif policy.risk_tier != risk_tier:
-            raise ValueError(f"the policy of tier {policy.risk_tier} given for tier {risk_tier}")
-        return offender_dues_compute(policy=policy, released_on=released_on, since=since)
-    return Dues(registration_ends_on, None, None)
-
-
-def _dues_changes(dues: Dues) -> dict[str, date | None]:
-    return {
-        "registration_ends_on": dues.registration_ends_on,
-        "next_checkin_due": dues.next_checkin_due,
-        "next_verification_due": dues.next_verification_due,
-    }
 
 
 # --- transitions ---------------------------------------------------------------------------
@@ -224,7 +156,7 @@ def offender_transition(
             registration_ends_on=offender.registration_ends_on,
             since=timezone.localdate(),
         )
-        changes.update(_dues_changes(dues))
+        changes.update(dues_changes(dues))
         _move(
             actor=actor,
             offender=offender,
@@ -299,7 +231,7 @@ def offender_release(
             to_status=S.ACTIVE,
             reason="released",
             note=note,
-            changes={"released_on": released_on, "release_prison": prison, **_dues_changes(dues)},
+            changes={"released_on": released_on, "release_prison": prison, **dues_changes(dues)},
         )
         hooks.call("offender_released", offender=offender, actor=actor)
     return offender

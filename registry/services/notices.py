@@ -30,6 +30,7 @@ Rules decided here (see also the API docs):
 import hmac
 import json
 import re
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -112,6 +113,30 @@ def notice_deadline_compute(
         return changed_on + timedelta(days=rule.days_after_change)
     except OverflowError as exc:
         raise ValidationError({"changed_on": ["Date out of range."]}) from exc
+
+
+def notice_deadline_save(
+    *, actor: Officer, deadline: NoticeDeadline, fields: Sequence[str], created: bool
+) -> NoticeDeadline:
+    """Save a notice deadline validated by the caller's form (the admin) and audit the names
+    of the changed ``fields``. Deadlines of notices already filed do not move: each notice
+    keeps the deadline computed when it was filed."""
+    if not (actor.is_superuser or actor.has_permission("offender.update")):
+        raise Forbidden("You may not change notice deadlines.")
+    fields = sorted(fields)
+    with transaction.atomic():
+        if created:
+            deadline.save()
+        elif fields:
+            deadline.save(update_fields=[*fields, "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE if created else AuditAction.UPDATE,
+            object_type="notice_deadline",
+            object_id=deadline.pk,
+            details={"via": "admin", "fields": fields},
+        )
+    return deadline
 
 
 def _deadline_rule(kind: str) -> NoticeDeadline:

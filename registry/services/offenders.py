@@ -31,7 +31,7 @@ code either way; only where a lookup's answer comes from differs.
 
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -69,7 +69,7 @@ from registry.models import (
 from registry.photos import PhotoRejected, photo_clean
 from registry.selectors import offender_get, offender_queryset_for
 from registry.services.addresses import address_change, address_point_resolve
-from registry.services.lifecycle import offender_dues_derive
+from registry.services.dues import offender_dues_derive, offender_tier_changed
 
 ALREADY_REGISTERED = "already registered"
 CASE_LISTED_TWICE = "The same court case is listed twice."
@@ -651,17 +651,7 @@ def offender_update(*, actor: Officer, offender_id: int, data: dict[str, Any]) -
         for name in changed:
             setattr(offender, name, changes[name])
         if "risk_tier" in changed:
-            dues = offender_dues_derive(
-                status=offender.status,
-                risk_tier=offender.risk_tier,
-                released_on=offender.released_on,
-                registration_ends_on=offender.registration_ends_on,
-                since=timezone.localdate(),
-            )
-            offender.registration_ends_on = dues.registration_ends_on
-            offender.next_checkin_due = dues.next_checkin_due
-            offender.next_verification_due = dues.next_verification_due
-            changed += ["registration_ends_on", "next_checkin_due", "next_verification_due"]
+            changed += offender_tier_changed(offender=offender)
         if changed:
             try:
                 with transaction.atomic():
@@ -686,6 +676,36 @@ def offender_update(*, actor: Officer, offender_id: int, data: dict[str, Any]) -
                 lon=address.lon,
                 lat=address.lat,
             )
+    return offender
+
+
+# Fields registry staff may edit in the admin: descriptive only (``registry.admin``).
+DESCRIPTIVE_FIELDS = frozenset(
+    {"full_name_ur", "father_name_ur", "aliases", "physical_description"}
+)
+
+
+def offender_descriptive_update(
+    *, actor: Officer, offender: Offender, fields: Sequence[str], via: str = "admin"
+) -> Offender:
+    """Save the descriptive ``fields`` (``DESCRIPTIVE_FIELDS``) of ``offender`` as the caller's
+    form validated them, and audit their names (never their values). Only those columns are
+    written, so the encrypted ones are never rewritten as a side effect."""
+    if not (actor.is_superuser or actor.has_permission("offender.update")):
+        raise Forbidden("You may not change offender records.")
+    fields = sorted(fields)
+    if set(fields) - DESCRIPTIVE_FIELDS:
+        raise ValueError(f"not descriptive: {', '.join(sorted(set(fields) - DESCRIPTIVE_FIELDS))}")
+    with transaction.atomic():
+        if fields:
+            offender.save(update_fields=[*fields, "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            object_type="offender",
+            object_id=offender.pk,
+            details={"via": via, "fields": fields},
+        )
     return offender
 
 

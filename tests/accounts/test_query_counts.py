@@ -1,21 +1,10 @@
 """Query counts of the device lists: pinned, and the same for one token as for many."""
 
-from collections.abc import Callable
-
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
 from accounts.models import Officer
 from accounts.services import device_revoke, device_token_issue
+from tests.helpers import query_count
 
 MANY = 15
-
-
-def _query_count(request: Callable) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = request()
-    assert response.status_code == 200, response.content
-    return len(captured)
 
 
 def _issue(officer: Officer, count: int, *, start: int = 0) -> None:
@@ -29,7 +18,7 @@ def test_own_device_list_query_count_does_not_grow_with_rows(
     client = client_for(station_officer)
     url = "/api/v1/auth/devices/"
     _issue(station_officer, 1)
-    one_row = _query_count(lambda: client.get(url))
+    one_row = query_count(lambda: client.get(url))
 
     _issue(station_officer, MANY - 1, start=1)
     # One revoked token, so revoked_by is set on a row.
@@ -48,7 +37,7 @@ def test_officer_device_list_query_count_does_not_grow_with_rows(
     client = client_for(system_admin)
     url = f"/api/v1/auth/officers/{station_officer.pk}/devices/"
     _issue(station_officer, 1)
-    one_row = _query_count(lambda: client.get(url))
+    one_row = query_count(lambda: client.get(url))
 
     _issue(station_officer, MANY - 1, start=1)
     device_revoke(actor=system_admin, officer=station_officer, device_id="phone-1")

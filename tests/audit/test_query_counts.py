@@ -1,22 +1,11 @@
 """Query count of the audit trail list: pinned, and the same for one event as for many."""
 
-from collections.abc import Callable
-
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
 from audit.models import AuditAction
 from audit.services import audit_record
+from tests.helpers import query_count
 
 URL = "/api/v1/audit/events/?object_type=offender"
 MANY = 15
-
-
-def _query_count(request: Callable) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = request()
-    assert response.status_code == 200, response.content
-    return len(captured)
 
 
 def _record(actors: list, count: int) -> None:
@@ -37,7 +26,7 @@ def test_event_list_query_count_does_not_grow_with_rows(
     client = client_for(auditor)
     actors = [registry_admin, station_officer, None]
     _record(actors, 1)
-    one_row = _query_count(lambda: client.get(URL))
+    one_row = query_count(lambda: client.get(URL))
 
     _record(actors, MANY - 1)
     # The page, and the audit append of the read itself (savepoint, chain lock, head, insert,

@@ -11,7 +11,7 @@ from accounts.models import TOTPDevice
 from audit.models import AuditEvent
 from common.crypto import KeyRing
 from registry.models import Offender
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 OLD = base64.b64encode(b"o" * 32).decode()
 NEW = base64.b64encode(b"n" * 32).decode()
@@ -35,8 +35,8 @@ def old_rows(settings, world, registry_admin):
     """Two offenders and a TOTP device written while only the old key existed."""
     settings.NIGRANI_ENCRYPTION_KEYS = f"old:{OLD}"
     offenders = [
-        make_offender(district=world.lahore, cnic="35202-1111111-1", phone="+923001111111"),
-        make_offender(district=world.lahore, cnic="35202-2222222-3", phone=""),
+        OffenderFactory(district=world.lahore, cnic="35202-1111111-1", phone="+923001111111"),
+        OffenderFactory(district=world.lahore, cnic="35202-2222222-3", phone=""),
     ]
     device = TOTPDevice.objects.create(officer=registry_admin, secret="JBSWY3DPEHPK3PXP")
     return offenders, device
@@ -113,7 +113,7 @@ def test_values_under_a_key_missing_from_the_ring_are_reported_by_id_only(
     settings, world, old_rows
 ):
     settings.NIGRANI_ENCRYPTION_KEYS = f"gone:{GONE}"
-    lost = make_offender(district=world.lahore, cnic="35202-3333333-5")
+    lost = OffenderFactory(district=world.lahore, cnic="35202-3333333-5")
     settings.NIGRANI_ENCRYPTION_KEYS = f"new:{NEW},old:{OLD}"
 
     with pytest.raises(CommandError) as excinfo:

@@ -4,7 +4,6 @@ The world's station ``lahore-a`` covers 74.0–74.5 E, 31.0–32.0 N; ``AT_STATI
 inside it, ``NEAR_EDGE`` about 95 m east of its edge (inside only with that much accuracy).
 """
 
-import itertools
 import re
 from datetime import timedelta
 
@@ -15,35 +14,29 @@ from django.utils import timezone
 from accounts.models import DeviceToken, Officer, TOTPDevice
 from accounts.roles import AgencyKind
 from checkins.models import Checkin
-from checkins.services.counter import Declaration, Location, checkin_start
+from checkins.services.counter import Declaration, Location, checkin_start, checkin_verify
 from push.models import SmsMessage
-from registry.identifiers import cnic_blind_index
 from registry.models import Offender
-from tests.compliance.offenders import make_offender
 from tests.conftest import PASSWORD, make_officer
+from tests.factories import OffenderFactory
 
 AT_STATION = Location(lon=74.25, lat=31.5, accuracy_m=10)
 NEAR_EDGE = (74.501, 31.5)  # ~95 m outside lahore-a's east edge (inside lahore-b)
 FAR_AWAY = Location(lon=74.25, lat=30.5, accuracy_m=10)  # in Kasur
 PHONE = "+923001234567"
 UNCHANGED = Declaration(unchanged=True)
-_serial = itertools.count(1)
 
 
 def supervised_offender(world, *, station=None, **fields) -> Offender:
-    """An active offender of ``lahore-a`` (by default) with a real CNIC blind index."""
-    n = next(_serial)
-    cnic = f"35202-{7_000_000 + n:07d}-1"
+    """An active offender of ``lahore-a`` (by default), released 20 days ago and due in 10."""
     station = station or world.lahore_a
     defaults = {
-        "cnic": cnic,
-        "cnic_index": cnic_blind_index(cnic),
         "phone": PHONE,
         "released_on": timezone.localdate() - timedelta(days=20),
         "next_checkin_due": timezone.localdate() + timedelta(days=10),
     }
     defaults.update(fields)
-    return make_offender(district=station.district, station=station, **defaults)
+    return OffenderFactory(district=station.district, station=station, **defaults)
 
 
 @pytest.fixture
@@ -103,3 +96,7 @@ def enrol_device(officer: Officer, device_id: str) -> DeviceToken:
 
 def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def verify(actor, checkin, code, declaration=UNCHANGED):
+    return checkin_verify(actor=actor, checkin_id=checkin.pk, code=code, declaration=declaration)

@@ -7,8 +7,7 @@ from django.db import connection
 
 from checkins.models import Checkin, CheckinStatus
 from common.exceptions import ApplicationError
-from tests.checkins.conftest import UNCHANGED, sent_code, start, supervised_offender
-from tests.checkins.test_counter_services import verify
+from tests.checkins.conftest import UNCHANGED, sent_code, start, supervised_offender, verify
 
 
 @pytest.mark.django_db(transaction=True)

@@ -20,7 +20,6 @@ from checkins.services.counter import (
     checkin_override,
     checkin_resend,
     checkin_start,
-    checkin_verify,
 )
 from common.exceptions import ApplicationError, Conflict, Forbidden, NotFound, RateLimited
 from push.models import Notification, SmsMessage, SmsStatus
@@ -37,12 +36,9 @@ from tests.checkins.conftest import (
     sent_code,
     start,
     supervised_offender,
+    verify,
     wrong,
 )
-
-
-def verify(actor, checkin, code, declaration=UNCHANGED):
-    return checkin_verify(actor=actor, checkin_id=checkin.pk, code=code, declaration=declaration)
 
 
 def override(actor, checkin, second, *, reason="phone lost", declaration=UNCHANGED, **creds):

@@ -12,8 +12,7 @@ from checkins.models import ChallengeState, Checkin, CheckinStatus, OtpChallenge
 from checkins.services.counter import ChallengeExpired
 from compliance.models import Violation
 from push.models import SmsMessage, SmsStatus
-from tests.checkins.conftest import start, supervised_offender
-from tests.checkins.test_counter_services import verify
+from tests.checkins.conftest import start, supervised_offender, verify
 
 
 def test_the_hourly_sweep_raises_missed_checkins(world):

@@ -12,8 +12,8 @@ from checkins.models import MissedCheckin
 from checkins.services.schedule import missed_checkins_sweep
 from compliance.models import Severity, Violation
 from registry.selectors import offender_timeline
-from tests.checkins.conftest import sent_code, start, supervised_offender
-from tests.checkins.test_counter_services import verify
+from tests.checkins.conftest import sent_code, start, supervised_offender, verify
+from tests.factories import CheckinFactory
 
 
 def test_nothing_is_missed_within_the_grace_period(world):
@@ -130,3 +130,13 @@ def test_concurrent_sweeps_raise_each_violation_once(world):
     assert sum(r.missed for r in results) == 5
     assert sum(r.escalated for r in results) == 5
     assert Violation.objects.count() == 10
+
+
+def test_only_confirmed_checkins_show_on_the_timeline(world, station_officer):
+    offender = supervised_offender(world)
+    confirmed = CheckinFactory(offender=offender, started_by=station_officer, confirmed=True)
+    CheckinFactory(offender=offender, started_by=station_officer)  # still waiting for its code
+
+    entries = [e for e in offender_timeline(offender=offender) if e["kind"] == "checkin"]
+
+    assert [e["object_id"] for e in entries] == [confirmed.pk]

@@ -14,8 +14,7 @@ from audit.models import AuditEvent
 from checkins.models import OtpChallenge
 from push.models import SmsMessage, SmsStatus
 from push.services import sms_deliver
-from tests.checkins.conftest import AT_STATION, UNCHANGED, sent_code, wrong
-from tests.checkins.test_counter_services import verify
+from tests.checkins.conftest import AT_STATION, UNCHANGED, sent_code, verify, wrong
 
 
 @pytest.fixture

@@ -12,18 +12,18 @@ from checkins.schedule import DueState
 from checkins.services.schedule import missed_checkins_sweep
 from compliance.models import Severity, Violation
 from registry.models import Offender, ReportingPolicy, StatusChange
+from registry.services.dues import due_after
 from registry.services.lifecycle import offender_release, offender_transition
-from tests.checkins.conftest import sent_code, start, supervised_offender
-from tests.checkins.test_counter_services import verify
+from tests.checkins.conftest import sent_code, start, supervised_offender, verify
 
 D = date(2026, 3, 10)
 
 
 def test_next_due_is_one_interval_after_the_anchor():
-    assert schedule.next_due(anchor=D, interval_days=30) == date(2026, 4, 9)
-    assert schedule.next_due(anchor=date(2024, 2, 28), interval_days=1) == date(2024, 2, 29)
+    assert due_after(D, 30) == date(2026, 4, 9)
+    assert due_after(date(2024, 2, 28), 1) == date(2024, 2, 29)
     with pytest.raises(ValueError, match="at least one day"):
-        schedule.next_due(anchor=D, interval_days=0)
+        due_after(D, 0)
 
 
 @pytest.mark.parametrize(

@@ -8,24 +8,24 @@ from django.utils import timezone
 from compliance.models import Severity, ViolationKind
 from compliance.services import violation_raise
 from registry.models import Offender
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 
 @pytest.fixture
 def lahore_a_offender(world) -> Offender:
     """Supervised by station lahore-a (district lahore)."""
-    return make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    return OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
 
 
 @pytest.fixture
 def lahore_b_offender(world) -> Offender:
     """Supervised by station lahore-b (district lahore)."""
-    return make_offender(district=world.lahore, station=world.lahore_b, beat=world.lahore_b_1)
+    return OffenderFactory(district=world.lahore, station=world.lahore_b, beat=world.lahore_b_1)
 
 
 @pytest.fixture
 def kasur_offender(world) -> Offender:
-    return make_offender(district=world.kasur, station=world.kasur_a, beat=world.kasur_a_1)
+    return OffenderFactory(district=world.kasur, station=world.kasur_a, beat=world.kasur_a_1)
 
 
 def raise_for(offender: Offender, *, key: str = "", **fields):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from compliance.models import Severity, Violation, ViolationKind, ViolationStatus
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 LIST = "/api/v1/violations/"
 
@@ -116,7 +116,7 @@ def test_detail_shows_the_violation_and_its_history(client_for, control_room, vi
 
 @pytest.fixture
 def mixed(lahore_a_offender, world, control_room):
-    other = make_offender(district=world.lahore, station=world.lahore_a)
+    other = OffenderFactory(district=world.lahore, station=world.lahore_a)
     now = timezone.now()
     made = {
         "old_low": raise_for(
@@ -196,7 +196,7 @@ def test_list_query_count_does_not_grow_with_rows(
     client_for, control_room, world, django_assert_num_queries
 ):
     client = client_for(control_room)
-    offender = make_offender(district=world.lahore, station=world.lahore_a)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a)
     for n in range(3):
         raise_for(offender, key=f"few-{n}")
 

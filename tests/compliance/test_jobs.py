@@ -12,7 +12,7 @@ from compliance.jobs import ALERT_PENDING, ALERT_SKIPPED, deliver_violation_aler
 from compliance.models import Violation
 from compliance.services import violation_dismiss
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 
 def test_job_reports_pending_delivery_without_identity(lahore_a_offender, caplog):
@@ -42,7 +42,7 @@ def test_job_for_a_missing_violation_fails_loudly(db):
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_runs_the_deferred_job_to_success(world):
-    offender = make_offender(district=world.lahore, station=world.lahore_a)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a)
     with transaction.atomic():
         violation, _ = raise_for(offender)
 

@@ -1,23 +1,12 @@
 """Query count of the violation list: pinned, and the same for one violation as for many."""
 
-from collections.abc import Callable
-
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
 from compliance.services import violation_acknowledge
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
+from tests.helpers import query_count
 
 URL = "/api/v1/violations/"
 MANY = 15
-
-
-def _query_count(request: Callable) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = request()
-    assert response.status_code == 200, response.content
-    return len(captured)
 
 
 def test_violation_list_query_count_does_not_grow_with_rows(
@@ -30,12 +19,12 @@ def test_violation_list_query_count_does_not_grow_with_rows(
         (world.kasur, world.kasur_a, world.kasur_a_1),
         (world.lahore, None, None),
     ]
-    raise_for(make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1))
-    one_row = _query_count(lambda: client.get(URL))
+    raise_for(OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1))
+    one_row = query_count(lambda: client.get(URL))
 
     for n in range(MANY - 1):
         district, station, beat = places[n % len(places)]
-        violation, _ = raise_for(make_offender(district=district, station=station, beat=beat))
+        violation, _ = raise_for(OffenderFactory(district=district, station=station, beat=beat))
         if n % 2 and district == world.lahore:
             # status_changed_by set on some rows.
             violation_acknowledge(actor=control_room, violation_id=violation.pk)

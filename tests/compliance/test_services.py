@@ -18,7 +18,7 @@ from compliance.services import (
     violation_resolve,
 )
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 ALERT_TASK = "compliance.deliver_violation_alert"
 
@@ -148,7 +148,7 @@ def test_raise_inside_a_rolled_back_savepoint_leaves_neither_violation_nor_job(
 
 @pytest.mark.django_db(transaction=True)
 def test_alert_job_exists_only_when_the_raising_transaction_commits(world):
-    offender = make_offender(district=world.lahore, station=world.lahore_a)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a)
     # procrastinate's tables are not flushed between transactional tests: count from here.
     jobs_before = len(alert_jobs())
 
@@ -172,7 +172,7 @@ def test_alert_job_exists_only_when_the_raising_transaction_commits(world):
 def test_concurrent_raises_of_one_cause_make_exactly_one_violation(world):
     """Thread A inserts and holds its transaction open; thread B's insert must wait on the
     unique index, then find A's row instead of failing or making a second one."""
-    offender = make_offender(district=world.lahore, station=world.lahore_a)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a)
     jobs_before = len(alert_jobs())
     a_inserted = threading.Event()
     release_a = threading.Event()
@@ -336,7 +336,7 @@ def test_transition_is_audited_without_the_free_text_reason(lahore_a_offender, c
 
 @pytest.mark.django_db(transaction=True)
 def test_two_officers_acting_at_once_cannot_both_win(world, control_room, station_officer):
-    offender = make_offender(district=world.lahore, station=world.lahore_a)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a)
     violation, _ = raise_for(offender)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []

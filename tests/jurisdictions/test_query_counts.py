@@ -1,23 +1,12 @@
 """Query counts of the district, station and beat lists: pinned, and the same for a few rows
 as for many."""
 
-from collections.abc import Callable
-
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
 from jurisdictions.models import Beat, District, PoliceStation, Province
 from tests.factories import square
+from tests.helpers import query_count
 
 BASE = "/api/v1/jurisdictions"
 MANY = 15
-
-
-def _query_count(request: Callable) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = request()
-    assert response.status_code == 200, response.content
-    return len(captured)
 
 
 def _district(code: str, province: Province) -> District:
@@ -47,7 +36,7 @@ def test_district_list_query_count_does_not_grow_with_rows(
 ):
     client = client_for(registry_admin)
     url = f"{BASE}/districts/"
-    few_rows = _query_count(lambda: client.get(url))
+    few_rows = query_count(lambda: client.get(url))
 
     # Spread over provinces, so each row's province is a different object.
     for n in range(MANY - 2):
@@ -66,7 +55,7 @@ def test_station_list_query_count_does_not_grow_with_rows(
 ):
     client = client_for(registry_admin)
     url = f"{BASE}/stations/"
-    few_rows = _query_count(lambda: client.get(url))
+    few_rows = query_count(lambda: client.get(url))
 
     for n in range(MANY - 3):
         _station(f"station-{n}", _district(f"district-{n}", world.punjab))
@@ -83,7 +72,7 @@ def test_beat_list_query_count_does_not_grow_with_rows(
 ):
     client = client_for(registry_admin)
     url = f"{BASE}/beats/"
-    few_rows = _query_count(lambda: client.get(url))
+    few_rows = query_count(lambda: client.get(url))
 
     for n in range(MANY - 4):
         district = _district(f"district-{n}", world.punjab)

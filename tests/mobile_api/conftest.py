@@ -1,17 +1,19 @@
 """Offenders at known points, their verification tasks, and visit bodies for the tests of
 field verification. Points are in the shared test world (tests/conftest.py)."""
 
+import io
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
+from PIL import Image
 
 from mobile_api.models import VerificationTask
 from mobile_api.services import tasks as task_services
-from registry.models import Address, Offender, ReportingPolicy
-from tests.compliance.offenders import make_offender
+from registry.models import Offender, ReportingPolicy
+from tests.factories import OffenderFactory
 
 # (lat, lon) inside each beat of the test world.
 IN_LAHORE_A_1 = (31.2, 74.2)
@@ -41,14 +43,16 @@ def located_offender(beat, point: tuple[float, float] | None, **fields) -> Offen
     """An active offender supervised by ``beat`` (its station and district) living at
     ``point`` (lat, lon); ``point=None``: an address not yet located."""
     station = beat.station if beat is not None else fields.pop("station")
-    offender = make_offender(district=station.district, station=station, beat=beat, **fields)
-    if point is not None:
-        Address.objects.filter(offender=offender).update(lat=point[0], lon=point[1])
-    else:
-        Address.objects.filter(offender=offender).update(station=None, beat=None)
-        Offender.objects.filter(pk=offender.pk).update(station=None, beat=None)
-        offender.refresh_from_db()
-    return offender
+    if point is None:
+        return OffenderFactory(district=station.district, station=None, beat=None, **fields)
+    return OffenderFactory(
+        district=station.district,
+        station=station,
+        beat=beat,
+        address__lat=point[0],
+        address__lon=point[1],
+        **fields,
+    )
 
 
 def open_task(offender: Offender) -> VerificationTask:
@@ -88,3 +92,23 @@ def visits_url(task: VerificationTask) -> str:
 def task_a1(world, policies) -> VerificationTask:
     """An open task on beat lahore-a-1 (the beat_officer's)."""
     return open_task(located_offender(world.lahore_a_1, IN_LAHORE_A_1))
+
+
+def jpeg_with_gps_exif() -> bytes:
+    image = Image.new("RGB", (40, 30), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "N"
+    gps[2] = (31.0, 12.0, 0.0)
+    gps[3] = "E"
+    gps[4] = (74.0, 12.0, 0.0)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def upload(name: str, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type="image/jpeg")

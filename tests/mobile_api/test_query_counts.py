@@ -1,22 +1,12 @@
 """Query counts of the verification lists: pinned, and the same for one row as for many."""
 
-from collections.abc import Callable
-
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
 from mobile_api.models import Visit
 from mobile_api.selectors import coverage_rows
+from tests.factories import VerificationTaskFactory, VisitFactory
+from tests.helpers import query_count
 from tests.mobile_api.conftest import IN_LAHORE_A_1, located_offender, open_task, visit_body
 
 MANY = 15
-
-
-def _query_count(request: Callable) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = request()
-    assert response.status_code == 200, response.content
-    return len(captured)
 
 
 def _tasks(world, count: int, *, photo: bool = False) -> list:
@@ -35,7 +25,7 @@ def test_mobile_task_list_query_count_does_not_grow_with_rows(
 ):
     client = client_for(beat_officer)
     _tasks(world, 1)
-    one_row = _query_count(lambda: client.get("/api/v1/mobile/tasks/"))
+    one_row = query_count(lambda: client.get("/api/v1/mobile/tasks/"))
     _tasks(world, MANY - 1, photo=True)
     # The snapshot, the tasks with offender and address joined, and the audit append
     # (savepoint, chain lock, head, insert, release).
@@ -51,7 +41,7 @@ def test_mobile_delta_sync_query_count_does_not_grow_with_rows(
     client = client_for(beat_officer)
     _tasks(world, 1)
     cursor = client.get("/api/v1/mobile/tasks/").json()["cursor"]
-    one_row = _query_count(lambda: client.get("/api/v1/mobile/tasks/", {"since": cursor}))
+    one_row = query_count(lambda: client.get("/api/v1/mobile/tasks/", {"since": cursor}))
     _tasks(world, MANY - 1)
     with django_assert_max_num_queries(7) as captured:
         client.get("/api/v1/mobile/tasks/", {"since": cursor})
@@ -63,7 +53,7 @@ def test_station_task_list_query_count_does_not_grow_with_rows(
 ):
     client = client_for(station_officer)
     _tasks(world, 1)
-    one_row = _query_count(lambda: client.get("/api/v1/verification/tasks/"))
+    one_row = query_count(lambda: client.get("/api/v1/verification/tasks/"))
     _tasks(world, MANY - 1)
     with django_assert_max_num_queries(6) as captured:
         response = client.get("/api/v1/verification/tasks/")
@@ -86,7 +76,7 @@ def test_review_list_query_count_does_not_grow_with_rows(
             )
 
     flagged(1)
-    one_row = _query_count(lambda: reviewer.get("/api/v1/verification/reviews/"))
+    one_row = query_count(lambda: reviewer.get("/api/v1/verification/reviews/"))
     flagged(MANY - 1)
     # The page (task, beat, officer joined), its photos, and the audit append.
     with django_assert_max_num_queries(7) as captured:
@@ -96,8 +86,16 @@ def test_review_list_query_count_does_not_grow_with_rows(
     assert len(captured) == one_row
 
 
-def test_coverage_is_one_query_whatever_the_size(world, policies, django_assert_num_queries):
-    _tasks(world, MANY)
+def test_coverage_is_one_query_whatever_the_size(
+    world, policies, beat_officer, django_assert_num_queries
+):
+    tasks = [
+        VerificationTaskFactory(offender=located_offender(world.lahore_a_1, IN_LAHORE_A_1))
+        for _ in range(MANY)
+    ]
+    VisitFactory(task=tasks[0], officer=beat_officer)
     with django_assert_num_queries(1):
         rows = coverage_rows(district=world.lahore)
     assert sum(row.active_offenders for row in rows) == MANY
+    assert sum(row.open_tasks for row in rows) == MANY
+    assert sum(row.verified_within_interval for row in rows) == 1

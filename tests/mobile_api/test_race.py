@@ -48,3 +48,70 @@ def test_two_identical_requests_racing_store_one_visit(world, policies, beat_off
     assert AuditEvent.objects.filter(object_type="visit", action="create").count() == 1
     replayed = [a.get("Idempotent-Replayed") for a in answers]
     assert sorted(replayed, key=str) == [None, "true"] or replayed.count("true") == 1
+
+
+def test_two_different_visits_racing_on_one_task_one_closes_it(world, policies, beat_officer):
+    """Two phones of the beat send a confirmed visit of one task at once: the task's row lock
+    makes the second wait, see the task closed and get 409; without it both would count."""
+    task = open_task(located_offender(world.lahore_a_1, IN_LAHORE_A_1))
+    start = threading.Barrier(2)
+    answers: list = [None, None]
+    errors: list[BaseException] = []
+
+    def post(slot: int) -> None:
+        try:
+            client = APIClient()
+            client.force_authenticate(beat_officer)
+            body = visit_body()  # a fresh client_id each
+            start.wait()
+            answers[slot] = client.post(
+                f"/api/v1/mobile/tasks/{task.pk}/visits/", body, format="json"
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post, args=(slot,)) for slot in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert Visit.objects.filter(task=task).count() == 1
+
+
+def test_one_client_id_racing_on_two_tasks_is_stored_once(world, policies, beat_officer):
+    """A phone bug sends one client_id for two tasks at once: the two task locks do not
+    serialise them, so the unique constraint on ``client_id`` is what keeps one visit (the
+    other is 409 ``client_id_reused``)."""
+    tasks = [open_task(located_offender(world.lahore_a_1, IN_LAHORE_A_1)) for _ in range(2)]
+    body = visit_body()
+    start = threading.Barrier(2)
+    answers: list = [None, None]
+    errors: list[BaseException] = []
+
+    def post(slot: int) -> None:
+        try:
+            client = APIClient()
+            client.force_authenticate(beat_officer)
+            start.wait()
+            answers[slot] = client.post(
+                f"/api/v1/mobile/tasks/{tasks[slot].pk}/visits/", body, format="json"
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post, args=(slot,)) for slot in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert Visit.objects.count() == 1

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from mobile_api.models import VisitPhoto
-from tests.mobile_api.conftest import visit_body, visits_url
-from tests.mobile_api.test_visits import _jpeg_with_gps_exif, _upload
+from tests.mobile_api.conftest import jpeg_with_gps_exif, upload, visit_body, visits_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,7 +84,7 @@ def test_visit_photos_go_to_the_s3_store_and_come_back_through_the_api(
 ):
     response = client_for(beat_officer).post(
         visits_url(task_a1),
-        {**visit_body(mock_location=True), "photos": [_upload("door.jpg", _jpeg_with_gps_exif())]},
+        {**visit_body(mock_location=True), "photos": [upload("door.jpg", jpeg_with_gps_exif())]},
         format="multipart",
     )
     assert response.status_code == 200, response.json()

@@ -5,12 +5,15 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from common.exceptions import Conflict, NotFound
+from mobile_api import rules
 from mobile_api.models import TaskChange, TaskStatus, VerificationTask
 from mobile_api.services import tasks as task_services
 from registry.models import Offender, OffenderStatus, ReportingPolicy
+from registry.services.dues import reporting_policy_save
 from registry.services.lifecycle import offender_release
 from registry.services.offenders import offender_update
 from tests.mobile_api.conftest import (
@@ -192,8 +195,9 @@ def test_policy_change_moves_verification_dues_and_open_periodic_tasks(world, po
 
     policy = ReportingPolicy.objects.get(risk_tier=3)
     policy.verification_interval_days = 60
-    policy.save()
-    task_services.on_reporting_policy_changed(policy=policy, actor=None)
+    reporting_policy_save(
+        actor=None, policy=policy, fields=["verification_interval_days"], created=False
+    )
 
     offender.refresh_from_db()
     assert offender.next_verification_due == today - timedelta(days=30) + timedelta(days=60)
@@ -302,3 +306,16 @@ def test_an_address_change_also_settles_a_station_follow_up(
 
     follow_up.refresh_from_db()
     assert (follow_up.status, follow_up.resolution) == (TaskStatus.CANCELLED, "address_changed")
+
+
+@pytest.mark.parametrize(("interval", "spread"), [(90, 14), (3, 14), (1, 14), (30, 0)])
+def test_the_sql_spread_is_the_pure_rule(db, interval, spread):
+    offender = "(SELECT %(id)s::bigint AS id) AS o"
+    policy = "(SELECT %(interval)s::int AS verification_interval_days) AS p"
+    sql = f"SELECT {task_services._SPREAD_SQL} FROM {offender}, {policy}"  # noqa: S608
+    with connection.cursor() as cursor:
+        for offender_id in range(1, 40):
+            cursor.execute(sql, {"id": offender_id, "interval": interval, "spread": spread})
+            assert cursor.fetchone()[0] == rules.spread_offset_days(
+                offender_id=offender_id, interval_days=interval, spread_days=spread
+            )

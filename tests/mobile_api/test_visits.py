@@ -19,8 +19,10 @@ from registry.models import Address, Offender
 from tests.mobile_api.conftest import (
     IN_LAHORE_A_1,
     IN_LAHORE_A_2,
+    jpeg_with_gps_exif,
     located_offender,
     open_task,
+    upload,
     visit_body,
     visits_url,
 )
@@ -292,33 +294,13 @@ def test_a_visit_in_the_future_is_refused(officer_client, task_a1):
 # --- photos ---------------------------------------------------------------------------------------
 
 
-def _jpeg_with_gps_exif() -> bytes:
-    image = Image.new("RGB", (40, 30), (200, 30, 30))
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"  # Make
-    gps = exif.get_ifd(0x8825)
-    gps[1] = "N"
-    gps[2] = (31.0, 12.0, 0.0)
-    gps[3] = "E"
-    gps[4] = (74.0, 12.0, 0.0)
-    out = io.BytesIO()
-    image.save(out, format="JPEG", exif=exif)
-    return out.getvalue()
-
-
-def _upload(name: str, content: bytes):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    return SimpleUploadedFile(name, content, content_type="image/jpeg")
-
-
 def test_photos_are_stored_without_exif(officer_client, task_a1, client_for, station_officer):
-    original = _jpeg_with_gps_exif()
+    original = jpeg_with_gps_exif()
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)  # the test is real
 
     response = officer_client.post(
         visits_url(task_a1),
-        {**visit_body(mock_location=True), "photos": [_upload("door.jpg", original)]},
+        {**visit_body(mock_location=True), "photos": [upload("door.jpg", original)]},
         format="multipart",
     )
 
@@ -343,7 +325,7 @@ def test_a_photo_that_is_not_a_jpeg_or_png_is_refused(officer_client, task_a1):
     for content in (gif.getvalue(), b"not an image at all"):
         response = officer_client.post(
             visits_url(task_a1),
-            {**visit_body(), "photos": [_upload("fake.jpg", content)]},
+            {**visit_body(), "photos": [upload("fake.jpg", content)]},
             format="multipart",
         )
         assert response.status_code == 400
@@ -353,11 +335,11 @@ def test_a_photo_that_is_not_a_jpeg_or_png_is_refused(officer_client, task_a1):
 
 
 def test_a_photo_over_the_size_limit_is_refused(officer_client, task_a1, settings):
-    content = _jpeg_with_gps_exif()
+    content = jpeg_with_gps_exif()
     settings.NIGRANI_PHOTO_MAX_BYTES = len(content) - 1
     response = officer_client.post(
         visits_url(task_a1),
-        {**visit_body(), "photos": [_upload("big.jpg", content)]},
+        {**visit_body(), "photos": [upload("big.jpg", content)]},
         format="multipart",
     )
     assert response.status_code == 400
@@ -365,7 +347,7 @@ def test_a_photo_over_the_size_limit_is_refused(officer_client, task_a1, setting
     settings.NIGRANI_PHOTO_MAX_BYTES = len(content)
     response = officer_client.post(
         visits_url(task_a1),
-        {**visit_body(), "photos": [_upload("ok.jpg", content)]},
+        {**visit_body(), "photos": [upload("ok.jpg", content)]},
         format="multipart",
     )
     assert response.status_code == 200
@@ -373,10 +355,10 @@ def test_a_photo_over_the_size_limit_is_refused(officer_client, task_a1, setting
 
 def test_too_many_photos_are_refused(officer_client, task_a1, settings):
     settings.NIGRANI_VISIT_MAX_PHOTOS = 1
-    content = _jpeg_with_gps_exif()
+    content = jpeg_with_gps_exif()
     response = officer_client.post(
         visits_url(task_a1),
-        {**visit_body(), "photos": [_upload("a.jpg", content), _upload("b.jpg", content)]},
+        {**visit_body(), "photos": [upload("a.jpg", content), upload("b.jpg", content)]},
         format="multipart",
     )
     assert response.status_code == 400
@@ -417,7 +399,7 @@ def test_batch_with_photos_as_multipart(officer_client, task_a1):
     visits = [{**visit_body(mock_location=True), "task_id": task_a1.pk}]
     response = officer_client.post(
         "/api/v1/mobile/visits/batch/",
-        {"visits": json.dumps(visits), "photos.0": _upload("a.jpg", _jpeg_with_gps_exif())},
+        {"visits": json.dumps(visits), "photos.0": upload("a.jpg", jpeg_with_gps_exif())},
         format="multipart",
     )
     assert response.status_code == 200

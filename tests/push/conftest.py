@@ -5,6 +5,8 @@ import json
 import pytest
 from django.db import connection
 
+from push import services
+from push.models import Notification
 from tests.push.fake_gateway import API_KEY, start_fake_gateway, stop_fake_gateway
 
 NUMBER = "+923001234567"
@@ -41,3 +43,19 @@ def delivery_jobs(message_id: int) -> list[tuple[str, object]]:
             [json.dumps({"message_id": message_id})],
         )
         return cursor.fetchall()
+
+
+URL = "/api/v1/notifications/"
+
+
+def notify(officer, n: int = 1, kind: str = "checkin_locked") -> list[Notification]:
+    return [
+        services.notify_officers(
+            officers=[officer],
+            kind=kind,
+            text=f"An OTP challenge locked ({i}).",
+            object_type="checkin_challenge",
+            object_id=i,
+        )[0]
+        for i in range(n)
+    ]

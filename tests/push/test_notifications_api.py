@@ -1,27 +1,12 @@
 """The caller's own notices: listed newest first, marked read; nobody sees another's."""
 
 from push import services
-from push.models import Notification
-
-URL = "/api/v1/notifications/"
-
-
-def _notify(officer, n: int = 1, kind: str = "checkin_locked") -> list[Notification]:
-    return [
-        services.notify_officers(
-            officers=[officer],
-            kind=kind,
-            text=f"An OTP challenge locked ({i}).",
-            object_type="checkin_challenge",
-            object_id=i,
-        )[0]
-        for i in range(n)
-    ]
+from tests.push.conftest import URL, notify
 
 
 def test_officer_lists_own_notices_newest_first(client_for, station_officer, control_room):
-    mine = _notify(station_officer, 3)
-    _notify(control_room, 2)
+    mine = notify(station_officer, 3)
+    notify(control_room, 2)
 
     response = client_for(station_officer).get(URL)
 
@@ -40,7 +25,7 @@ def test_officer_lists_own_notices_newest_first(client_for, station_officer, con
 
 
 def test_list_is_cursor_paginated(client_for, station_officer):
-    _notify(station_officer, 5)
+    notify(station_officer, 5)
     client = client_for(station_officer)
 
     first = client.get(URL, {"page_size": 2}).json()
@@ -52,7 +37,7 @@ def test_list_is_cursor_paginated(client_for, station_officer):
 
 
 def test_unread_filter(client_for, station_officer):
-    read, unread = _notify(station_officer, 2)
+    read, unread = notify(station_officer, 2)
     services.notification_mark_read(actor=station_officer, notification_id=read.pk)
     client = client_for(station_officer)
 
@@ -67,7 +52,7 @@ def test_bad_filter_is_a_field_error(client_for, station_officer):
 
 
 def test_mark_read_is_idempotent(client_for, station_officer):
-    (notice,) = _notify(station_officer)
+    (notice,) = notify(station_officer)
     client = client_for(station_officer)
 
     first = client.post(f"{URL}{notice.pk}/read/")
@@ -79,7 +64,7 @@ def test_mark_read_is_idempotent(client_for, station_officer):
 
 
 def test_another_officers_notice_is_not_found(client_for, station_officer, control_room):
-    (notice,) = _notify(control_room)
+    (notice,) = notify(control_room)
 
     response = client_for(station_officer).post(f"{URL}{notice.pk}/read/")
 

@@ -2,13 +2,17 @@
 POST /api/v1/offenders/{id}/convictions/ — the shared conviction rules, scope, duplicates and
 the audit trail."""
 
+import threading
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 
 from audit.models import AuditEvent
 from common.exceptions import Forbidden, NotFound
 from registry.models import Conviction, Offender
 from registry.services.offenders import CASE_ALREADY_RECORDED, conviction_add
+from tests.helpers import wait_until_a_backend_waits_on_a_lock
 from tests.registry.offender_data import BODY, register
 
 
@@ -167,13 +171,48 @@ def test_the_same_case_for_another_offender_is_fine(client_for, registry_admin, 
     assert client.post(url(other.pk), conviction(), format="json").status_code == 201
 
 
-def test_a_concurrent_duplicate_is_caught_by_the_constraint(data_entry, offender, monkeypatch):
-    # Another officer's identical addition commits between the check and the insert: the
-    # check sees nothing, the unique constraint refuses, and the answer is the same 400.
-    conviction_add(actor=data_entry, offender_id=offender.pk, data=conviction())
-    monkeypatch.setattr("django.db.models.query.QuerySet.exists", lambda self: False)
+@pytest.mark.django_db(transaction=True)
+def test_a_concurrent_duplicate_is_caught_by_the_constraint(data_entry, offender):
+    """Officer A's addition is inserted but not yet committed when officer B adds the same
+    case: B's check sees nothing, its insert waits on the unique index, and once A commits B
+    gets the same 400 as a plain duplicate (not a 500, not a second row)."""
+    a_inserted, release_a = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
 
-    with pytest.raises(ValidationError) as caught:
-        conviction_add(actor=data_entry, offender_id=offender.pk, data=conviction())
+    def officer_a() -> None:
+        try:
+            with transaction.atomic():
+                conviction_add(actor=data_entry, offender_id=offender.pk, data=conviction())
+                a_inserted.set()
+                release_a.wait(timeout=10)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
+            errors.append(exc)
+            a_inserted.set()
+        finally:
+            connection.close()
 
-    assert caught.value.message_dict == {"case_number": [CASE_ALREADY_RECORDED]}
+    thread = threading.Thread(target=officer_a)
+    thread.start()
+    a_inserted.wait(timeout=10)
+    outcome: list[BaseException] = []
+
+    def officer_b() -> None:
+        try:
+            conviction_add(actor=data_entry, offender_id=offender.pk, data=conviction())
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
+            outcome.append(exc)
+        finally:
+            connection.close()
+
+    second = threading.Thread(target=officer_b)
+    second.start()
+    b_waited = wait_until_a_backend_waits_on_a_lock()
+    release_a.set()
+    thread.join(timeout=20)
+    second.join(timeout=20)
+
+    assert errors == []
+    assert b_waited, "officer B never waited on A's row: no race was exercised"
+    assert [type(exc) for exc in outcome] == [ValidationError], outcome
+    assert outcome[0].message_dict == {"case_number": [CASE_ALREADY_RECORDED]}
+    assert Conviction.objects.filter(offender=offender, case_number="SC-12/2023").count() == 1

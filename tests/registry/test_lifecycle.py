@@ -10,15 +10,10 @@ from django.core.exceptions import ValidationError
 from audit.models import AuditEvent
 from common.exceptions import Conflict, Forbidden, NotFound
 from registry.models import Offender, OffenderStatus, ReportingPolicy, StatusChange
-from registry.services.lifecycle import (
-    TRANSITIONS,
-    offender_dues_compute,
-    offender_release,
-    offender_transition,
-)
+from registry.services.dues import offender_dues_compute
+from registry.services.lifecycle import TRANSITIONS, offender_release, offender_transition
 from registry.services.offenders import offender_update
 from tests.registry.offender_data import KASUR_A_1, LAHORE_A_2, register, reload
-from tests.registry.test_offenders_services import recorded_hooks  # noqa: F401 - fixture
 
 S = OffenderStatus
 HOME = {"text": "House 7, Model Town", "district": "lahore", **LAHORE_A_2}
@@ -91,7 +86,7 @@ def test_release_activates_sets_dues_records_and_calls_the_hook(
     world,
     data_entry,
     prison_officer,
-    recorded_hooks,  # noqa: F811
+    recorded_hooks,
 ):
     offender = register(data_entry)
 
@@ -123,7 +118,7 @@ def test_release_to_another_district_transfers_supervision(
     world,
     data_entry,
     prison_officer,
-    recorded_hooks,  # noqa: F811
+    recorded_hooks,
 ):
     offender = register(data_entry)
 
@@ -337,13 +332,15 @@ def test_a_stale_status_loses_the_race(world, registry_admin, monkeypatch):
     assert not StatusChange.objects.filter(offender=offender, to_status=S.ABSCONDED).exists()
 
 
-def test_tier_change_recomputes_dues(world, registry_admin):
+def test_tier_change_recomputes_dues_from_the_release(world, registry_admin):
+    """Counted from the release (8 March), not restarted today (10 March): a tier change
+    is the policy change of one offender (``registry.services.dues``)."""
     offender = register(registry_admin)
     release(registry_admin, offender)
 
     offender_update(actor=registry_admin, offender_id=offender.pk, data={"risk_tier": 3})
 
     offender = reload(offender)
-    assert offender.next_checkin_due == date(2026, 3, 17)  # 7 days from today
-    assert offender.next_verification_due == date(2026, 6, 8)
+    assert offender.next_checkin_due == date(2026, 3, 15)  # 7 days from the release
+    assert offender.next_verification_due == date(2026, 6, 6)
     assert offender.registration_ends_on is None  # tier 3: for life

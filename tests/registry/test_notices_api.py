@@ -9,13 +9,12 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from compliance.models import Violation
 from registry.models import Notice, NoticeStatus, Offender
-from tests.compliance.offenders import make_offender
-from tests.registry.test_notices_services import deadlines  # noqa: F401 - fixture
+from tests.factories import OffenderFactory
 
 
 @pytest.fixture
-def offender(world, deadlines) -> Offender:  # noqa: F811 - the fixture above
-    return make_offender(
+def offender(world, deadlines) -> Offender:
+    return OffenderFactory(
         district=world.lahore,
         station=world.lahore_a,
         beat=world.lahore_a_1,
@@ -278,7 +277,7 @@ def test_control_room_reads_but_cannot_handle_notices(client_for, control_room, 
     assert Notice.objects.get(pk=filed["id"]).status == NoticeStatus.FILED
 
 
-def test_unknown_notice_is_404(client_for, registry_admin, deadlines):  # noqa: F811
+def test_unknown_notice_is_404(client_for, registry_admin, deadlines):
     assert client_for(registry_admin).post(action_url(987654, "acknowledge")).status_code == 404
 
 

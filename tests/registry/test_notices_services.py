@@ -30,34 +30,12 @@ from registry.services.notices import (
     notice_details,
     notice_file,
 )
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 PKT = ZoneInfo("Asia/Karachi")
 # "Today" for every dated test: 10 March 2026, mid-morning in Pakistan.
 TODAY = date(2026, 3, 10)
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=PKT)
-
-
-@pytest.fixture
-def deadlines(db) -> None:
-    """The default policy, stated here so the tests say which rule they exercise."""
-    for kind in (
-        NoticeKind.NAME_CHANGE,
-        NoticeKind.ADDRESS_CHANGE,
-        NoticeKind.PHONE_CHANGE,
-        NoticeKind.EMPLOYMENT_CHANGE,
-    ):
-        NoticeDeadline.objects.update_or_create(
-            kind=kind, defaults={"days_after_change": 3, "days_before_departure": None}
-        )
-    NoticeDeadline.objects.update_or_create(
-        kind=NoticeKind.INTERNATIONAL_TRAVEL,
-        defaults={"days_after_change": None, "days_before_departure": 7},
-    )
-    NoticeDeadline.objects.update_or_create(
-        kind=NoticeKind.DOMESTIC_TRAVEL,
-        defaults={"days_after_change": None, "days_before_departure": 3},
-    )
 
 
 @pytest.fixture
@@ -69,7 +47,7 @@ def frozen_now():
 @pytest.fixture
 def offender(world, deadlines) -> Offender:
     """Supervised by station lahore-a; active."""
-    return make_offender(
+    return OffenderFactory(
         district=world.lahore,
         station=world.lahore_a,
         beat=world.lahore_a_1,
@@ -400,7 +378,7 @@ def test_bad_travel_notice_is_rejected_with_the_field_named(
 
 @pytest.mark.usefixtures("frozen_now")
 def test_registry_admin_files_for_any_offender(registry_admin, world, deadlines):
-    kasur_offender = make_offender(district=world.kasur, station=world.kasur_a)
+    kasur_offender = OffenderFactory(district=world.kasur, station=world.kasur_a)
 
     notice = file_change(registry_admin, kasur_offender)
 

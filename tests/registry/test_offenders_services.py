@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from common.exceptions import Forbidden, NotFound
-from registry import hooks
 from registry.identifiers import cnic_blind_index, normalise_cnic
 from registry.models import Address, Conviction, Offender, StatusChange, SupervisionPeriod
 from registry.services.offenders import (
@@ -37,23 +36,6 @@ TODAY = date(2026, 3, 10)
 def frozen_today():
     with time_machine.travel("2026-03-10 05:00:00+00:00", tick=False):
         yield
-
-
-@pytest.fixture
-def recorded_hooks():
-    """Every hook the register calls, recorded; handlers removed afterwards."""
-    calls: list[tuple[str, dict]] = []
-    added = []
-    for name in ("offender_released", "address_changed", "offender_transferred"):
-
-        def handler(_name=name, **kwargs):
-            calls.append((_name, kwargs))
-
-        hooks.register(name, handler)
-        added.append((name, handler))
-    yield calls
-    for name, handler in added:
-        hooks._handlers[name].remove(handler)
 
 
 def errors_of(caught) -> dict:

@@ -1,29 +1,19 @@
 """Query counts of the register's lists (offenders, the offender search, an offender's notices
 and timeline): pinned, and the same for one row as for many."""
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from registry.services.notices import notice_acknowledge, notice_file
 from registry.services.offenders import conviction_add
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
+from tests.helpers import query_count
 from tests.registry.offender_data import BODY, KASUR_A_1, LAHORE_A_2, LAHORE_B_1, register
-from tests.registry.test_notices_services import deadlines  # noqa: F401 - fixture
 
 MANY = 15
-
-
-def _query_count(request: Callable) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = request()
-    assert response.status_code == 200, response.content
-    return len(captured)
 
 
 def _register(actor, count: int) -> None:
@@ -39,7 +29,7 @@ def test_offender_list_query_count_does_not_grow_with_rows(
     client = client_for(registry_admin)
     url = "/api/v1/offenders/?purpose=supervision"
     _register(registry_admin, 1)
-    one_row = _query_count(lambda: client.get(url))
+    one_row = query_count(lambda: client.get(url))
 
     _register(registry_admin, MANY - 1)
     # The page, its current addresses and convictions (district/station/beat joined in), and
@@ -58,7 +48,7 @@ def test_offender_search_query_count_does_not_grow_with_rows(
     url = "/api/v1/offenders/search/"
     query = {"purpose": "supervision", "status": "in_custody"}
     _register(registry_admin, 1)
-    one_row = _query_count(lambda: client.post(url, query, format="json"))
+    one_row = query_count(lambda: client.post(url, query, format="json"))
 
     _register(registry_admin, MANY - 1)
     # As the list: the page, its addresses and convictions, and the audit append.
@@ -93,11 +83,11 @@ def test_offender_notice_list_query_count_does_not_grow_with_rows(
     station_officer,
     django_assert_max_num_queries,
 ):
-    offender = make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
     client = client_for(station_officer)
     url = f"/api/v1/offenders/{offender.pk}/notices/"
     _travel(station_officer, offender, 1)
-    one_row = _query_count(lambda: client.get(url))
+    one_row = query_count(lambda: client.get(url))
 
     _travel(station_officer, offender, MANY - 1, start=1)
     # The offender's visibility, the page (officers, station and destination joined in), and
@@ -129,11 +119,11 @@ def test_offender_timeline_query_count_does_not_grow_with_rows(
     registry_admin,
     django_assert_max_num_queries,
 ):
-    offender = make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
     client = client_for(registry_admin)
     url = f"/api/v1/offenders/{offender.pk}/timeline/?purpose=supervision"
     _history(registry_admin, offender, 1)
-    one_row = _query_count(lambda: client.get(url))
+    one_row = query_count(lambda: client.get(url))
 
     _history(registry_admin, offender, MANY - 1, start=1)
     # The record with its address and convictions (access check), one query per source of

@@ -7,14 +7,11 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from django.db.models import Model
 
 from accounts.models import Agency, Officer
 from accounts.roles import Role
-from accounts.services import officer_assignment_errors
-from audit.models import AuditAction
-from audit.services import audit_record
+from accounts.services import officer_assignment_errors, officer_create
 from jurisdictions.models import Beat, District, PoliceStation
 
 
@@ -84,13 +81,5 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         officer.set_password(password)
-        with transaction.atomic():
-            officer.save()
-            audit_record(
-                actor=None,
-                action=AuditAction.CREATE,
-                object_type="officer",
-                object_id=officer.pk,
-                details={"role": officer.role, "via": "create_officer"},
-            )
+        officer_create(actor=None, officer=officer, via="create_officer")
         self.stdout.write(f"Created {officer.username} ({officer.role}).")
