@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "compliance",
     "mobile_api",
     "checkins",
+    "disclosures",
     "django.contrib.postgres",
 ]
 
@@ -334,6 +335,17 @@ NIGRANI_CHECKIN_DAILY_CHALLENGES = env_int("NIGRANI_CHECKIN_DAILY_CHALLENGES", 5
 NIGRANI_CHECKIN_ACCURACY_CAP_M = env_int("NIGRANI_CHECKIN_ACCURACY_CAP_M", 150)
 # Language of the offender's SMS (check-in codes, reminders): ur or en.
 NIGRANI_SMS_LANGUAGE = env_str("NIGRANI_SMS_LANGUAGE", "ur")
+
+# --- Disclosures (disclosures/) -------------------------------------------------------------
+# Records requests: the prosecutor's clock from each submission; the prosecutor is reminded
+# when it runs out and the NPB told ESCALATE hours later; the officer reads the extract for
+# ACCESS days after it is passed on. FIR copies: at most MAX_BYTES; SCANNER is the dotted path
+# of a callable(content: bytes, kind: str) -> bool (False or UploadRejected refuses).
+NIGRANI_RECORDS_REQUEST_CLOCK_HOURS = env_int("NIGRANI_RECORDS_REQUEST_CLOCK_HOURS", 48)
+NIGRANI_RECORDS_REQUEST_ESCALATE_HOURS = env_int("NIGRANI_RECORDS_REQUEST_ESCALATE_HOURS", 24)
+NIGRANI_RECORDS_EXTRACT_ACCESS_DAYS = env_int("NIGRANI_RECORDS_EXTRACT_ACCESS_DAYS", 30)
+NIGRANI_FIR_COPY_MAX_BYTES = env_int("NIGRANI_FIR_COPY_MAX_BYTES", 10 * 1024 * 1024)
+NIGRANI_FIR_COPY_SCANNER = env_str("NIGRANI_FIR_COPY_SCANNER", "")
 
 # --- Logging: structured enough to grep, never protected values ------------------------------
 LOGGING = {
