@@ -201,12 +201,12 @@ class SmsSender(TimestampedModel):
 
 class SmsCheck(models.Model):
     """One CNIC asked by one sender: what the quotas and the detectors count. The CNIC is kept
-    as its blind index and, for the sequence detector, as its 13 digits' numeric value under
-    the sender (``cnic_serial``); a number is never kept."""
+    as its blind index and, encrypted, as its digits: the sequence detector compares a
+    sender's last checks (at most the monthly quota) numerically. No phone number is kept."""
 
     sender = models.ForeignKey(SmsSender, on_delete=models.CASCADE, related_name="checks")
     cnic_index = models.CharField(max_length=64, db_index=True)
-    cnic_serial = models.BigIntegerField(help_text="the CNIC's 13 digits as a number")
+    cnic_digits = EncryptedTextField(help_text="the 13 digits asked, encrypted")
     hit = models.BooleanField()
     checked_at = models.DateTimeField(db_index=True)
 

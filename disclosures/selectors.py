@@ -23,7 +23,7 @@ from accounts.models import Officer
 from accounts.roles import Role
 from accounts.scoping import jurisdiction_q
 from common.exceptions import NotFound
-from disclosures.models import RecordsRequest, RequestAnswer, RequestState
+from disclosures.models import RecordsRequest, RequestAnswer, RequestState, SecurityEvent
 
 EXTRACT_ALLOWED = "allowed"
 EXTRACT_EXPIRED = "expired"
@@ -95,3 +95,10 @@ def extract_access(*, actor: Officer, request: RecordsRequest, now: datetime) ->
     ):
         return EXTRACT_ALLOWED
     return EXTRACT_NONE
+
+
+def security_event_list(*, actor: Officer) -> QuerySet[SecurityEvent]:
+    """The public SMS check's security events, for the NPB (national: no jurisdiction)."""
+    if not actor.is_active or not actor.has_permission("sms_check.security_read"):
+        return SecurityEvent.objects.none()
+    return SecurityEvent.objects.order_by("-id")

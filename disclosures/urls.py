@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from disclosures.apis import requests
+from disclosures.apis import requests, sms
 
 app_name = "disclosures"
 
@@ -20,4 +20,6 @@ urlpatterns = [
     path(f"{_RR}extract/", requests.RecordsRequestExtractApi.as_view(), name="rr-extract"),
     path(f"{_RR}extract.pdf", requests.RecordsRequestExtractPdfApi.as_view(), name="rr-pdf"),
     path(f"{_RR}fir-copy/", requests.RecordsRequestFirCopyApi.as_view(), name="rr-fir-copy"),
+    path("sms/inbound/", sms.SmsInboundApi.as_view(), name="sms-inbound"),
+    path("sms/security-events/", sms.SecurityEventListApi.as_view(), name="sms-security-events"),
 ]
