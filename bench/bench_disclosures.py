@@ -20,7 +20,7 @@ from registry.identifiers import cnic_blind_index
 from registry.models import Offender, OffenderStatus
 
 CHECKS = 400
-SECRET = "bench-gateway-secret"
+SECRET = "bench-gateway-secret"  # noqa: S105 - a throwaway HMAC key for the benchmark
 HITS_EVERY = 20  # about the share of asked CNICs that are on the register, generously
 
 

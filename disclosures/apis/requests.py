@@ -28,6 +28,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import Role
+from audit.models import AuditAction
+from audit.services import audit_record
 from common.pagination import CursorPagination
 from disclosures import selectors
 from disclosures.models import RecordsRequest, RequestState
@@ -206,6 +208,14 @@ class RecordsRequestListApi(APIView):
         paginator = CursorPagination()
         paginator.ordering = ("-submitted_at", "-id")
         page = paginator.paginate_queryset(requests, request, view=self)
+        # A list shows Annexure A of every request on it: audited like the register's lists.
+        audit_record(
+            actor=request.user,
+            action=AuditAction.SEARCH,
+            object_type=services.OBJECT_TYPE,
+            purpose="records_request_list",
+            details={"ids": [r.pk for r in page], "filters": sorted(filters.validated_data)},
+        )
         data = RecordsRequestSerializer(page, many=True, context={"actor": request.user}).data
         return paginator.get_paginated_response(data)
 
