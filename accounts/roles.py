@@ -137,6 +137,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
         {_R.INVESTIGATING_OFFICER, _R.DISTRICT_PROSECUTOR, _R.REGISTRY_ADMIN}
     ),
     "sms_check.security_read": frozenset({_R.REGISTRY_ADMIN}),
+    "sms_check.security_review": frozenset({_R.REGISTRY_ADMIN}),
 }
 
 

@@ -22,4 +22,9 @@ urlpatterns = [
     path(f"{_RR}fir-copy/", requests.RecordsRequestFirCopyApi.as_view(), name="rr-fir-copy"),
     path("sms/inbound/", sms.SmsInboundApi.as_view(), name="sms-inbound"),
     path("sms/security-events/", sms.SecurityEventListApi.as_view(), name="sms-security-events"),
+    path(
+        "sms/security-events/<int:event_id>/review/",
+        sms.SecurityEventReviewApi.as_view(),
+        name="sms-security-event-review",
+    ),
 ]

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from common.exceptions import NotFound
 from common.pagination import CursorPagination
 from disclosures import selectors
-from disclosures.services.sms_check import sms_check_handle
+from disclosures.services.sms_check import security_event_review, sms_check_handle
 from push.services import (
     SIGNATURE_HEADER,
     SIGNATURE_TIMESTAMP_HEADER,
@@ -139,3 +139,31 @@ class SecurityEventListApi(APIView):
         events = selectors.security_event_list(actor=request.user)
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(SecurityEventSerializer(page, many=True).data)
+
+
+class SecurityEventReviewApi(APIView):
+    permission_classes = [_CanReadSecurity]
+
+    @extend_schema_serializer(component_name="SmsSecurityEventReview")
+    class InputSerializer(serializers.Serializer):
+        unsilence = serializers.BooleanField(help_text="lift the sender's silence")
+
+    @extend_schema(
+        tags=["sms"],
+        operation_id="sms_security_event_review",
+        request=InputSerializer,
+        responses={
+            200: SecurityEventSerializer,
+            403: OpenApiResponse(description="not the register's staff"),
+            404: OpenApiResponse(description="no such event"),
+            409: OpenApiResponse(description="already reviewed"),
+        },
+        description="Mark a security event reviewed, optionally lifting the sender's silence.",
+    )
+    def post(self, request: Request, event_id: int) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = security_event_review(
+            actor=request.user, event_id=event_id, unsilence=payload.validated_data["unsilence"]
+        )
+        return Response(SecurityEventSerializer(event).data)

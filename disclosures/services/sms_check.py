@@ -36,6 +36,7 @@ from accounts.models import Officer
 from accounts.roles import Role
 from audit.models import AuditAction
 from audit.services import audit_record
+from common.exceptions import Conflict, Forbidden, NotFound
 from disclosures import enumeration
 from disclosures.models import (
     SecurityEvent,
@@ -228,3 +229,33 @@ def _answer(
         to=number, text=text, purpose=PURPOSE, sensitive=True, offender_id=registrant["pk"]
     )
     return SmsAnswerKind.WARNING, message.pk, cnic_index, check.pk
+
+
+def security_event_review(*, actor: Officer, event_id: int, unsilence: bool) -> SecurityEvent:
+    """The NPB marks a security event reviewed and, if it judges the sender harmless, lifts
+    the silence (its past checks still count towards the detectors). Reviewed once (409)."""
+    if not actor.is_active or not actor.has_permission("sms_check.security_review"):
+        raise Forbidden("Only the register's staff review security events.")
+    now = timezone.now()
+    with transaction.atomic():
+        event = SecurityEvent.objects.select_related("sender").filter(pk=event_id).first()
+        if event is None:
+            raise NotFound()
+        if not SecurityEvent.objects.filter(pk=event.pk, reviewed_at__isnull=True).update(
+            reviewed_at=now, updated_at=now
+        ):
+            raise Conflict("This security event was already reviewed.")
+        if unsilence:
+            SmsSender.objects.filter(pk=event.sender_id).update(
+                silenced_at=None, silenced_reason="", updated_at=now
+            )
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            object_type="security_event",
+            object_id=event.pk,
+            purpose=AUDIT_PURPOSE,
+            details={"kind": event.kind, "unsilenced": unsilence},
+        )
+    event.refresh_from_db()
+    return event

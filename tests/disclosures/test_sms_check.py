@@ -313,3 +313,24 @@ def test_no_number_is_stored_and_every_check_is_audited(world, api_client):
     assert {e.details["sender"] for e in events} == {sender.sender_index}
     assert events[0].details["cnic_index"] == cnic_blind_index(CNIC)
     assert SmsCheck.objects.count() == 2
+
+
+def test_the_npb_lists_and_reviews_an_event_and_may_lift_the_silence(
+    world, client_for, registry_admin, station_officer
+):
+    for cnic in ("35202-1234560-1", "35202-1234561-1", "35202-1234563-2"):
+        _check(cnic)
+    npb = client_for(registry_admin)
+    listed = npb.get("/api/v1/sms/security-events/").json()["results"]
+    assert [e["kind"] for e in listed] == ["sequential_cnics"]
+    assert "+92" not in json.dumps(listed)
+    url = f"/api/v1/sms/security-events/{listed[0]['id']}/review/"
+    assert client_for(station_officer).post(url, {"unsilence": True}).status_code == 403
+    assert client_for(station_officer).get("/api/v1/sms/security-events/").status_code == 403
+    reviewed = npb.post(url, {"unsilence": True}, format="json")
+    assert reviewed.status_code == 200
+    assert reviewed.json()["reviewed_at"] is not None
+    assert npb.post(url, {"unsilence": True}, format="json").status_code == 409
+    assert SmsSender.objects.get().silenced_at is None
+    assert _check(_far_apart(80)).kind == "neutral"
+    assert AuditEvent.objects.filter(object_type="security_event").count() == 1
