@@ -36,7 +36,7 @@ from push.text import segment_count
 
 logger = logging.getLogger(__name__)
 
-E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")  # [0-9]: \d also matches Urdu digits
 PURPOSE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_SEGMENTS = 10  # a runaway text is a bug, not a message: refuse it rather than bill it
 RETRY_CAP_SECONDS = 3600
