@@ -130,6 +130,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "checkin.read": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
     # Outbound messages and in-app notifications
     "notification.read": frozenset(Role),
+    # Disclosures: the records request (SOP of 22 Aug 2024) and the public SMS check
+    "records_request.file": frozenset({_R.INVESTIGATING_OFFICER}),
+    "records_request.review": frozenset({_R.DISTRICT_PROSECUTOR}),
+    "records_request.answer": frozenset({_R.REGISTRY_ADMIN}),
+    "records_request.read": frozenset(
+        {_R.INVESTIGATING_OFFICER, _R.DISTRICT_PROSECUTOR, _R.REGISTRY_ADMIN}
+    ),
+    "sms_check.security_read": frozenset({_R.REGISTRY_ADMIN}),
+    "sms_check.security_review": frozenset({_R.REGISTRY_ADMIN}),
 }
 
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "compliance",
     "mobile_api",
     "checkins",
+    "disclosures",
     "django.contrib.postgres",
 ]
 
@@ -337,6 +338,47 @@ NIGRANI_CHECKIN_DAILY_CHALLENGES = env_int("NIGRANI_CHECKIN_DAILY_CHALLENGES", 5
 NIGRANI_CHECKIN_ACCURACY_CAP_M = env_int("NIGRANI_CHECKIN_ACCURACY_CAP_M", 150)
 # Language of the offender's SMS (check-in codes, reminders): ur or en.
 NIGRANI_SMS_LANGUAGE = env_str("NIGRANI_SMS_LANGUAGE", "ur")
+
+# --- Disclosures (disclosures/) -------------------------------------------------------------
+# Records requests: the prosecutor's clock from each submission; the prosecutor is reminded
+# when it runs out and the NPB told ESCALATE hours later; the officer reads the extract for
+# ACCESS days after it is passed on. FIR copies: at most MAX_BYTES; SCANNER is the dotted path
+# of a callable(content: bytes, kind: str) -> bool (False or UploadRejected refuses).
+NIGRANI_RECORDS_REQUEST_CLOCK_HOURS = env_int("NIGRANI_RECORDS_REQUEST_CLOCK_HOURS", 48)
+NIGRANI_RECORDS_REQUEST_ESCALATE_HOURS = env_int("NIGRANI_RECORDS_REQUEST_ESCALATE_HOURS", 24)
+NIGRANI_RECORDS_EXTRACT_ACCESS_DAYS = env_int("NIGRANI_RECORDS_EXTRACT_ACCESS_DAYS", 30)
+NIGRANI_FIR_COPY_MAX_BYTES = env_int("NIGRANI_FIR_COPY_MAX_BYTES", 10 * 1024 * 1024)
+NIGRANI_FIR_COPY_SCANNER = env_str("NIGRANI_FIR_COPY_SCANNER", "")
+# The public SMS CNIC check: OFF unless a deployment switches it on deliberately (the legal
+# basis of NADRA's 2023 service was disputed). Inbound messages are signed like delivery
+# receipts (NIGRANI_SMS_RECEIPT_SECRET). Reply texts are settings, to be reviewed before use;
+# the warning's {name} and {father} come from the record.
+NIGRANI_SMS_CHECK_ENABLED = env_bool("NIGRANI_SMS_CHECK_ENABLED", default=False)
+NIGRANI_SMS_CHECK_WARNING_TEXT = env_str(
+    "NIGRANI_SMS_CHECK_WARNING_TEXT",
+    "خبردار! {name} ولد {father} جنسی جرائم کا سزا یافتہ مجرم ہے۔ "
+    "اسے بچوں اور خواتین کے قریب نہ آنے دیں۔",
+)
+NIGRANI_SMS_CHECK_NEUTRAL_TEXT = env_str(
+    "NIGRANI_SMS_CHECK_NEUTRAL_TEXT",
+    "اس شناختی کارڈ نمبر کے بارے میں بتانے کے لیے کوئی معلومات نہیں۔",
+)
+NIGRANI_SMS_CHECK_HELP_TEXT = env_str(
+    "NIGRANI_SMS_CHECK_HELP_TEXT",
+    "جانچ کے لیے صرف 13 ہندسوں کا شناختی کارڈ نمبر بھیجیں، مثلاً 12345-1234567-1",
+)
+# Anti-enumeration: checks per sender per rolling day and 30 days, checks per minute overall;
+# detectors: RUN CNICs each within GAP of the next from one sender; one CNIC from SENDERS
+# numbers in a day; a sender's hit rate above FACTOR x the base rate after MIN_CHECKS checks.
+NIGRANI_SMS_CHECK_DAILY_QUOTA = env_int("NIGRANI_SMS_CHECK_DAILY_QUOTA", 5)
+NIGRANI_SMS_CHECK_MONTHLY_QUOTA = env_int("NIGRANI_SMS_CHECK_MONTHLY_QUOTA", 20)
+NIGRANI_SMS_CHECK_GLOBAL_PER_MINUTE = env_int("NIGRANI_SMS_CHECK_GLOBAL_PER_MINUTE", 300)
+NIGRANI_SMS_CHECK_SEQUENCE_GAP = env_int("NIGRANI_SMS_CHECK_SEQUENCE_GAP", 100)
+NIGRANI_SMS_CHECK_SEQUENCE_RUN = env_int("NIGRANI_SMS_CHECK_SEQUENCE_RUN", 3)
+NIGRANI_SMS_CHECK_SAME_CNIC_SENDERS = env_int("NIGRANI_SMS_CHECK_SAME_CNIC_SENDERS", 5)
+NIGRANI_SMS_CHECK_BASE_HIT_RATE = env_float("NIGRANI_SMS_CHECK_BASE_HIT_RATE", 0.02)
+NIGRANI_SMS_CHECK_HIT_RATE_FACTOR = env_float("NIGRANI_SMS_CHECK_HIT_RATE_FACTOR", 10.0)
+NIGRANI_SMS_CHECK_HIT_RATE_MIN_CHECKS = env_int("NIGRANI_SMS_CHECK_HIT_RATE_MIN_CHECKS", 3)
 
 # --- Logging: structured enough to grep, never protected values ------------------------------
 LOGGING = {

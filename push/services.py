@@ -36,7 +36,7 @@ from push.text import segment_count
 
 logger = logging.getLogger(__name__)
 
-E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")  # [0-9]: \d also matches Urdu digits
 PURPOSE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_SEGMENTS = 10  # a runaway text is a bug, not a message: refuse it rather than bill it
 RETRY_CAP_SECONDS = 3600
@@ -343,17 +343,22 @@ class SignatureRefused(ApplicationError):
     code = "invalid_signature"
 
 
-def sms_receipt_authenticate(*, timestamp: str | None, signature: str | None, body: bytes) -> None:
-    """Refuse a receipt whose signature is missing (401), wrong, stale or from the future (403).
-    Checked before the body is read as JSON. The answer does not say which check failed beyond
-    its code; the comparison is constant-time."""
+def gateway_request_authenticate(
+    *, timestamp: str | None, signature: str | None, body: bytes, what: str = "requests"
+) -> str:
+    """The one check of a request the SMS gateway signs (delivery receipts, inbound
+    messages): refused when the signature is missing (401), wrong, stale or from the future
+    (403). Checked before the body is read as JSON; the comparison is constant-time and the
+    answer does not say which check failed beyond its code. Returns the signature normalised
+    once, for ``gateway_signature_record_once``."""
     if not timestamp or not signature:
-        raise ApplicationError("Signed receipts only.", code="not_authenticated", status_code=401)
+        raise ApplicationError(f"Signed {what} only.", code="not_authenticated", status_code=401)
     secret = settings.NIGRANI_SMS_RECEIPT_SECRET or ""
     if not secret:
-        raise SignatureRefused("Receipts are not accepted.")
+        raise SignatureRefused(f"{what.capitalize()} are not accepted.")
+    signature = signature.strip().lower()
     expected = receipt_signature(secret=secret, timestamp=timestamp, body=body)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    if not hmac.compare_digest(expected, signature):
         raise SignatureRefused("Invalid signature.")
     try:
         signed_at = int(timestamp)
@@ -362,6 +367,26 @@ def sms_receipt_authenticate(*, timestamp: str | None, signature: str | None, bo
     age = timezone.now().timestamp() - signed_at
     if abs(age) > settings.NIGRANI_SMS_RECEIPT_MAX_AGE_SECONDS:
         raise SignatureRefused("Stale signature.", code="stale_signature")
+    return signature
+
+
+def gateway_signature_record_once(*, signature: str) -> None:
+    """Accept an (already authenticated) signature once, in the caller's transaction: a
+    replay within the max age is refused (403) by the unique signature; older ones are stale."""
+    try:
+        with transaction.atomic():
+            SmsReceiptSignature.objects.create(
+                signature=signature.lower(), received_at=timezone.now()
+            )
+    except IntegrityError as exc:
+        raise SignatureRefused("Replayed signature.", code="replayed_signature") from exc
+
+
+def sms_receipt_authenticate(*, timestamp: str | None, signature: str | None, body: bytes) -> None:
+    """A delivery receipt's signature (``gateway_request_authenticate``)."""
+    gateway_request_authenticate(
+        timestamp=timestamp, signature=signature, body=body, what="receipts"
+    )
 
 
 def sms_receipt_apply(
@@ -375,11 +400,7 @@ def sms_receipt_apply(
         raise ValidationError({"status": [f"Unknown receipt status {status!r}."]})
     now = timezone.now()
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                SmsReceiptSignature.objects.create(signature=signature.lower(), received_at=now)
-        except IntegrityError as exc:
-            raise SignatureRefused("Replayed signature.", code="replayed_signature") from exc
+        gateway_signature_record_once(signature=signature)
         message = (
             SmsMessage.objects.select_for_update()
             .filter(gateway_id=gateway_id)

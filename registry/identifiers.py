@@ -6,25 +6,29 @@ message can reach a log).
 """
 
 import re
+import unicodedata
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from common.crypto import settings_blind_index
 
+# Patterns spell digits [0-9]: Python's \d also matches Urdu and every other script's digits,
+# which would let "3۵۲۰۲…" through unfolded and give one person two blind indexes.
 # 13 digits; the first is the province of issue (1 KP … 7 Gilgit-Baltistan, DOMAIN.md).
-_CNIC_PLAIN = re.compile(r"^[1-7]\d{12}$")
-_CNIC_SEPARATED = re.compile(r"^([1-7]\d{4})[- ](\d{7})[- ](\d)$")
-_CNIC_DIGITS_ANYWHERE = re.compile(r"^\d{13}$")
+_CNIC_PLAIN = re.compile(r"^[1-7][0-9]{12}$")
+_CNIC_SEPARATED = re.compile(r"^([1-7][0-9]{4})[- ]([0-9]{7})[- ]([0-9])$")
+_CNIC_DIGITS_ANYWHERE = re.compile(r"^[0-9]{13}$")
 
 # Pakistani mobile numbers: 03XX XXXXXXX locally, +92 3XX XXXXXXX in E.164.
 _PHONE_FORMS = (
-    re.compile(r"^0(3\d{9})$"),
-    re.compile(r"^\+92(3\d{9})$"),
-    re.compile(r"^92(3\d{9})$"),
-    re.compile(r"^0092(3\d{9})$"),
+    re.compile(r"^0(3[0-9]{9})$"),
+    re.compile(r"^\+92(3[0-9]{9})$"),
+    re.compile(r"^92(3[0-9]{9})$"),
+    re.compile(r"^0092(3[0-9]{9})$"),
 )
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_PHONE_SEPARATORS = re.compile(r"[ \-().]")
+_MINUS_SIGN = "\u2212"
 
 # The offences that put someone on the register (Anti-Rape Act 2021, s. 24; DOMAIN.md).
 SCHEDULE: dict[str, frozenset[str]] = {
@@ -41,9 +45,41 @@ _SECTION_NOISE = re.compile(r"\b(?:SECTIONS?|SEC|U/S|S)\b\.?|[.,()]")
 _SECTION_PARTS = re.compile(r"^(?:([A-Z]+)\s*)?(\d{2,3})\s*-?\s*([A-C]?)\s*(?:([A-Z]+))?$")
 
 
+def fold_digits(value: str, *, what: str, code: str) -> str:
+    """``value`` with every Unicode decimal digit (Urdu ``۵``, Arabic-Indic ``٥``, Devanagari,
+    full-width …) as its ASCII digit, any dash as ``-``, any space as a space and invisible
+    format marks (the direction marks an Urdu keyboard types) dropped.
+
+    Other characters with a numeric value (superscripts, circled or Roman numerals, fractions)
+    are look-alikes, not digits: refused with a message naming the accepted digits. Anything
+    else is left for the caller's pattern to refuse."""
+    folded: list[str] = []
+    for char in str(value or ""):
+        if char.isascii():
+            folded.append(char)
+        elif char.isdecimal():
+            folded.append(str(unicodedata.decimal(char)))
+        elif char == _MINUS_SIGN or unicodedata.category(char) == "Pd":
+            folded.append("-")
+        elif char.isspace():
+            folded.append(" ")
+        elif unicodedata.category(char) == "Cf":
+            continue
+        elif char.isnumeric():
+            raise ValidationError(
+                f"{what} is written in the digits 0–9 (Urdu and Arabic-Indic digits are "
+                "accepted too); superscript, circled, Roman or other numeral signs are not.",
+                code=code,
+            )
+        else:
+            folded.append(char)
+    return "".join(folded).strip()
+
+
 def normalise_cnic(value: str) -> str:
-    """``3520212345671``, ``35202-1234567-1`` or ``35202 1234567 1`` → ``35202-1234567-1``."""
-    text = str(value or "").strip()
+    """``3520212345671``, ``35202-1234567-1`` or ``35202 1234567 1`` (in any script's digits)
+    → ``35202-1234567-1``, always ASCII."""
+    text = fold_digits(value, what="A CNIC", code="invalid_cnic")
     if _CNIC_PLAIN.match(text):
         digits = text
     elif match := _CNIC_SEPARATED.match(text):
@@ -66,8 +102,10 @@ def cnic_blind_index(cnic_normalised: str) -> str:
 
 
 def normalise_phone(value: str) -> str:
-    """A Pakistani mobile number in any usual form → E.164 ``+923XXXXXXXXX``."""
-    text = _PHONE_SEPARATORS.sub("", str(value or "").strip())
+    """A Pakistani mobile number in any usual form (in any script's digits) → E.164
+    ``+923XXXXXXXXX``, always ASCII."""
+    folded = fold_digits(value, what="A mobile number", code="invalid_phone")
+    text = _PHONE_SEPARATORS.sub("", folded)
     for form in _PHONE_FORMS:
         if match := form.match(text):
             return f"+92{match.group(1)}"

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.postgres.search import TrigramSimilarity
+from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import CharField, F, FloatField, Func, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Greatest
 
 from accounts.models import Officer
 from accounts.roles import Role, Scope
@@ -182,6 +183,38 @@ def offender_list(
             .order_by("-similarity", "-id")
         )
     return offenders
+
+
+def offender_similar_names(
+    *, actor: Officer, full_name: str, father_name: str = ""
+) -> QuerySet[Offender]:
+    """Offenders whose name or an alias resembles ``full_name`` (trigram similarity, as
+    ``offender_list``'s ``q``), scored with the father's name too: the NPB's search for a
+    records request. Annotated ``name_score``, ``alias_score``, ``father_score`` and the
+    combined ``similarity`` (name or alias counted twice, father once), best first."""
+    if not actor.has_permission("offender.search_name"):
+        raise Forbidden("Name search is reserved to the register's staff.")
+    aliases = Func(F("aliases"), Value(" "), function="array_to_string", output_field=CharField())
+    father = (
+        TrigramSimilarity("father_name", father_name)
+        if father_name
+        else Value(0.0, output_field=FloatField())
+    )
+    return (
+        _detail_queryset(offender_queryset_for(actor=actor))
+        .annotate(
+            name_score=TrigramSimilarity("full_name", full_name),
+            alias_score=TrigramWordSimilarity(full_name, aliases),
+            father_score=father,
+        )
+        .annotate(
+            similarity=(Greatest(F("name_score"), F("alias_score")) * 2 + F("father_score")) / 3
+        )
+        .filter(
+            Q(name_score__gte=NAME_SEARCH_THRESHOLD) | Q(alias_score__gte=NAME_SEARCH_THRESHOLD)
+        )
+        .order_by("-similarity", "-id")
+    )
 
 
 def offender_lookup_by_cnic(*, actor: Officer, cnic: str) -> Offender:

@@ -88,6 +88,7 @@ def test_enqueue_in_a_rolled_back_transaction_leaves_neither_message_nor_job(db)
     [
         ({"to": "03001234567"}, "to"),
         ({"to": "+92 300 1234567"}, "to"),
+        ({"to": "+92۳۰۰۱۲۳۴۵۶۷"}, "to"),  # Urdu digits: the gateway wants ASCII
         ({"text": "   "}, "text"),
         ({"text": "ک" * 700}, "text"),
         ({"purpose": "Check-in OTP for Ali"}, "purpose"),

@@ -98,3 +98,73 @@ def test_blind_index_is_deterministic_per_cnic_and_reveals_nothing(settings):
     assert first != cnic_blind_index("35202-1234567-3")
     assert "1234567" not in first
     assert len(first) == 64
+
+
+# --- digits of any script -----------------------------------------------------------------
+
+URDU = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")  # Extended Arabic-Indic (Urdu keyboards)
+ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")  # Arabic-Indic
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "3۵۲۰۲۱۲۳۴۵۶۷۱",  # the example: ASCII and Urdu mixed
+        "35202-1234567-1".translate(URDU),
+        "3520212345671".translate(ARABIC),
+        "۳۵۲۰۲ ۱۲۳۴۵۶۷ ۱",
+        "\u200f۳۵۲۰۲-۱۲۳۴۵۶۷-۱\u200f",  # right-to-left marks an Urdu keyboard adds
+        "35202\u20131234567\u20131",  # en dashes
+        "３５２０２－１２３４５６７－１",  # full-width digits and dash
+        "\u00a035202 1234567 1",  # no-break space
+    ],
+)
+def test_cnic_in_any_script_normalises_to_one_ascii_form_and_one_blind_index(value, settings):
+    assert normalise_cnic(value) == "35202-1234567-1"
+    assert normalise_cnic(value).isascii()
+    assert cnic_blind_index(normalise_cnic(value)) == cnic_blind_index("35202-1234567-1")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "3520212345６7¹",  # superscript one
+        "③5202-1234567-1",  # circled three
+        "35202-1234567-Ⅰ",  # Roman numeral one
+        "35202-123456½-1",
+    ],
+)
+def test_cnic_digit_lookalikes_are_refused_clearly(value):
+    with pytest.raises(ValidationError) as caught:
+        normalise_cnic(value)
+    assert caught.value.code == "invalid_cnic"
+    assert "digits 0–9" in caught.value.messages[0]
+    assert "Urdu" in caught.value.messages[0]
+
+
+def test_thirteen_urdu_digits_with_a_bad_province_are_still_refused():
+    with pytest.raises(ValidationError):
+        normalise_cnic("05202-1234567-1".translate(URDU))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0300-1234567".translate(URDU),
+        "+92300123456۷",
+        "٠٣٠٠١٢٣٤٥٦٧",
+        "+92 300 1234567".translate(ARABIC),
+        "\u200e0300\u20111234567",  # left-to-right mark, non-breaking hyphen
+    ],
+)
+def test_mobile_in_any_script_normalises_to_ascii_e164(value):
+    assert normalise_phone(value) == "+923001234567"
+    assert normalise_phone(value).isascii()
+
+
+@pytest.mark.parametrize("value", ["0300123456²", "⓪300-1234567"])
+def test_mobile_digit_lookalikes_are_refused_clearly(value):
+    with pytest.raises(ValidationError) as caught:
+        normalise_phone(value)
+    assert caught.value.code == "invalid_phone"
+    assert "digits 0–9" in caught.value.messages[0]
