@@ -560,7 +560,7 @@ def officer_assignment_errors(
     try:
         scope, agency_kinds, _ = ROLE_TABLE[Role(role)]
     except ValueError:
-        return {"role": [f"Unknown role: {role!r}."]}
+        return {"role": ["Unknown role."]}
     errors: dict[str, list[str]] = {}
     if agency is None:
         errors["agency"] = ["Every officer belongs to an agency."]

@@ -20,7 +20,7 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,6 +34,7 @@ from checkins import messages, schedule, selectors
 from checkins.models import ChallengeState, Checkin
 from checkins.services import counter
 from common.pagination import CursorPagination
+from common.parsers import BoundedJSONParser
 from common.request_context import get_request_context
 
 TAG = "checkins"
@@ -382,7 +383,7 @@ class CheckinDetailApi(APIView):
 
 class CheckinVerifyApi(APIView):
     permission_classes = [_CanPerform]
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="CheckinVerify")
     class InputSerializer(_DeclarationFields):
@@ -445,7 +446,7 @@ class CheckinResendApi(APIView):
 
 class CheckinOverrideApi(APIView):
     permission_classes = [_CanPerform]
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="CheckinOverride")
     class InputSerializer(_DeclarationFields):

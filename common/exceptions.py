@@ -8,8 +8,9 @@ Body shape (every 4xx)::
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -116,6 +117,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             status=exc.status_code,
             headers=exc.headers,
         )
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return Response(
+            _body("request_too_large", "The request body is larger than this server accepts."),
+            status=400,
+        )
     if isinstance(exc, DjangoValidationError):
         message, fields = _django_validation_fields(exc)
         return Response(_body("validation_error", message, fields), status=400)
@@ -145,3 +151,14 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             extra["retry_after"] = int(exc.wait)
         response.data = _body(code, "; ".join(_flatten(exc.detail)), **extra)
     return response
+
+
+def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler400``: what Django refuses before a view runs (a body over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` read by a middleware, a disallowed host) gets the one
+    error body in JSON too, not Django's HTML page."""
+    if isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        body = _body("request_too_large", "The request body is larger than this server accepts.")
+    else:
+        body = _body("bad_request", "Bad request.")
+    return JsonResponse(body, status=400)

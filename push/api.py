@@ -8,7 +8,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from common.pagination import CursorPagination
+from common.parsers import BoundedJSONParser
 from push import selectors, services
 
 TAG = "notifications"
@@ -101,7 +101,7 @@ class SmsReceiptApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser]  # the signature covers these exact bytes
+    parser_classes = [BoundedJSONParser]  # the signature covers these exact bytes
     throttle_classes = [ReceiptThrottle]
 
     @extend_schema_serializer(component_name="SmsReceipt")

@@ -208,7 +208,7 @@ def notice_file(
     if not actor.has_permission("notice.file"):
         raise Forbidden("You may not file notices of change.")
     if kind not in NoticeKind.values:
-        raise ValidationError({"kind": [f"Unknown notice kind {kind!r}."]})
+        raise ValidationError({"kind": ["Unknown notice kind."]})
     with transaction.atomic():
         offender, via_counter = _offender_for_filing(
             actor=actor, offender_id=offender_id, cnic=cnic.strip()
