@@ -12,8 +12,11 @@ every hook the register offers:
 - ``offender_transferred(offender, old_district, actor)`` — supervision moved to another district.
 - ``notice_late(notice, actor)`` — a notice was filed after its deadline: compliance violation.
 - ``travel_returned(notice, actor)`` — a travel notice was closed on return.
-- ``timeline_entries(offender)`` — extra entries for the offender's timeline; each handler
-  returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}``.
+- ``timeline_entries(offender, actor)`` — extra entries for the offender's timeline; each handler
+  returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}`` holding only
+  what ``actor`` may read of its own kind: its own read permission and jurisdiction, through
+  ``accounts.scoping.jurisdiction_q`` (reading the record does not imply reading its
+  violations or check-ins).
 - ``reporting_policy_changed(policy, actor)`` — a tier's intervals changed: the schedules kept by
   higher apps (check-ins, verification) move their due dates to follow.
 - ``beat_offender_ids(officer)`` — offender ids a beat officer may see (those with a task

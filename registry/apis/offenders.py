@@ -765,14 +765,19 @@ class OffenderTimelineApi(APIView):
         responses=OutputSerializer,
         description=(
             "Everything that happened to the record, newest first: status changes, addresses, "
-            "supervision, convictions, notices, violations and what other apps add. A former "
-            "supervisor sees it up to the end of its period."
+            "supervision, convictions, notices, violations and what other apps add. Each "
+            "section beyond the record's own shows only what the caller may read of its kind "
+            "(notices `notice.read`, violations `violation.read`, check-ins `checkin.read`, "
+            "visits the task permissions), in its jurisdiction. A former supervisor sees it "
+            "up to the end of its period."
         ),
     )
     def get(self, request: Request, offender_id: int) -> Response:
         purpose = _purpose(request)
         access = selectors.offender_access(actor=request.user, offender_id=offender_id)
-        entries = selectors.offender_timeline(offender=access.offender, until=access.until)
+        entries = selectors.offender_timeline(
+            actor=request.user, offender=access.offender, until=access.until
+        )
         audit_record(
             actor=request.user,
             action=AuditAction.READ,

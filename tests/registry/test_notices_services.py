@@ -591,7 +591,7 @@ def test_timeline_entries_tell_the_notice_story_without_values(station_officer, 
         station_officer, offender, NoticeKind.PHONE_CHANGE, changed_on=TODAY - timedelta(days=5)
     )
 
-    entries = notice_timeline_entries(offender_id=offender.pk)
+    entries = notice_timeline_entries(actor=station_officer, offender_id=offender.pk)
 
     assert sorted((e["object_id"], e["summary"]) for e in entries) == sorted(
         [
