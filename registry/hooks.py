@@ -11,6 +11,10 @@ every hook the register offers:
   the new beat.
 - ``offender_transferred(offender, old_district, actor)`` — supervision moved to another district.
 - ``notice_late(notice, actor)`` — a notice was filed after its deadline: compliance violation.
+- ``notice_confirmation_requested(notice, actor)`` — a notice filed at a station that does not
+  supervise the offender waits (``unconfirmed``) for the offender's one-time code to the
+  registered phone; the handler (checkins) opens the challenge and sends the code, and later
+  calls ``registry.services.notices.notice_confirm``.
 - ``travel_returned(notice, actor)`` — a travel notice was closed on return.
 - ``timeline_entries(offender, actor)`` — extra entries for the offender's timeline; each handler
   returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}`` holding only
@@ -33,6 +37,7 @@ HOOK_NAMES = frozenset(
         "address_changed",
         "offender_transferred",
         "notice_late",
+        "notice_confirmation_requested",
         "travel_returned",
         "timeline_entries",
         "beat_offender_ids",

@@ -284,6 +284,9 @@ TRAVEL_KINDS = (NoticeKind.DOMESTIC_TRAVEL, NoticeKind.INTERNATIONAL_TRAVEL)
 
 
 class NoticeStatus(models.TextChoices):
+    # Filed at a counter that does not supervise the offender: no effect until the offender
+    # confirms it with the code sent to the registered phone (registry.services.notices).
+    UNCONFIRMED = "unconfirmed"
     FILED = "filed"
     ACKNOWLEDGED = "acknowledged"
     CANCELLED = "cancelled"

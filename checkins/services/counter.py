@@ -48,6 +48,7 @@ from checkins.models import (
     Checkin,
     CheckinMethod,
     CheckinStatus,
+    NoticeChallenge,
     OtpChallenge,
     StationTerminal,
 )
@@ -174,12 +175,20 @@ def _check_location(*, actor: Officer, location: Location | None) -> None:
         )
 
 
-def _send_code(*, offender: Offender, challenge: OtpChallenge, now: datetime) -> None:
-    """Enqueue the SMS of the challenge's current counter and set its expiry."""
+def _send_code(
+    *,
+    offender: Offender,
+    challenge: "OtpChallenge | NoticeChallenge",
+    now: datetime,
+    purpose: str = OTP_PURPOSE,
+) -> None:
+    """Enqueue the SMS of the challenge's current counter and set its expiry (a check-in's
+    code, or the code confirming a counter notice: ``checkins.services.notice_confirmation``)."""
     minutes = settings.NIGRANI_CHECKIN_OTP_MINUTES
     challenge.last_sent_at = now
     challenge.expires_at = now + timedelta(minutes=minutes)
-    text = messages.otp_text(
+    texts = messages.otp_text if purpose == OTP_PURPOSE else messages.notice_otp_text
+    text = texts(
         code=otp.code_at(challenge.secret, challenge.counter),
         minutes=minutes,
         language=settings.NIGRANI_SMS_LANGUAGE,
@@ -187,7 +196,7 @@ def _send_code(*, offender: Offender, challenge: OtpChallenge, now: datetime) ->
     message = sms_enqueue(
         to=offender.phone,
         text=text,
-        purpose=OTP_PURPOSE,
+        purpose=purpose,
         sensitive=True,
         expires_at=challenge.expires_at,
         offender_id=offender.pk,
@@ -195,7 +204,9 @@ def _send_code(*, offender: Offender, challenge: OtpChallenge, now: datetime) ->
     challenge.sms_message_id = message.pk
 
 
-def _end_challenge(challenge: OtpChallenge, *, state: str, now: datetime) -> None:
+def _end_challenge(
+    challenge: "OtpChallenge | NoticeChallenge", *, state: str, now: datetime
+) -> None:
     """End the challenge: erase the secret and withdraw an SMS still waiting to go."""
     challenge.state = state
     challenge.secret = ""

@@ -572,7 +572,19 @@ def test_change_notice_ends_at_acknowledged(station_officer, offender):
 def test_only_the_supervising_station_handles_a_notice(
     station_officer, station_officer_elsewhere, control_room, offender
 ):
+    from checkins import otp
+    from checkins.models import NoticeChallenge
+    from checkins.services.notice_confirmation import notice_confirmation_verify
+
     notice = file_travel(station_officer_elsewhere, offender, cnic="35202-7654321-3")
+    with pytest.raises(Conflict):  # a counter notice waits for the offender's code
+        notice_acknowledge(actor=station_officer, notice_id=notice.pk)
+    challenge = NoticeChallenge.objects.get(notice=notice)
+    notice_confirmation_verify(
+        actor=station_officer_elsewhere,
+        notice_id=notice.pk,
+        code=otp.code_at(challenge.secret, challenge.counter),
+    )
 
     with pytest.raises(NotFound):
         notice_acknowledge(actor=station_officer_elsewhere, notice_id=notice.pk)
