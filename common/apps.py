@@ -13,11 +13,27 @@ _NO_ECHO = {
 }
 
 
+def _refuse_booleans(float_field: type) -> None:
+    """JSON ``true``/``false`` are not numbers, but DRF's FloatField takes ``float(True)``:
+    an offender's ``lat``/``lon`` stored as 1.0/0.0 left the record with no station or beat,
+    unsupervised. Every float input of the API refuses them (the one place for the rule)."""
+    accept = float_field.to_internal_value
+
+    def to_internal_value(self, data):  # noqa: ANN001, ANN202 - DRF's signature
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return accept(self, data)
+
+    float_field.to_internal_value = to_internal_value
+
+
 class CommonConfig(AppConfig):
     name = "common"
 
     def ready(self) -> None:
         from rest_framework import fields, relations
+
+        _refuse_booleans(fields.FloatField)
 
         modules = {"fields": fields, "relations": relations}
         for (module, class_name, key), message in _NO_ECHO.items():

@@ -51,6 +51,7 @@ from accounts.roles import Role, Scope
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.exceptions import Conflict, Forbidden, NotFound
+from common.text import TextRefused, clean_text
 from jurisdictions.models import District
 from registry import hooks
 from registry.identifiers import normalise_cnic, normalise_phone
@@ -91,6 +92,8 @@ _DETAIL_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
 }
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+# New names in a name change: a visible letter required (common.text).
+_NAME_KEYS = frozenset({"full_name", "full_name_ur", "father_name"})
 _CLOSABLE = frozenset({NoticeStatus.ACKNOWLEDGED})
 
 
@@ -487,7 +490,11 @@ def _change_fields(
         elif key == "address":
             values["address"] = _validated_address(value, errors)
         else:
-            text = str(value).strip()
+            try:
+                text = clean_text(str(value), name=key in _NAME_KEYS)
+            except TextRefused as exc:
+                errors[f"details.{key}"] = [str(exc)]
+                continue
             if not text:
                 errors[f"details.{key}"] = ["This field may not be blank."]
             values[key] = text
@@ -500,9 +507,14 @@ def _validated_address(value: Any, errors: dict[str, list[str]]) -> dict[str, An
     if not isinstance(value, dict):
         errors["details.address"] = ["An object with text, district, lat and lon is expected."]
         return {}
-    text = str(value.get("text") or "").strip()
-    if not text:
-        errors["details.address.text"] = ["The address text is required."]
+    try:
+        text = clean_text(str(value.get("text") or ""))
+    except TextRefused as exc:
+        errors["details.address.text"] = [str(exc)]
+        text = ""
+    else:
+        if not text:
+            errors["details.address.text"] = ["The address text is required."]
     district_code = str(value.get("district") or "").strip()
     if not District.objects.filter(code=district_code).exists():
         errors["details.address.district"] = ["A known district code is required."]
