@@ -356,6 +356,12 @@ NIGRANI_CHECKIN_OTP_RESEND_SECONDS = env_int("NIGRANI_CHECKIN_OTP_RESEND_SECONDS
 NIGRANI_CHECKIN_DAILY_CHALLENGES = env_int("NIGRANI_CHECKIN_DAILY_CHALLENGES", 5)
 # Station boundary: a fix within its accuracy of the area counts, up to this many metres.
 NIGRANI_CHECKIN_ACCURACY_CAP_M = env_int("NIGRANI_CHECKIN_ACCURACY_CAP_M", 150)
+# The counter's CNIC lookup (registry.services.lookup): lookups per officer and per station in
+# any window, and the misses by one officer in the window that raise a security notice.
+NIGRANI_LOOKUP_WINDOW_SECONDS = env_int("NIGRANI_LOOKUP_WINDOW_SECONDS", 600)
+NIGRANI_LOOKUP_PER_OFFICER = env_int("NIGRANI_LOOKUP_PER_OFFICER", 30)
+NIGRANI_LOOKUP_PER_STATION = env_int("NIGRANI_LOOKUP_PER_STATION", 100)
+NIGRANI_LOOKUP_MISS_BURST = env_int("NIGRANI_LOOKUP_MISS_BURST", 10)
 # Language of the offender's SMS (check-in codes, reminders): ur or en.
 NIGRANI_SMS_LANGUAGE = env_str("NIGRANI_SMS_LANGUAGE", "ur")
 

@@ -23,6 +23,8 @@ every hook the register offers:
   violations or check-ins).
 - ``reporting_policy_changed(policy, actor)`` — a tier's intervals changed: the schedules kept by
   higher apps (check-ins, verification) move their due dates to follow.
+- ``counter_lookup_burst(officer, misses)`` — a burst of CNIC lookups that matched no one at a
+  counter (``registry.services.lookup``): a higher app raises the security notice.
 - ``beat_offender_ids(officer)`` — offender ids a beat officer may see (those with a task
   assigned to it); with no handler a beat officer sees none.
 """
@@ -41,6 +43,7 @@ HOOK_NAMES = frozenset(
         "travel_returned",
         "timeline_entries",
         "beat_offender_ids",
+        "counter_lookup_burst",
         "reporting_policy_changed",
     }
 )

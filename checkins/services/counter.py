@@ -773,3 +773,19 @@ def _confirm(
             "next_checkin_due": next_due.isoformat(),
         },
     )
+
+
+def on_counter_lookup_burst(*, officer: Officer, misses: int) -> None:
+    """Hook ``counter_lookup_burst``: a counter officer's CNIC lookups keep matching no one
+    (someone may be enumerating the register): the system administrators are told."""
+    notify_officers(
+        officers=Officer.objects.filter(role=Role.SYSTEM_ADMIN, is_active=True),
+        kind="counter_lookup_burst",
+        text=(
+            f"Security: {misses} CNIC lookups matching no one at a station counter by officer "
+            f"{officer.username} (#{officer.pk}) within "
+            f"{settings.NIGRANI_LOOKUP_WINDOW_SECONDS // 60} minutes."
+        ),
+        object_type="officer",
+        object_id=officer.pk,
+    )

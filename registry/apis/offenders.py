@@ -48,7 +48,6 @@ from common.pagination import CursorPagination
 from registry import selectors
 from registry.identifiers import mask_cnic, mask_phone
 from registry.models import (
-    COUNTER_LOOKUP_PURPOSE,
     AccessPurpose,
     Gender,
     Offender,
@@ -56,7 +55,7 @@ from registry.models import (
     RemovalReason,
 )
 from registry.photos import CONTENT_TYPES
-from registry.services import lifecycle
+from registry.services import lifecycle, lookup
 from registry.services import offenders as services
 
 TAG = "offenders"
@@ -821,31 +820,15 @@ class OffenderLookupApi(APIView):
             "The station counter's exact-CNIC lookup: minimal identity of a registrant who is "
             "not removed, wherever supervised, to start a check-in or file a notice. The CNIC "
             "is sent in the JSON body, never in the URL (URLs are logged). Audited with purpose "
-            "`counter_lookup`; 404 when no one matches."
+            "`counter_lookup`; 404 when no one matches. Limited per officer and per station "
+            "(`NIGRANI_LOOKUP_PER_OFFICER` / `_PER_STATION` per `NIGRANI_LOOKUP_WINDOW_SECONDS`): "
+            "beyond, 429 `rate_limited` with `Retry-After`; a burst of misses raises a security "
+            "notice."
         ),
     )
     def post(self, request: Request) -> Response:
         if not request.user.has_permission("offender.lookup_cnic"):
             raise PermissionDenied()
         cnic = _parse(self.InputSerializer, request.data)["cnic"]
-        try:
-            offender = selectors.offender_lookup_by_cnic(actor=request.user, cnic=cnic)
-        except NotFound:
-            audit_record(
-                actor=request.user,
-                action=AuditAction.SEARCH,
-                object_type="offender",
-                purpose=COUNTER_LOOKUP_PURPOSE,
-                outcome="not_found",
-                details={"view": "lookup"},
-            )
-            raise
-        audit_record(
-            actor=request.user,
-            action=AuditAction.READ,
-            object_type="offender",
-            object_id=offender.pk,
-            purpose=COUNTER_LOOKUP_PURPOSE,
-            details={"view": "lookup"},
-        )
+        offender = lookup.offender_counter_lookup(actor=request.user, cnic=cnic)
         return Response(self.OutputSerializer(offender).data)
