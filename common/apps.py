@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -27,6 +29,16 @@ def _refuse_booleans(float_field: type) -> None:
     float_field.to_internal_value = to_internal_value
 
 
+# Pakistan Standard Time as a fixed offset. Asia/Karachi before 1907 is local mean time
+# (+04:28:12), which is not valid RFC 3339; every datetime the API writes is at +05:00 (the
+# instant is the same; storage stays UTC).
+PKT = dt.timezone(dt.timedelta(hours=5), "PKT")
+
+
+def _fixed_offset(date_time_field: type) -> None:
+    date_time_field.default_timezone = lambda self: PKT  # USE_TZ is always on here
+
+
 class CommonConfig(AppConfig):
     name = "common"
 
@@ -34,6 +46,7 @@ class CommonConfig(AppConfig):
         from rest_framework import fields, relations
 
         _refuse_booleans(fields.FloatField)
+        _fixed_offset(fields.DateTimeField)
 
         modules = {"fields": fields, "relations": relations}
         for (module, class_name, key), message in _NO_ECHO.items():
