@@ -29,3 +29,4 @@ urlpatterns = [
 
 # Errors Django raises before any view (an oversized body read by a middleware): JSON too.
 handler400 = "common.exceptions.bad_request_view"
+handler404 = "common.exceptions.not_found_view"

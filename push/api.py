@@ -40,12 +40,17 @@ class NotificationSerializer(serializers.Serializer):
     read_at = serializers.DateTimeField(allow_null=True)
 
 
+def _unread(value: str | None) -> bool | None:
+    return None if value is None else value == "true"
+
+
 class NotificationListApi(APIView):
     permission_classes = [CanReadNotifications]
     pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
-        unread = serializers.BooleanField(required=False, allow_null=True, default=None)
+        # Strict: "true" or "false" (a "null" is a 400, not silently every notice).
+        unread = serializers.ChoiceField(choices=["true", "false"], required=False)
 
     @extend_schema(
         tags=[TAG],
@@ -58,7 +63,7 @@ class NotificationListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         notices = selectors.notification_list(
-            actor=request.user, unread=filters.validated_data.get("unread")
+            actor=request.user, unread=_unread(filters.validated_data.get("unread"))
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(notices, request, view=self)

@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.http import FileResponse
-from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.exceptions import NotFound
+from common.inputs import parse  # noqa: F401 - the one parse helper, re-exported for the apis
 from registry.models import AccessPurpose
 from registry.photos import CONTENT_TYPES
 
@@ -38,12 +38,6 @@ def audit_read(request: Request, *, object_type: str, object_id: Any = "", detai
         purpose=AccessPurpose.VERIFICATION,
         details=details,
     )
-
-
-def parse(serializer_class: type[serializers.Serializer], data: Any) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class AnyAcceptNegotiation(DefaultContentNegotiation):

@@ -14,7 +14,7 @@ call one service or selector, audit reads and serialise.
   reads the record read-only (``access: "former"``): identity, status and convictions, not the
   new address, phone or supervision; its timeline stops when supervision passed on.
 - Bad input is 400 with field keys as the body names them: ``address.lat``,
-  ``convictions[0].sections``.
+  ``convictions[0].sections`` (the one dialect, ``common.inputs``).
 - The photo is never linked to ``MEDIA_URL`` (media is not served): the record's ``photo`` is
   the path of ``GET …/photo/``, which streams it to callers who may read the record, audited
   like every full read.
@@ -44,6 +44,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from common.dates import BoundedDateField
 from common.exceptions import NotFound
+from common.inputs import parse as _parse
 from common.pagination import CursorPagination
 from registry import selectors
 from registry.identifiers import mask_cnic, mask_phone
@@ -80,40 +81,6 @@ class _OffenderPermission(BasePermission):
         if request.method in ("GET", "HEAD", "OPTIONS") or getattr(view, "post_is_read", False):
             return selectors.offender_may_read(user)
         return user.has_permission(getattr(view, "write_permission", "offender.update"))
-
-
-def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors → the register's flat keys (``address.lat``,
-    ``convictions[0].sections``), so the serializer and the service speak alike."""
-    if isinstance(detail, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            if isinstance(key, int):
-                name = f"{prefix}[{key}]"
-            elif key == "non_field_errors" and prefix:
-                name = prefix
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            for flat_key, messages in _flatten_errors(value, name).items():
-                flat.setdefault(flat_key, []).extend(messages)
-        return flat
-    if isinstance(detail, list):
-        if all(not isinstance(item, dict | list) for item in detail):
-            return {prefix: [str(item) for item in detail]}
-        flat = {}
-        for position, item in enumerate(detail):
-            if item:
-                for flat_key, messages in _flatten_errors(item, f"{prefix}[{position}]").items():
-                    flat.setdefault(flat_key, []).extend(messages)
-        return flat
-    return {prefix: [str(detail)]}
-
-
-def _parse(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    if not serializer.is_valid():
-        raise serializers.ValidationError(_flatten_errors(serializer.errors))
-    return serializer.validated_data
 
 
 def _purpose(request: Request) -> str:

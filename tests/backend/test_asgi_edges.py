@@ -56,3 +56,12 @@ def test_an_oversized_body_is_refused_before_authentication_too():
 
     assert response.status_code == 400
     assert response.json()["code"] == "request_too_large"
+
+
+@pytest.mark.django_db
+def test_an_api_path_that_names_no_endpoint_is_the_json_404(settings):
+    settings.DEBUG = False
+    response = APIClient().get("/api/v1/offenders/-1/")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
