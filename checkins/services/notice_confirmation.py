@@ -58,6 +58,8 @@ class NoticeChallengeLocked(ApplicationError):
 def on_notice_confirmation_requested(*, notice: Notice, actor: Officer) -> None:
     """Hook ``notice_confirmation_requested``: open the challenge and send the code, in the
     register's transaction (a rollback leaves neither the notice nor the SMS)."""
+    if actor.station_id is None:  # only a station officer files at a counter
+        raise NotFound()
     challenge = NoticeChallenge(
         notice=notice, station_id=actor.station_id, secret=otp.new_secret(), counter=0, sends=1
     )
@@ -147,14 +149,17 @@ def _tell_former_supervisors(
     *, notice: Notice, station_id: int | None, district_id: int | None
 ) -> None:
     """Supervision moved at another station's counter: tell who supervised before."""
-    stations = Officer.objects.filter(
-        role=Role.STATION_OFFICER, station_id=station_id, is_active=True
-    )
-    control_rooms = Officer.objects.filter(
-        role=Role.CONTROL_ROOM, district_id=district_id, is_active=True
-    )
+    officers: list[Officer] = []
+    if station_id is not None:
+        officers += Officer.objects.filter(
+            role=Role.STATION_OFFICER, station_id=station_id, is_active=True
+        )
+    if district_id is not None:
+        officers += Officer.objects.filter(
+            role=Role.CONTROL_ROOM, district_id=district_id, is_active=True
+        )
     notify_officers(
-        officers=[*stations, *control_rooms],
+        officers=officers,
         kind="offender_transferred",
         text=(
             f"Offender #{notice.offender_id} was transferred away by a notice of change "

@@ -104,6 +104,6 @@ def offender_counter_lookup(*, actor: Officer, cnic: str) -> Offender:
         if offender is None:
             _notice_burst(actor, now)
     # Raised after the commit: the miss must stay counted.
-    if missing is not None:
-        raise missing
+    if missing is not None or offender is None:
+        raise missing or NotFound()
     return offender

@@ -41,6 +41,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import Officer
@@ -79,9 +80,9 @@ CREATABLE_STATUSES = (OffenderStatus.IN_CUSTODY, OffenderStatus.ACTIVE)
 
 
 # Identity fields a PATCH may change, besides cnic, phone, risk_tier and address.
-def _max_length(model: type, name: str, default: int) -> int:
+def _max_length(model: type[Model], name: str, default: int) -> int:
     """The column's limit (one source: the model), or ``default`` for unbounded text."""
-    return model._meta.get_field(name).max_length or default
+    return getattr(model._meta.get_field(name), "max_length", None) or default
 
 
 # Names: a visible letter required (common.text); the description may hold line breaks.
