@@ -13,7 +13,7 @@ supervised anywhere), so without limits it is an oracle for who is on the regist
 """
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -30,7 +30,7 @@ from registry.selectors import offender_lookup_by_cnic
 _LOCK_NAMESPACE = 0x4C4B  # "LK": the advisory-lock space of lookup counting
 
 
-def _limit(actor: Officer, now) -> None:  # noqa: ANN001 - a datetime
+def _limit(actor: Officer, now: datetime) -> None:
     window = timedelta(seconds=settings.NIGRANI_LOOKUP_WINDOW_SECONDS)
     since = now - window
     with connection.cursor() as cursor:
@@ -57,7 +57,7 @@ def _limit(actor: Officer, now) -> None:  # noqa: ANN001 - a datetime
             )
 
 
-def _notice_burst(actor: Officer, now) -> None:  # noqa: ANN001 - a datetime
+def _notice_burst(actor: Officer, now: datetime) -> None:
     since = now - timedelta(seconds=settings.NIGRANI_LOOKUP_WINDOW_SECONDS)
     misses = CounterLookup.objects.filter(officer=actor, found=False, at__gt=since).count()
     if misses != settings.NIGRANI_LOOKUP_MISS_BURST:
@@ -107,3 +107,12 @@ def offender_counter_lookup(*, actor: Officer, cnic: str) -> Offender:
     if missing is not None or offender is None:
         raise missing or NotFound()
     return offender
+
+
+def counter_lookups_prune(*, now: datetime | None = None) -> int:
+    """Delete lookup records older than the window: only the window is ever counted (the audit
+    trail keeps the history). Returns how many rows went."""
+    now = now or timezone.now()
+    since = now - timedelta(seconds=settings.NIGRANI_LOOKUP_WINDOW_SECONDS)
+    deleted, _ = CounterLookup.objects.filter(at__lt=since).delete()
+    return deleted

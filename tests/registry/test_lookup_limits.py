@@ -73,3 +73,28 @@ def test_a_burst_of_misses_raises_one_security_notice(
     event = AuditEvent.objects.get(outcome="lookup_burst")
     assert event.actor_id == station_officer.pk
     assert "35202" not in str(event.details)
+
+
+def test_records_past_the_window_are_pruned(client_for, world, station_officer, limits):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from registry.models import CounterLookup
+    from registry.services.lookup import counter_lookups_prune
+
+    _miss(client_for(station_officer), 1)
+
+    assert counter_lookups_prune() == 0
+    assert counter_lookups_prune(now=timezone.now() + timedelta(seconds=601)) == 1
+    assert not CounterLookup.objects.exists()
+
+
+def test_the_prune_is_scheduled():
+    from procrastinate.contrib.django import app
+
+    from registry import jobs
+
+    periodic = app.periodic_registry.periodic_tasks[("registry.prune_counter_lookups", "")]
+    assert periodic.task is jobs.prune_counter_lookups
+    assert jobs.prune_counter_lookups(timestamp=1_795_000_000) == 0
