@@ -296,6 +296,8 @@ class TotpConfirmApi(APIView):
 
 
 class DeviceListApi(APIView):
+    pagination_class = CursorPagination  # the schema's page envelope (``_device_page``)
+
     @extend_schema(
         tags=[TAG],
         operation_id="auth_device_list",
@@ -320,6 +322,8 @@ class DeviceRevokeApi(APIView):
 
 
 class OfficerDeviceListApi(APIView):
+    pagination_class = CursorPagination  # the schema's page envelope (``_device_page``)
+
     @extend_schema(
         tags=[TAG],
         operation_id="auth_officer_device_list",

@@ -17,7 +17,8 @@ DEVICE_HEADER = "X-Device-ID"
 
 class DeviceTokenAuthentication(BaseAuthentication):
     """Looks the token up by its SHA-256; expired, revoked and inactive officers' tokens fail
-    with 401, as does a token sent from another device (``X-Device-ID``)."""
+    with 401, as does a token sent without ``X-Device-ID`` (``device_required``) or from
+    another device (``device_mismatch``): every token-authenticated request names its device."""
 
     def authenticate(self, request: Request) -> tuple[Officer, DeviceToken] | None:
         parts = get_authorization_header(request).split()

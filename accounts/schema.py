@@ -21,7 +21,12 @@ class DeviceTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A device-bound token from POST /api/v1/auth/token/.",
+            "description": (
+                "A device-bound token from POST /api/v1/auth/token/. Every request sending it "
+                "must also send `X-Device-ID` with the `device_id` it was issued to: without "
+                "the header it is 401 `device_required`, with another device 401 "
+                "`device_mismatch`."
+            ),
         }
 
 

@@ -560,7 +560,7 @@ def officer_assignment_errors(
     try:
         scope, agency_kinds, _ = ROLE_TABLE[Role(role)]
     except ValueError:
-        return {"role": [f"Unknown role: {role!r}."]}
+        return {"role": ["Unknown role."]}
     errors: dict[str, list[str]] = {}
     if agency is None:
         errors["agency"] = ["Every officer belongs to an agency."]
@@ -861,10 +861,11 @@ def device_login(
     return device_token_issue(officer=result.officer, device_id=device_id, device_name=device_name)
 
 
-def device_token_authenticate(*, raw_token: str, device_id: str = "") -> DeviceToken:
+def device_token_authenticate(*, raw_token: str, device_id: str) -> DeviceToken:
     """The live token for ``raw_token``, with its officer; ``TokenRejected`` otherwise.
 
-    ``device_id`` is the request's X-Device-ID: when sent, it must be the token's device.
+    ``device_id`` is the request's X-Device-ID and must be the token's device: a token is bound
+    to the phone it was issued to, so a copied token without the header is refused too.
     """
     now = timezone.now()
     device_token = (
@@ -878,7 +879,9 @@ def device_token_authenticate(*, raw_token: str, device_id: str = "") -> DeviceT
         raise TokenRejected("This token was revoked; sign in again.", code="token_revoked")
     if device_token.expires_at <= now:
         raise TokenRejected("This token has expired; sign in again.", code="token_expired")
-    if device_id and device_id != device_token.device_id:
+    if not device_id:
+        raise TokenRejected("Send the X-Device-ID of this phone.", code="device_required")
+    if device_id != device_token.device_id:
         raise TokenRejected("This token belongs to another device.", code="device_mismatch")
     stale = now - LAST_USED_RESOLUTION
     if device_token.last_used_at is None or device_token.last_used_at < stale:

@@ -20,6 +20,7 @@ class AuditAction(models.TextChoices):
     SEARCH = "search"
     EXPORT = "export"
     IMPORT = "import"
+    TRANSFER = "transfer"  # supervision moved to another station or district
 
 
 class AuditEvent(models.Model):

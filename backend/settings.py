@@ -102,7 +102,25 @@ if not _database_url:
     raise ConfigError(
         "DATABASE_URL must be set (make run, make test and make manage set it for you)"
     )
-DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+# Under ASGI every request runs in a thread of its own, so a persistent connection
+# (CONN_MAX_AGE > 0) is one connection per request that outlives it: 16 clients exhausted the
+# server's 100. Instead each process keeps a bounded psycopg pool (Django's own, CONN_MAX_AGE
+# 0): a request borrows a connection and gives it back when it ends; past the pool's size it
+# waits up to the timeout. README, "Database connections", sizes it for N web processes and
+# M workers. NIGRANI_DB_POOL_MAX=0 turns pooling off (one connection per request, closed at
+# its end), e.g. behind an external pooler such as PgBouncer.
+NIGRANI_DB_POOL_MIN = env_int("NIGRANI_DB_POOL_MIN", 1)
+NIGRANI_DB_POOL_MAX = env_int("NIGRANI_DB_POOL_MAX", 10)
+NIGRANI_DB_POOL_TIMEOUT_SECONDS = env_int("NIGRANI_DB_POOL_TIMEOUT_SECONDS", 10)
+if NIGRANI_DB_POOL_MAX and not 0 <= NIGRANI_DB_POOL_MIN <= NIGRANI_DB_POOL_MAX:
+    raise ConfigError("NIGRANI_DB_POOL_MIN must be between 0 and NIGRANI_DB_POOL_MAX")
+DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=0)}
+if NIGRANI_DB_POOL_MAX > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": NIGRANI_DB_POOL_MIN,
+        "max_size": NIGRANI_DB_POOL_MAX,
+        "timeout": NIGRANI_DB_POOL_TIMEOUT_SECONDS,
+    }
 DATABASES["default"]["TEST"] = {"NAME": env_str("NIGRANI_TEST_DB", "test_nigrani")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -187,9 +205,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "common.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "common.exceptions.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bounded depth, no lone surrogates, an object at the top (common/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Nigrani API",
@@ -200,9 +224,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The default enum hook; the permission table in the docs (accounts/schema.py); every
+    # operation's error responses, ids' minimum, CNIC/phone patterns (common/schema.py).
     "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",  # the default, kept
+        "drf_spectacular.hooks.postprocess_schema_enums",
         "accounts.schema.add_permission_table",
+        "common.schema.postprocess_errors",
     ],
 }
 
@@ -336,6 +363,12 @@ NIGRANI_CHECKIN_OTP_RESEND_SECONDS = env_int("NIGRANI_CHECKIN_OTP_RESEND_SECONDS
 NIGRANI_CHECKIN_DAILY_CHALLENGES = env_int("NIGRANI_CHECKIN_DAILY_CHALLENGES", 5)
 # Station boundary: a fix within its accuracy of the area counts, up to this many metres.
 NIGRANI_CHECKIN_ACCURACY_CAP_M = env_int("NIGRANI_CHECKIN_ACCURACY_CAP_M", 150)
+# The counter's CNIC lookup (registry.services.lookup): lookups per officer and per station in
+# any window, and the misses by one officer in the window that raise a security notice.
+NIGRANI_LOOKUP_WINDOW_SECONDS = env_int("NIGRANI_LOOKUP_WINDOW_SECONDS", 600)
+NIGRANI_LOOKUP_PER_OFFICER = env_int("NIGRANI_LOOKUP_PER_OFFICER", 30)
+NIGRANI_LOOKUP_PER_STATION = env_int("NIGRANI_LOOKUP_PER_STATION", 100)
+NIGRANI_LOOKUP_MISS_BURST = env_int("NIGRANI_LOOKUP_MISS_BURST", 10)
 # Language of the offender's SMS (check-in codes, reminders): ur or en.
 NIGRANI_SMS_LANGUAGE = env_str("NIGRANI_SMS_LANGUAGE", "ur")
 

@@ -27,3 +27,7 @@ urlpatterns = [
     path("accounts/", include("accounts.web_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Errors Django raises before any view (an oversized body read by a middleware): JSON too.
+handler400 = "common.exceptions.bad_request_view"
+handler404 = "common.exceptions.not_found_view"

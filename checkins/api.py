@@ -20,7 +20,7 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,10 +30,12 @@ from accounts.services import Channel
 from audit.services import audit_read
 from checkins import messages, schedule, selectors
 from checkins.models import ChallengeState, Checkin
-from checkins.services import counter
+from checkins.services import counter, notice_confirmation
 from common.pagination import CursorPagination, paginate
+from common.parsers import BoundedJSONParser
 from common.permissions import HoldsPermission
 from common.request_context import get_request_context
+from registry.apis.notices import NoticeSerializer
 
 TAG = "checkins"
 ERRORS = {
@@ -368,7 +370,7 @@ class CheckinDetailApi(APIView):
 class CheckinVerifyApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = "checkin.perform"
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="CheckinVerify")
     class InputSerializer(_DeclarationFields):
@@ -433,7 +435,7 @@ class CheckinResendApi(APIView):
 class CheckinOverrideApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = "checkin.perform"
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="CheckinOverride")
     class InputSerializer(_DeclarationFields):
@@ -477,3 +479,46 @@ class CheckinOverrideApi(APIView):
             photo=data.get("photo"),
         )
         return Response(_fresh(request, checkin_id))
+
+
+class NoticeConfirmApi(APIView):
+    """The offender confirms, with the code sent to the registered phone, a notice of change
+    filed at this station's counter for an offender another station supervises."""
+
+    permission_classes = [HoldsPermission]
+    required_permission = "checkin.perform"
+
+    @extend_schema_serializer(component_name="NoticeConfirm")
+    class InputSerializer(serializers.Serializer):
+        code = serializers.RegexField(
+            r"^[0-9]{6}$", max_length=6, help_text="the 6-digit code the offender received"
+        )
+
+    @extend_schema(
+        tags=["notices"],
+        operation_id="notice_confirm",
+        request=InputSerializer,
+        responses={
+            200: NoticeSerializer,
+            **ERRORS,
+            409: OpenApiResponse(description="`already_confirmed`, `offender_not_reporting`"),
+            410: OpenApiResponse(description="`challenge_expired`: file the notice again"),
+            423: OpenApiResponse(description="`challenge_locked` after too many wrong codes"),
+        },
+        description=(
+            "A notice filed at a station that does not supervise the offender is `unconfirmed` "
+            "and changes nothing until the offender confirms it with the code sent to the "
+            "registered phone. Only the counter station that filed it confirms it. A wrong code "
+            "is 400 `wrong_code` with `attempts_left`; then 423 `challenge_locked`; after the "
+            "code's lifetime 410. On success the notice takes effect (`filed`); a change of "
+            "supervision is audited as a transfer and the former station and district are "
+            "notified."
+        ),
+    )
+    def post(self, request: Request, notice_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        notice = notice_confirmation.notice_confirmation_verify(
+            actor=request.user, notice_id=notice_id, code=serializer.validated_data["code"]
+        )
+        return Response(NoticeSerializer(notice).data)

@@ -5,6 +5,7 @@ import logging
 from procrastinate.contrib.django import app
 
 from checkins.services.counter import challenges_expire
+from checkins.services.notice_confirmation import notice_challenges_expire
 from checkins.services.schedule import checkin_reminders_send, missed_checkins_sweep
 
 logger = logging.getLogger(__name__)
@@ -41,5 +42,6 @@ def sweep_missed(timestamp: int) -> dict[str, int]:
 def expire_challenges(timestamp: int) -> int:
     """Every five minutes: end the challenges whose code expired unused (secret erased)."""
     expired = challenges_expire()
-    logger.info("check-in challenges expired: %s", expired)
-    return expired
+    notices = notice_challenges_expire()
+    logger.info("check-in challenges expired: %s; notice challenges: %s", expired, notices)
+    return expired + notices

@@ -14,6 +14,12 @@ _OTP = {
     "en": "Nigrani: your check-in code is {code}. It expires in {minutes} minutes. "
     "Tell it only to the station officer.",
 }
+_NOTICE_OTP = {
+    "ur": "نگرانی: اطلاع کی تصدیق کا کوڈ {code}۔ {minutes} منٹ میں ختم۔ "
+    "صرف تھانے کے افسر کو بتائیں۔",
+    "en": "Nigrani: your code to confirm a notice of change is {code}. It expires in {minutes} "
+    "minutes. Tell it only to the station officer.",
+}
 _REMINDER = {
     "ur": "نگرانی: آپ کو {due} تک اپنے تھانے میں حاضری دینی ہے ({days} دن باقی)۔",
     "en": "Nigrani: you must report at your police station by {due} ({days} day(s) left).",
@@ -32,6 +38,10 @@ def _language(language: str) -> str:
 
 def otp_text(*, code: str, minutes: int, language: str) -> str:
     return _OTP[_language(language)].format(code=code, minutes=minutes)
+
+
+def notice_otp_text(*, code: str, minutes: int, language: str) -> str:
+    return _NOTICE_OTP[_language(language)].format(code=code, minutes=minutes)
 
 
 def reminder_text(*, due_on: date, days_left: int, language: str) -> str:

@@ -241,3 +241,42 @@ class MissedCheckin(models.Model):
 
     def __str__(self) -> str:
         return f"Missed check-in due {self.due_on} ({self.offender_id})"
+
+
+class NoticeChallenge(models.Model):
+    """The one-time code that confirms a notice filed at a station that does not supervise the
+    offender (``registry`` keeps the notice ``unconfirmed`` until then). The same machinery as
+    a check-in's ``OtpChallenge``: HOTP secret encrypted and erased when the challenge ends,
+    the code itself never stored, wrong attempts counted, a lifetime."""
+
+    notice = models.OneToOneField(
+        "registry.Notice", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    station = models.ForeignKey(
+        "jurisdictions.PoliceStation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the counter that filed the notice: only its officers confirm it",
+    )
+    state = models.CharField(
+        max_length=16, choices=ChallengeState.choices, default=ChallengeState.OPEN
+    )
+    secret = EncryptedTextField(blank=True)
+    counter = models.PositiveIntegerField(default=0)
+    sends = models.PositiveSmallIntegerField(default=1)
+    last_sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    sms_message_id = models.BigIntegerField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="notice_challenge_secret_only_while_open",
+                condition=Q(state="open") | Q(secret=""),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Challenge of notice #{self.notice_id} ({self.state})"

@@ -9,13 +9,12 @@ is the station officer's own station's offenders (the register's one scoping,
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Officer
 from accounts.scoping import jurisdiction_q
-from checkins.models import Checkin, CheckinStatus
+from checkins.models import Checkin, CheckinStatus, MissedCheckin
 from checkins.schedule import DueState
 from common.exceptions import NotFound
 from registry.models import Offender, OffenderStatus
@@ -85,37 +84,34 @@ def checkins_due(
     return offenders
 
 
-_TIMELINE_SQL = """
-SELECT 'checkin', c.id, c.confirmed_at, NULL::timestamptz, s.code, c.method, u.username, NULL::date
-FROM checkins_checkin AS c
-JOIN jurisdictions_policestation AS s ON s.id = c.station_id
-LEFT JOIN accounts_officer AS u ON u.id = c.override_by_id
-WHERE c.offender_id = %(offender)s AND c.status = %(confirmed)s
-UNION ALL
-SELECT 'missed', m.id, m.detected_at, m.escalated_at, NULL, NULL, NULL, m.due_on
-FROM checkins_missedcheckin AS m
-WHERE m.offender_id = %(offender)s
-"""
-
-
-def checkin_timeline_entries(*, offender: Offender) -> list[dict]:
+def checkin_timeline_entries(*, offender: Offender, actor: Officer) -> list[dict]:
     """The offender's confirmed check-ins and missed periods as timeline entries (the
-    ``timeline_entries`` hook), in one query. An override names its second officer, so it shows
-    as such wherever the timeline goes. The timeline is scoped like the offender record, so
-    this does not scope again."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _TIMELINE_SQL, {"offender": offender.pk, "confirmed": CheckinStatus.CONFIRMED}
-        )
-        rows = cursor.fetchall()
+    ``timeline_entries`` hook), only those ``actor`` may read: ``checkin.read``, check-ins in
+    the jurisdiction of the station that took them, missed periods in the offender's. An
+    override names its second officer, so it shows as such wherever the timeline goes."""
+    checkins = Checkin.objects.filter(
+        jurisdiction_q(
+            actor, district="station__district", station="station", permission="checkin.read"
+        ),
+        offender_id=offender.pk,
+        status=CheckinStatus.CONFIRMED,
+    ).values_list("id", "confirmed_at", "station__code", "method", "override_by__username")
+    missed = MissedCheckin.objects.filter(
+        jurisdiction_q(
+            actor,
+            district="offender__district",
+            station="offender__station",
+            permission="checkin.read",
+        ),
+        offender_id=offender.pk,
+    ).values_list("id", "detected_at", "escalated_at", "due_on")
     entries = []
-    for source, object_id, at, escalated_at, station, method, override_by, due_on in rows:
-        if source == "checkin":
-            how = f"override, four eyes: {override_by}" if override_by else method
-            entries.append(_entry(at, "checkin", f"checked in at {station} ({how})", object_id))
-            continue
-        missed = f"check-in due {due_on.isoformat()} missed"
-        entries.append(_entry(at, "missed_checkin", missed, object_id, "missed_checkin"))
+    for object_id, at, station, method, override_by in checkins:
+        how = f"override, four eyes: {override_by}" if override_by else method
+        entries.append(_entry(at, "checkin", f"checked in at {station} ({how})", object_id))
+    for object_id, at, escalated_at, due_on in missed:
+        summary = f"check-in due {due_on.isoformat()} missed"
+        entries.append(_entry(at, "missed_checkin", summary, object_id, "missed_checkin"))
         if escalated_at is not None:
             escalated = f"check-in due {due_on.isoformat()} still missing: escalated"
             entries.append(

@@ -21,6 +21,11 @@ urlpatterns = [
         name="checkin-resend",
     ),
     path(
+        "notices/<int:notice_id>/confirm/",
+        api.NoticeConfirmApi.as_view(),
+        name="notice-confirm",
+    ),
+    path(
         "checkins/<int:checkin_id>/override/",
         api.CheckinOverrideApi.as_view(),
         name="checkin-override",

@@ -3,18 +3,22 @@
 Body shape (every 4xx)::
 
     {"code": "validation_error", "message": "…", "fields": {"cnic": ["…"]}, "request_id": "…"}
+
+``fields`` names nested fields by their flat path (``address.lat``): ``common.inputs``.
 """
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from common.inputs import error_fields
 from common.request_context import current_request_id
 
 
@@ -86,12 +90,6 @@ def _flatten(detail: Any) -> list[str]:
     return [str(detail)]
 
 
-def _fields_from_drf(detail: Any) -> dict[str, Any]:
-    if isinstance(detail, dict):
-        return {key: value for key, value in detail.items() if key != "non_field_errors"}
-    return {}
-
-
 def _body(code: str, message: str, fields: dict | None = None, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message, "fields": fields or {}}
     body.update(extra)
@@ -116,6 +114,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             status=exc.status_code,
             headers=exc.headers,
         )
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return Response(
+            _body("request_too_large", "The request body is larger than this server accepts."),
+            status=400,
+        )
     if isinstance(exc, DjangoValidationError):
         message, fields = _django_validation_fields(exc)
         return Response(_body("validation_error", message, fields), status=400)
@@ -128,7 +131,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None
     if isinstance(exc, drf_exceptions.ValidationError):
-        fields = _fields_from_drf(exc.detail)
+        fields = error_fields(exc.detail)
         non_field = exc.detail.get("non_field_errors") if isinstance(exc.detail, dict) else None
         if non_field:
             message = str(non_field[0])
@@ -145,3 +148,24 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             extra["retry_after"] = int(exc.wait)
         response.data = _body(code, "; ".join(_flatten(exc.detail)), **extra)
     return response
+
+
+def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler400``: what Django refuses before a view runs (a body over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` read by a middleware, a disallowed host) gets the one
+    error body in JSON too, not Django's HTML page."""
+    if isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        body = _body("request_too_large", "The request body is larger than this server accepts.")
+    else:
+        body = _body("bad_request", "Bad request.")
+    return JsonResponse(body, status=400)
+
+
+def not_found_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler404``: under ``/api/`` a path that names no endpoint (``/offenders/-1/``) gets
+    the one error body in JSON; elsewhere (admin, web pages) Django's own page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(_body("not_found", "Not found."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

@@ -52,6 +52,18 @@ class CursorPagination(_CursorPagination):
     ordering = "-id"
     invalid_cursor_message = INVALID_CURSOR
 
+    def get_page_size(self, request: Request) -> int:
+        """Strict: a ``page_size`` that is not a whole number from 1 to ``max_page_size`` is a
+        400 on ``page_size`` (DRF would quietly use the default for ``null`` or ``1e-294``)."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
     def decode_cursor(self, request: Request) -> Cursor | None:
         try:
             return super().decode_cursor(request)

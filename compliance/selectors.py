@@ -65,10 +65,14 @@ def violation_get(*, actor: Officer, violation_id: int) -> Violation:
     return violation
 
 
-def violation_timeline_entries(*, offender: Offender) -> list[dict]:
-    """The offender's violations as timeline entries (the ``timeline_entries`` hook). The
-    timeline itself is scoped like the offender record, so this does not scope again."""
-    rows = Violation.objects.filter(offender_id=offender.pk).values_list(
+def violation_timeline_entries(*, offender: Offender, actor: Officer) -> list[dict]:
+    """The offender's violations as timeline entries (the ``timeline_entries`` hook): only
+    those ``actor`` may read (``violation.read`` in the jurisdiction the violation was raised
+    in); reading the record is not reading its violations."""
+    visible = jurisdiction_q(
+        actor, district="district", station="station", permission="violation.read"
+    )
+    rows = Violation.objects.filter(visible, offender_id=offender.pk).values_list(
         "id", "kind", "severity", "status", "detected_at", "summary"
     )
     return [

@@ -134,7 +134,7 @@ def _validate_raise(
 ) -> None:
     errors: dict[str, list[str]] = {}
     if kind not in ViolationKind.values:
-        errors["kind"] = [f"Unknown violation kind {kind!r}."]
+        errors["kind"] = ["Unknown violation kind."]
     if severity not in Severity.values:
         errors["severity"] = ["Unknown severity."]
     if (lon is None) != (lat is None):

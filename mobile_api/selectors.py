@@ -401,10 +401,16 @@ def coverage_rows(*, district: District, now: dt.datetime | None = None) -> list
         return [CoverageRow(*row) for row in cursor.fetchall()]
 
 
-def visit_timeline_entries(*, offender: Any) -> list[dict[str, Any]]:
-    """The offender's verification visits as timeline entries (the ``timeline_entries`` hook;
-    the timeline is scoped like the record, so this does not scope again). No address text."""
-    rows = Visit.objects.filter(offender_id=offender.pk).values_list(
+def visit_timeline_entries(*, offender: Any, actor: Officer) -> list[dict[str, Any]]:
+    """The offender's verification visits as timeline entries (the ``timeline_entries``
+    hook): only to officers who read or work tasks, and only visits of tasks in their
+    jurisdiction (a beat officer: its beat's). No address text."""
+    if not (actor.has_permission("task.read") or actor.has_permission("task.work")):
+        return []
+    visible = jurisdiction_q(
+        actor, district="task__district", station="task__station", beat="task__beat"
+    )
+    rows = Visit.objects.filter(visible, offender_id=offender.pk).values_list(
         "id", "outcome", "counted", "review_status", "visited_at", "task_id"
     )
     entries = []

@@ -8,7 +8,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from common.pagination import CursorPagination, paginate
+from common.parsers import BoundedJSONParser
 from common.permissions import HoldsPermission
 from push import selectors, services
 
@@ -35,13 +35,18 @@ class NotificationSerializer(serializers.Serializer):
     read_at = serializers.DateTimeField(allow_null=True)
 
 
+def _unread(value: str | None) -> bool | None:
+    return None if value is None else value == "true"
+
+
 class NotificationListApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = "notification.read"
     pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
-        unread = serializers.BooleanField(required=False, allow_null=True, default=None)
+        # Strict: "true" or "false" (a "null" is a 400, not silently every notice).
+        unread = serializers.ChoiceField(choices=["true", "false"], required=False)
 
     @extend_schema(
         tags=[TAG],
@@ -54,7 +59,7 @@ class NotificationListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         notices = selectors.notification_list(
-            actor=request.user, unread=filters.validated_data.get("unread")
+            actor=request.user, unread=_unread(filters.validated_data.get("unread"))
         )
         page = paginate(notices, request=request, view=self)
         return page.response(NotificationSerializer(page.rows, many=True).data)
@@ -97,7 +102,7 @@ class SmsReceiptApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser]  # the signature covers these exact bytes
+    parser_classes = [BoundedJSONParser]  # the signature covers these exact bytes
     throttle_classes = [ReceiptThrottle]
 
     @extend_schema_serializer(component_name="SmsReceipt")

@@ -11,14 +11,23 @@ every hook the register offers:
   the new beat.
 - ``offender_transferred(offender, old_district, actor)`` — supervision moved to another district.
 - ``notice_late(notice, actor)`` — a notice was filed after its deadline: compliance violation.
+- ``notice_confirmation_requested(notice, actor)`` — a notice filed at a station that does not
+  supervise the offender waits (``unconfirmed``) for the offender's one-time code to the
+  registered phone; the handler (checkins) opens the challenge and sends the code, and later
+  calls ``registry.services.notices.notice_confirm``.
 - ``travel_returned(notice, actor)`` — a travel notice was closed on return.
-- ``timeline_entries(offender)`` — extra entries for the offender's timeline; each handler
-  returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}``.
+- ``timeline_entries(offender, actor)`` — extra entries for the offender's timeline; each handler
+  returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}`` holding only
+  what ``actor`` may read of its own kind: its own read permission and jurisdiction, through
+  ``accounts.scoping.jurisdiction_q`` (reading the record does not imply reading its
+  violations or check-ins).
 - ``reporting_policy_changed(policy, actor)`` — a tier's intervals changed and the register
   has moved the tier's due dates (``services.dues``): higher apps move what they keep by them
   (open periodic verification tasks).
 - ``checkin_dues_held(offenders)`` — ids among the ``offenders`` queryset whose next check-in
   date must not move when the interval changes (check-ins: those in a missed period).
+- ``counter_lookup_burst(officer, misses)`` — a burst of CNIC lookups that matched no one at a
+  counter (``registry.services.lookup``): a higher app raises the security notice.
 - ``beat_offender_ids(officer)`` — offender ids a beat officer may see (those with a task
   assigned to it); with no handler a beat officer sees none.
 """
@@ -33,9 +42,11 @@ HOOK_NAMES = frozenset(
         "address_changed",
         "offender_transferred",
         "notice_late",
+        "notice_confirmation_requested",
         "travel_returned",
         "timeline_entries",
         "beat_offender_ids",
+        "counter_lookup_burst",
         "reporting_policy_changed",
         "checkin_dues_held",
     }

@@ -288,6 +288,9 @@ TRAVEL_KINDS = (NoticeKind.DOMESTIC_TRAVEL, NoticeKind.INTERNATIONAL_TRAVEL)
 
 
 class NoticeStatus(models.TextChoices):
+    # Filed at a counter that does not supervise the offender: no effect until the offender
+    # confirms it with the code sent to the registered phone (registry.services.notices).
+    UNCONFIRMED = "unconfirmed"
     FILED = "filed"
     ACKNOWLEDGED = "acknowledged"
     CANCELLED = "cancelled"
@@ -400,3 +403,26 @@ class Notice(TimestampedModel):
 
     def __str__(self) -> str:
         return f"Notice #{self.pk} ({self.kind})"
+
+
+class CounterLookup(models.Model):
+    """One exact-CNIC lookup at a station counter (no CNIC kept: only who, where, when and
+    whether someone matched), counted for the lookup's rate limits and burst notice."""
+
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    station = models.ForeignKey(
+        "jurisdictions.PoliceStation", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    found = models.BooleanField()
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["officer", "at"]),
+            models.Index(fields=["station", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lookup by #{self.officer_id} at {self.at:%Y-%m-%d %H:%M}"

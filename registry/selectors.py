@@ -234,11 +234,18 @@ def offender_lookup_by_cnic(*, actor: Officer, cnic: str) -> Offender:
     return offender
 
 
-def offender_timeline(*, offender: Offender, until: datetime | None = None) -> list[dict[str, Any]]:
+def offender_timeline(
+    *, actor: Officer, offender: Offender, until: datetime | None = None
+) -> list[dict[str, Any]]:
     """Everything that happened to the record, newest first: status changes, addresses,
     supervision periods, convictions, notices, and what the apps above add through the
     ``timeline_entries`` hook. ``until`` cuts it at a former supervisor's period end.
-    Summaries never carry names, CNIC, phone or address text."""
+    Summaries never carry names, CNIC, phone or address text.
+
+    The record's own sections follow the record (the caller has already reached
+    ``offender`` through ``offender_access``); every other section applies its own read
+    permission and jurisdiction for ``actor`` (notices ``notice.read``, violations
+    ``violation.read``, check-ins ``checkin.read``, visits the task permissions)."""
     entries: list[dict[str, Any]] = []
     for change in StatusChange.objects.filter(offender=offender):
         reason = f" ({change.reason})" if change.reason else ""
@@ -282,8 +289,8 @@ def offender_timeline(*, offender: Offender, until: datetime | None = None) -> l
     # Imported here: selectors_notices scopes notices through this module.
     from registry.selectors_notices import notice_timeline_entries
 
-    entries += notice_timeline_entries(offender_id=offender.pk)
-    for result in hooks.call("timeline_entries", offender=offender):
+    entries += notice_timeline_entries(actor=actor, offender_id=offender.pk)
+    for result in hooks.call("timeline_entries", offender=offender, actor=actor):
         entries += result or []
     if until is not None:
         # What happened at the handover itself (the new address, the new period) belongs to

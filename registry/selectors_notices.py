@@ -9,6 +9,7 @@ the supervising station and is visible there, not at the counter that took it.
 from django.db.models import QuerySet
 
 from accounts.models import Officer
+from accounts.scoping import jurisdiction_q
 from common.exceptions import Forbidden, NotFound
 from registry.models import Notice
 from registry.selectors import offender_queryset_for
@@ -62,12 +63,16 @@ def notice_get(*, actor: Officer, notice_id: int) -> Notice:
     return notice
 
 
-def notice_timeline_entries(*, offender_id: int) -> list[dict]:
+def notice_timeline_entries(*, actor: Officer, offender_id: int) -> list[dict]:
     """The offender's notices as timeline entries (``{"at", "kind", "summary", "object_type",
-    "object_id"}``, the shape of the ``timeline_entries`` hook), for the offender timeline.
-    Summaries name the kind and state only, never the new values."""
+    "object_id"}``, the shape of the ``timeline_entries`` hook), for the offender timeline:
+    those ``actor`` may read (``notice.read``, in the jurisdiction of the station the notice
+    was routed to). Summaries name the kind and state only, never the new values."""
     entries: list[dict] = []
-    notices = Notice.objects.filter(offender_id=offender_id).only(
+    visible = jurisdiction_q(
+        actor, district="station__district", station="station", permission="notice.read"
+    )
+    notices = Notice.objects.filter(visible, offender_id=offender_id).only(
         "id", "kind", "is_late", "filed_at", "acknowledged_at", "cancelled_at", "closed_at"
     )
     for notice in notices:

@@ -260,6 +260,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
             cursor.execute(
                 "ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_no_truncate"
             )
+    yield
+    # The connection pool (settings: NIGRANI_DB_POOL_*) keeps idle connections to the test
+    # database; close it before Django drops the database, or the DROP finds them.
+    with django_db_blocker.unblock():
+        connection.close()
+        connection.close_pool()
 
 
 @pytest.fixture(autouse=True)

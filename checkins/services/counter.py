@@ -48,6 +48,7 @@ from checkins.models import (
     Checkin,
     CheckinMethod,
     CheckinStatus,
+    NoticeChallenge,
     OtpChallenge,
     StationTerminal,
 )
@@ -177,12 +178,20 @@ def _check_location(*, actor: Officer, location: Location | None) -> None:
         )
 
 
-def _send_code(*, offender: Offender, challenge: OtpChallenge, now: datetime) -> None:
-    """Enqueue the SMS of the challenge's current counter and set its expiry."""
+def _send_code(
+    *,
+    offender: Offender,
+    challenge: "OtpChallenge | NoticeChallenge",
+    now: datetime,
+    purpose: str = OTP_PURPOSE,
+) -> None:
+    """Enqueue the SMS of the challenge's current counter and set its expiry (a check-in's
+    code, or the code confirming a counter notice: ``checkins.services.notice_confirmation``)."""
     minutes = settings.NIGRANI_CHECKIN_OTP_MINUTES
     challenge.last_sent_at = now
     challenge.expires_at = now + timedelta(minutes=minutes)
-    text = messages.otp_text(
+    texts = messages.otp_text if purpose == OTP_PURPOSE else messages.notice_otp_text
+    text = texts(
         code=otp.code_at(challenge.secret, challenge.counter),
         minutes=minutes,
         language=settings.NIGRANI_SMS_LANGUAGE,
@@ -190,7 +199,7 @@ def _send_code(*, offender: Offender, challenge: OtpChallenge, now: datetime) ->
     message = sms_enqueue(
         to=offender.phone,
         text=text,
-        purpose=OTP_PURPOSE,
+        purpose=purpose,
         sensitive=True,
         expires_at=challenge.expires_at,
         offender_id=offender.pk,
@@ -198,7 +207,9 @@ def _send_code(*, offender: Offender, challenge: OtpChallenge, now: datetime) ->
     challenge.sms_message_id = message.pk
 
 
-def _end_challenge(challenge: OtpChallenge, *, state: str, now: datetime) -> None:
+def _end_challenge(
+    challenge: "OtpChallenge | NoticeChallenge", *, state: str, now: datetime
+) -> None:
     """End the challenge: erase the secret and withdraw an SMS still waiting to go."""
     challenge.state = state
     challenge.secret = ""
@@ -775,4 +786,20 @@ def _confirm(
             "served_due_on": checkin.due_on.isoformat() if checkin.due_on else None,
             "next_checkin_due": next_due.isoformat(),
         },
+    )
+
+
+def on_counter_lookup_burst(*, officer: Officer, misses: int) -> None:
+    """Hook ``counter_lookup_burst``: a counter officer's CNIC lookups keep matching no one
+    (someone may be enumerating the register): the system administrators are told."""
+    notify_officers(
+        officers=Officer.objects.filter(role=Role.SYSTEM_ADMIN, is_active=True),
+        kind="counter_lookup_burst",
+        text=(
+            f"Security: {misses} CNIC lookups matching no one at a station counter by officer "
+            f"{officer.username} (#{officer.pk}) within "
+            f"{settings.NIGRANI_LOOKUP_WINDOW_SECONDS // 60} minutes."
+        ),
+        object_type="officer",
+        object_id=officer.pk,
     )

@@ -1,15 +1,14 @@
 """The beat officer's app: the task list with delta sync, one task, the offender's photo, visits
 and queued batches of visits."""
 
-import json
-
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,9 +17,10 @@ from audit.services import audit_read
 from common.dates import BoundedDateTimeField
 from common.exceptions import NotFound, api_exception_handler
 from common.files import AnyAcceptNegotiation, file_response
+from common.inputs import parse
+from common.parsers import BoundedJSONParser, json_loads_bounded
 from common.permissions import HoldsPermission
 from mobile_api import selectors
-from mobile_api.apis.common import parse
 from mobile_api.models import Outcome, VerificationTask
 from mobile_api.services import visits as visit_services
 from registry.models import AccessPurpose
@@ -265,7 +265,7 @@ def _answer(answer: visit_services.VisitAnswer) -> Response:
 class VisitCreateApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = "task.work"
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="VisitUpload")
     class MultipartSerializer(VisitInputSerializer):
@@ -303,7 +303,7 @@ class VisitCreateApi(APIView):
 class VisitBatchApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = "task.work"
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="VisitBatchItem")
     class ItemSerializer(VisitInputSerializer):
@@ -344,8 +344,8 @@ class VisitBatchApi(APIView):
         raw = request.data.get("visits")
         if isinstance(raw, str):  # multipart: the list travels as a JSON part
             try:
-                raw = json.loads(raw)
-            except ValueError:
+                raw = json_loads_bounded(raw)
+            except ParseError:
                 raw = None
         visits = parse(self.InputSerializer, {"visits": raw})["visits"]
         results = []

@@ -14,10 +14,10 @@ from rest_framework.views import APIView
 from audit.services import audit_read
 from common.dates import BoundedDateField
 from common.files import AnyAcceptNegotiation, file_response
+from common.inputs import parse
 from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 from mobile_api import selectors
-from mobile_api.apis.common import parse
 from mobile_api.models import Priority, TaskKind, TaskStatus, VerificationTask, Visit
 from mobile_api.services import tasks as task_services
 from mobile_api.services import visits as visit_services

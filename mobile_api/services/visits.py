@@ -137,6 +137,9 @@ def visit_photos_clean(photos: list[File]) -> list[CleanPhoto]:
     return cleaned
 
 
+OLDEST_VISIT = timedelta(days=90)
+
+
 def _validate_visit(data: VisitInput) -> None:
     errors: dict[str, list[str]] = {}
     now = timezone.now()
@@ -146,6 +149,10 @@ def _validate_visit(data: VisitInput) -> None:
         errors["visited_at"] = ["A visit is recorded once it has happened."]
     if data.fix_time > now + FUTURE_SKEW:
         errors["fix_time"] = ["The fix cannot be in the future."]
+    # Phones queue visits offline for days, not years: anything older is a broken clock.
+    for name in ("visited_at", "fix_time"):
+        if getattr(data, name) < now - OLDEST_VISIT:
+            errors[name] = [f"Older than {OLDEST_VISIT.days} days: check the phone's clock."]
     for name in ("lat", "lon", "accuracy_m"):
         if not math.isfinite(getattr(data, name)):
             errors[name] = ["Must be a finite number."]

@@ -149,7 +149,11 @@ class OffenderNoticesApi(APIView):
             "marked `is_late` and raises a `late_notice` violation. Change notices take effect "
             "at once; travel notices are acknowledged, cancelled or closed on return. A station "
             "officer may file for an active registrant of another station by sending the "
-            "`cnic` presented at the counter; the notice goes to the supervising station."
+            "`cnic` presented at the counter; the notice goes to the supervising station. "
+            "Such a counter notice is `unconfirmed` and changes nothing until the offender "
+            "confirms it with the code sent to the registered phone "
+            "(`POST /api/v1/notices/{id}/confirm/`); without a registered phone it is 409 "
+            "`no_registered_phone`."
         ),
     )
     def post(self, request: Request, offender_id: int) -> Response:

@@ -14,7 +14,7 @@ call one service or selector, audit reads and serialise.
   reads the record read-only (``access: "former"``): identity, status and convictions, not the
   new address, phone or supervision; its timeline stops when supervision passed on.
 - Bad input is 400 with field keys as the body names them: ``address.lat``,
-  ``convictions[0].sections``.
+  ``convictions[0].sections`` (the one dialect, ``common.inputs``).
 - The photo is never linked to ``MEDIA_URL`` (media is not served): the record's ``photo`` is
   the path of ``GET …/photo/``, which streams it to callers who may read the record, audited
   like every full read.
@@ -42,12 +42,12 @@ from audit.services import audit_read
 from common.dates import BoundedDateField
 from common.exceptions import NotFound
 from common.files import AnyAcceptNegotiation, file_response
+from common.inputs import parse as _parse
 from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 from registry import selectors
 from registry.identifiers import mask_cnic, mask_phone
 from registry.models import (
-    COUNTER_LOOKUP_PURPOSE,
     AccessPurpose,
     Gender,
     Offender,
@@ -55,7 +55,7 @@ from registry.models import (
     RemovalReason,
 )
 from registry.photos import CONTENT_TYPES
-from registry.services import lifecycle
+from registry.services import lifecycle, lookup
 from registry.services import offenders as services
 
 TAG = "offenders"
@@ -73,40 +73,6 @@ def _reads_or(write: str) -> dict[str, str | tuple[str, ...]]:
     """Reading needs a role that reads offender records at all; each write its permission.
     Jurisdiction is the selectors' business (404)."""
     return {"read": selectors.OFFENDER_READ_PERMISSIONS, "*": write}
-
-
-def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors → the register's flat keys (``address.lat``,
-    ``convictions[0].sections``), so the serializer and the service speak alike."""
-    if isinstance(detail, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            if isinstance(key, int):
-                name = f"{prefix}[{key}]"
-            elif key == "non_field_errors" and prefix:
-                name = prefix
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            for flat_key, messages in _flatten_errors(value, name).items():
-                flat.setdefault(flat_key, []).extend(messages)
-        return flat
-    if isinstance(detail, list):
-        if all(not isinstance(item, dict | list) for item in detail):
-            return {prefix: [str(item) for item in detail]}
-        flat = {}
-        for position, item in enumerate(detail):
-            if item:
-                for flat_key, messages in _flatten_errors(item, f"{prefix}[{position}]").items():
-                    flat.setdefault(flat_key, []).extend(messages)
-        return flat
-    return {prefix: [str(detail)]}
-
-
-def _parse(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    if not serializer.is_valid():
-        raise serializers.ValidationError(_flatten_errors(serializer.errors))
-    return serializer.validated_data
 
 
 def _purpose(request: Request) -> str:
@@ -745,14 +711,19 @@ class OffenderTimelineApi(APIView):
         responses=OutputSerializer,
         description=(
             "Everything that happened to the record, newest first: status changes, addresses, "
-            "supervision, convictions, notices, violations and what other apps add. A former "
-            "supervisor sees it up to the end of its period."
+            "supervision, convictions, notices, violations and what other apps add. Each "
+            "section beyond the record's own shows only what the caller may read of its kind "
+            "(notices `notice.read`, violations `violation.read`, check-ins `checkin.read`, "
+            "visits the task permissions), in its jurisdiction. A former supervisor sees it "
+            "up to the end of its period."
         ),
     )
     def get(self, request: Request, offender_id: int) -> Response:
         purpose = _purpose(request)
         access = selectors.offender_access(actor=request.user, offender_id=offender_id)
-        entries = selectors.offender_timeline(offender=access.offender, until=access.until)
+        entries = selectors.offender_timeline(
+            actor=request.user, offender=access.offender, until=access.until
+        )
         audit_read(
             actor=request.user,
             object_type="offender",
@@ -796,30 +767,15 @@ class OffenderLookupApi(APIView):
             "The station counter's exact-CNIC lookup: minimal identity of a registrant who is "
             "not removed, wherever supervised, to start a check-in or file a notice. The CNIC "
             "is sent in the JSON body, never in the URL (URLs are logged). Audited with purpose "
-            "`counter_lookup`; 404 when no one matches."
+            "`counter_lookup`; 404 when no one matches. Limited per officer and per station "
+            "(`NIGRANI_LOOKUP_PER_OFFICER` / `_PER_STATION` per `NIGRANI_LOOKUP_WINDOW_SECONDS`): "
+            "beyond, 429 `rate_limited` with `Retry-After`; a burst of misses raises a security "
+            "notice."
         ),
     )
     def post(self, request: Request) -> Response:
         if not request.user.has_permission("offender.lookup_cnic"):
             raise PermissionDenied()
         cnic = _parse(self.InputSerializer, request.data)["cnic"]
-        try:
-            offender = selectors.offender_lookup_by_cnic(actor=request.user, cnic=cnic)
-        except NotFound:
-            audit_read(
-                actor=request.user,
-                object_type="offender",
-                purpose=COUNTER_LOOKUP_PURPOSE,
-                outcome="not_found",
-                details={"view": "lookup"},
-                search=True,
-            )
-            raise
-        audit_read(
-            actor=request.user,
-            object_type="offender",
-            object_id=offender.pk,
-            purpose=COUNTER_LOOKUP_PURPOSE,
-            details={"view": "lookup"},
-        )
+        offender = lookup.offender_counter_lookup(actor=request.user, cnic=cnic)
         return Response(self.OutputSerializer(offender).data)

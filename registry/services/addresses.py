@@ -27,9 +27,12 @@ def address_point_resolve(
 ) -> tuple[PoliceStation | None, Beat | None]:
     """The (station, beat) covering the point, checked against the declared district.
 
-    No point, or a point outside every loaded station: supervision by the district alone
-    (station and beat None) until the address is verified. A point inside another district is
-    a mistake in one of the two and is refused."""
+    No point, or a point inside the district but outside every loaded station: supervision by
+    the district alone (station and beat None) until the address is verified. A point inside
+    another district, or outside every district (a sign slip such as -31.5 for 31.5), is a
+    mistake in the point or the district and is refused, naming both: the district does not
+    follow the point (the declared district is the clerk's statement; a point alone could move
+    supervision), and a record nobody's station covers would go unsupervised."""
     if (lon is None) != (lat is None):
         raise ValidationError({f"{field_prefix}.lat": ["Give both lat and lon, or neither."]})
     if lon is None or lat is None:
@@ -40,7 +43,18 @@ def address_point_resolve(
         raise ValidationError(
             {f"{field_prefix}.{key}": value for key, value in exc.message_dict.items()}
         ) from exc
-    if resolution.district is not None and resolution.district.pk != district.pk:
+    if resolution.district is None:
+        outside = [f"The point is outside district {district.code}."]
+        raise ValidationError(
+            {
+                f"{field_prefix}.lat": outside,
+                f"{field_prefix}.lon": outside,
+                f"{field_prefix}.district": [
+                    f"District {district.code} does not contain the point given."
+                ],
+            }
+        )
+    if resolution.district.pk != district.pk:
         raise ValidationError(
             {
                 f"{field_prefix}.district": [

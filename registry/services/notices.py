@@ -20,9 +20,17 @@ Rules decided here (see also the API docs):
 - **Who files**: a registry admin for anyone; a station officer for the offenders its station
   supervises, and — at the counter — for any *active* registrant who presents the CNIC (sent as
   ``cnic`` and checked against the record): the notice is routed to the supervising station,
-  and the counter station does not see it afterwards. Without the matching CNIC an offender of
-  another station is simply not found (404), so ids cannot be probed; a malformed CNIC is
+  and the counter station does not see it afterwards. Without the matching CNIC an offender
+  of another station is simply not found (404), so ids cannot be probed; a malformed CNIC is
   refused (400) before any lookup, whatever the id.
+- **A counter filing is confirmed by the offender**: a CNIC is not proof of presence (the
+  counter lookup answers nationally), so a notice filed at a station that does not supervise
+  the offender is ``unconfirmed`` and changes nothing until the offender confirms it with the
+  one-time code sent to the registered phone (the ``notice_confirmation_requested`` hook;
+  checkins sends and checks the code as at a check-in, then calls ``notice_confirm``). Without a
+  registered phone it is refused (409 ``no_registered_phone``): the supervising station files
+  it. A confirmed change that moves supervision to another station or district is audited as
+  a ``transfer``, and the caller notifies the station and district that supervised before.
 - Protected new values (name, phone, address, employer) live only in the encrypted ``details``;
   audit events and logs name the kind and ids, never the values.
 """
@@ -31,6 +39,7 @@ import hmac
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -43,6 +52,7 @@ from accounts.roles import Role, Scope
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.exceptions import Conflict, Forbidden, NotFound
+from common.text import TextRefused, clean_text
 from jurisdictions.models import District
 from registry import hooks
 from registry.identifiers import normalise_cnic, normalise_phone
@@ -83,6 +93,8 @@ _DETAIL_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
 }
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+# New names in a name change: a visible letter required (common.text).
+_NAME_KEYS = frozenset({"full_name", "full_name_ur", "father_name"})
 _CLOSABLE = frozenset({NoticeStatus.ACKNOWLEDGED})
 
 
@@ -233,7 +245,7 @@ def notice_file(
     if not actor.has_permission("notice.file"):
         raise Forbidden("You may not file notices of change.")
     if kind not in NoticeKind.values:
-        raise ValidationError({"kind": [f"Unknown notice kind {kind!r}."]})
+        raise ValidationError({"kind": ["Unknown notice kind."]})
     with transaction.atomic():
         offender, via_counter = _offender_for_filing(
             actor=actor, offender_id=offender_id, cnic=cnic.strip()
@@ -275,11 +287,17 @@ def notice_file(
             changed_on=fields.get("changed_on"),
             departure_date=fields.get("departure_date"),
         )
+        if via_counter and not offender.phone:
+            raise Conflict(
+                "This offender has no phone on the register to confirm the notice with a code: "
+                "the supervising station files it.",
+                code="no_registered_phone",
+            )
         filed_at = timezone.now()
         notice = Notice.objects.create(
             offender=offender,
             kind=kind,
-            status=NoticeStatus.FILED,
+            status=NoticeStatus.UNCONFIRMED if via_counter else NoticeStatus.FILED,
             filed_at=filed_at,
             filed_by=actor,
             # Routed to the supervising station, wherever it was filed.
@@ -288,15 +306,15 @@ def notice_file(
             is_late=timezone.localdate(filed_at) > deadline,
             **fields,
         )
-        applied = _apply_change(actor=actor, offender=offender, notice=notice, values=new_values)
-        if applied is not None:
-            new_values.update(applied)
-        notice.details = json.dumps(new_values, ensure_ascii=False) if new_values else ""
-        # An address change may have moved supervision: the new station handles the notice.
-        notice.station_id = Offender.objects.values_list("station_id", flat=True).get(
-            pk=offender.pk
-        )
-        notice.save(update_fields=["details", "station", "updated_at"])
+        if via_counter:
+            # Nothing takes effect before the offender's code (module docstring).
+            notice.details = json.dumps(new_values, ensure_ascii=False) if new_values else ""
+            notice.save(update_fields=["details", "updated_at"])
+            if not hooks.handlers("notice_confirmation_requested"):
+                raise ImproperlyConfigured("no handler confirms counter notices (checkins)")
+            hooks.call("notice_confirmation_requested", notice=notice, actor=actor)
+        else:
+            _take_effect(actor=actor, offender=offender, notice=notice, values=new_values)
         audit_record(
             actor=actor,
             action=AuditAction.CREATE,
@@ -310,11 +328,98 @@ def notice_file(
                 "station_id": offender.station_id,
                 "filed_at_station_id": actor.station_id,
                 "via_counter": via_counter,
+                "status": notice.status,
             },
         )
-        if notice.is_late:
+        if notice.is_late and not via_counter:
             hooks.call("notice_late", notice=notice, actor=actor)
     return notice
+
+
+def _take_effect(
+    *, actor: Officer, offender: Offender, notice: Notice, values: dict[str, Any]
+) -> None:
+    """Apply what the notice declares and route it to the (possibly new) supervising station."""
+    applied = _apply_change(actor=actor, offender=offender, notice=notice, values=values)
+    if applied is not None:
+        values = {**values, **applied}
+    notice.details = json.dumps(values, ensure_ascii=False) if values else ""
+    # An address change may have moved supervision: the new station handles the notice.
+    notice.station_id = Offender.objects.values_list("station_id", flat=True).get(pk=offender.pk)
+    notice.save(update_fields=["status", "details", "station", "updated_at"])
+
+
+@dataclass(frozen=True)
+class NoticeConfirmed:
+    """A confirmed counter notice, and where supervision was before it if it moved."""
+
+    notice: Notice
+    transferred: bool
+    from_station_id: int | None
+    from_district_id: int | None
+
+
+def notice_confirm(*, actor: Officer, notice_id: int) -> NoticeConfirmed:
+    """The offender confirmed an ``unconfirmed`` counter notice with the code (checked by the
+    caller, checkins): it takes effect now, as if filed at the supervising station. A change of
+    supervising station or district is audited as a ``transfer``; the caller notifies the
+    station and district that supervised before (``NoticeConfirmed``)."""
+    with transaction.atomic():
+        notice = Notice.objects.select_for_update().filter(pk=notice_id).first()
+        if notice is None:
+            raise NotFound()
+        if notice.status != NoticeStatus.UNCONFIRMED:
+            raise Conflict("This notice is already confirmed.", code="already_confirmed")
+        offender = (
+            Offender.objects.select_for_update(of=("self",))
+            .select_related("station", "district")
+            .get(pk=notice.offender_id)
+        )
+        if offender.status != OffenderStatus.ACTIVE:
+            raise Conflict(
+                f"An offender who is {offender.status} is not under the duty to report.",
+                code="offender_not_reporting",
+            )
+        from_station_id, from_district_id = offender.station_id, offender.district_id
+        notice.status = NoticeStatus.FILED
+        _take_effect(actor=actor, offender=offender, notice=notice, values=notice_details(notice))
+        now_at = Offender.objects.values_list("station_id", "district_id").get(pk=offender.pk)
+        transferred = now_at != (from_station_id, from_district_id)
+        audit_record(
+            actor=actor,
+            action=AuditAction.TRANSITION,
+            object_type="notice",
+            object_id=notice.pk,
+            details={
+                "offender_id": offender.pk,
+                "from": NoticeStatus.UNCONFIRMED,
+                "to": NoticeStatus.FILED,
+                "confirmed_by": "offender_code",
+            },
+        )
+        if transferred:
+            audit_record(
+                actor=actor,
+                action=AuditAction.TRANSFER,
+                object_type="offender",
+                object_id=offender.pk,
+                details={
+                    "notice_id": notice.pk,
+                    "via_counter": True,
+                    "from_station_id": from_station_id,
+                    "from_district_id": from_district_id,
+                    "to_station_id": now_at[0],
+                    "to_district_id": now_at[1],
+                },
+            )
+        if notice.is_late:
+            hooks.call("notice_late", notice=notice, actor=actor)
+    return NoticeConfirmed(
+        notice=notice,
+        transferred=transferred,
+        from_station_id=from_station_id,
+        from_district_id=from_district_id,
+    )
 
 
 def _travel_fields(
@@ -410,7 +515,11 @@ def _change_fields(
         elif key == "address":
             values["address"] = _validated_address(value, errors)
         else:
-            text = str(value).strip()
+            try:
+                text = clean_text(str(value), name=key in _NAME_KEYS)
+            except TextRefused as exc:
+                errors[f"details.{key}"] = [str(exc)]
+                continue
             if not text:
                 errors[f"details.{key}"] = ["This field may not be blank."]
             values[key] = text
@@ -423,9 +532,14 @@ def _validated_address(value: Any, errors: dict[str, list[str]]) -> dict[str, An
     if not isinstance(value, dict):
         errors["details.address"] = ["An object with text, district, lat and lon is expected."]
         return {}
-    text = str(value.get("text") or "").strip()
-    if not text:
-        errors["details.address.text"] = ["The address text is required."]
+    try:
+        text = clean_text(str(value.get("text") or ""))
+    except TextRefused as exc:
+        errors["details.address.text"] = [str(exc)]
+        text = ""
+    else:
+        if not text:
+            errors["details.address.text"] = ["The address text is required."]
     district_code = str(value.get("district") or "").strip()
     if not District.objects.filter(code=district_code).exists():
         errors["details.address.district"] = ["A known district code is required."]

@@ -41,6 +41,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import Officer
@@ -48,6 +49,7 @@ from accounts.scoping import in_jurisdiction
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.exceptions import Forbidden, NotFound
+from common.text import TextRefused, clean_text
 from jurisdictions.models import Beat, District, PoliceStation
 from registry import hooks
 from registry.identifiers import (
@@ -75,13 +77,23 @@ ALREADY_REGISTERED = "already registered"
 CASE_LISTED_TWICE = "The same court case is listed twice."
 CASE_ALREADY_RECORDED = "This court case is already recorded for the offender."
 CREATABLE_STATUSES = (OffenderStatus.IN_CUSTODY, OffenderStatus.ACTIVE)
+
+
 # Identity fields a PATCH may change, besides cnic, phone, risk_tier and address.
+def _max_length(model: type[Model], name: str, default: int) -> int:
+    """The column's limit (one source: the model), or ``default`` for unbounded text."""
+    return getattr(model._meta.get_field(name), "max_length", None) or default
+
+
+# Names: a visible letter required (common.text); the description may hold line breaks.
+_NAME_FIELDS = frozenset({"full_name", "father_name", "full_name_ur", "father_name_ur"})
+_MULTILINE_FIELDS = frozenset({"physical_description"})
 _TEXT_FIELDS: dict[str, tuple[int, bool]] = {
-    # name → (max length, required on create)
-    "full_name": (150, True),
-    "father_name": (150, True),
-    "full_name_ur": (150, False),
-    "father_name_ur": (150, False),
+    # name → (max length, from the model where it has one; required on create)
+    "full_name": (_max_length(Offender, "full_name", 150), True),
+    "father_name": (_max_length(Offender, "father_name", 150), True),
+    "full_name_ur": (_max_length(Offender, "full_name_ur", 150), False),
+    "father_name_ur": (_max_length(Offender, "father_name_ur", 150), False),
     "physical_description": (2000, False),
     "dna_profile_ref": (255, False),
     "biometric_ref": (255, False),
@@ -191,7 +203,15 @@ class _Errors(dict[str, list[str]]):
 
 
 def _text(
-    data: dict, name: str, key: str, errors: _Errors, *, max_length: int, required: bool
+    data: dict,
+    name: str,
+    key: str,
+    errors: _Errors,
+    *,
+    max_length: int,
+    required: bool,
+    is_name: bool = False,
+    multiline: bool = False,
 ) -> str:
     value = data.get(name)
     if value is None:
@@ -199,7 +219,11 @@ def _text(
     if not isinstance(value, str):
         errors.add(key, "A string is expected.")
         return ""
-    value = value.strip()
+    try:
+        value = clean_text(value, name=is_name, multiline=multiline)
+    except TextRefused as exc:
+        errors.add(key, str(exc))
+        return ""
     if required and not value:
         errors.add(key, "This field is required.")
     elif len(value) > max_length:
@@ -293,7 +317,12 @@ def _aliases(data: dict, errors: _Errors) -> list[str]:
         errors.add("aliases", "A list of names is expected.")
         return []
     aliases: list[str] = []
-    for alias in (v.strip() for v in value):
+    for raw in value:
+        try:
+            alias = clean_text(raw, name=bool(raw.strip()))
+        except TextRefused as exc:
+            errors.add("aliases", str(exc))
+            continue
         if len(alias) > 150:
             errors.add("aliases", "Each alias is at most 150 characters.")
         elif alias and alias not in aliases:
@@ -423,7 +452,16 @@ def offender_input_validate(
     errors = _Errors()
     cnic, cnic_index = _cnic(data, errors, context=context)
     identity: dict[str, Any] = {
-        name: _text(data, name, name, errors, max_length=max_length, required=required)
+        name: _text(
+            data,
+            name,
+            name,
+            errors,
+            max_length=max_length,
+            required=required,
+            is_name=name in _NAME_FIELDS,
+            multiline=name in _MULTILINE_FIELDS,
+        )
         for name, (max_length, required) in _TEXT_FIELDS.items()
     }
     identity["gender"] = _gender(data, errors)
@@ -624,7 +662,14 @@ def offender_update(*, actor: Officer, offender_id: int, data: dict[str, Any]) -
         for name, (max_length, required) in _TEXT_FIELDS.items():
             if name in data:
                 changes[name] = _text(
-                    data, name, name, errors, max_length=max_length, required=required
+                    data,
+                    name,
+                    name,
+                    errors,
+                    max_length=max_length,
+                    required=required,
+                    is_name=name in _NAME_FIELDS,
+                    multiline=name in _MULTILINE_FIELDS,
                 )
         if "gender" in data:
             changes["gender"] = _gender(data, errors)

@@ -15,6 +15,8 @@ ERROR_KEYS = {"code", "message", "fields", "request_id"}
 
 
 def bearer(token: str, **headers: str) -> APIClient:
+    """A client sending the token from the phone it was issued to (``phone``: phone-1)."""
+    headers.setdefault("HTTP_X_DEVICE_ID", "phone-1")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", **headers)
     return client
@@ -198,6 +200,18 @@ def test_a_token_sent_with_another_device_id_is_refused(phone):
     assert bearer(token, HTTP_X_DEVICE_ID="phone-1").get(f"{BASE}/me/").status_code == 200
     response = bearer(token, HTTP_X_DEVICE_ID="phone-9").get(f"{BASE}/me/")
     assert (response.status_code, response.json()["code"]) == (401, "device_mismatch")
+
+
+def test_a_token_sent_without_a_device_id_is_refused(phone):
+    """A copied token must not work from anywhere: the phone app always sends X-Device-ID."""
+    token, _ = phone
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = client.get(f"{BASE}/me/")
+
+    assert (response.status_code, response.json()["code"]) == (401, "device_required")
+    assert bearer(token, HTTP_X_DEVICE_ID="").get(f"{BASE}/me/").status_code == 401
 
 
 def test_a_deactivated_officers_token_stops_working(phone, beat_officer):

@@ -427,7 +427,12 @@ def test_a_device_token_is_stored_only_as_its_hash(clock, beat_officer):
     stored = DeviceToken.objects.get()
     assert stored.token_hash == services.token_hash(issued.token) != issued.token
     assert stored.expires_at == timezone.now() + timedelta(hours=12)
-    assert services.device_token_authenticate(raw_token=issued.token).officer == beat_officer
+    assert (
+        services.device_token_authenticate(
+            raw_token=issued.token, device_id=issued.device_token.device_id
+        ).officer
+        == beat_officer
+    )
 
 
 def test_a_new_token_for_the_same_phone_revokes_the_old_one(clock, beat_officer):
@@ -439,9 +444,13 @@ def test_a_new_token_for_the_same_phone_revokes_the_old_one(clock, beat_officer)
     services.device_token_issue(officer=beat_officer, device_id="phone-1", device_name="")
 
     with pytest.raises(services.TokenRejected) as rejected:
-        services.device_token_authenticate(raw_token=first.token)
+        services.device_token_authenticate(
+            raw_token=first.token, device_id=first.device_token.device_id
+        )
     assert rejected.value.code == "token_revoked"
-    assert services.device_token_authenticate(raw_token=other_phone.token)
+    assert services.device_token_authenticate(
+        raw_token=other_phone.token, device_id=other_phone.device_token.device_id
+    )
 
 
 def test_a_token_expires_after_the_shift(clock, beat_officer):
@@ -450,7 +459,9 @@ def test_a_token_expires_after_the_shift(clock, beat_officer):
     clock.shift(timedelta(hours=12))
 
     with pytest.raises(services.TokenRejected) as rejected:
-        services.device_token_authenticate(raw_token=issued.token)
+        services.device_token_authenticate(
+            raw_token=issued.token, device_id=issued.device_token.device_id
+        )
     assert rejected.value.code == "token_expired"
 
 
@@ -459,7 +470,9 @@ def test_a_token_of_a_deactivated_officer_fails(clock, beat_officer):
     Officer.objects.filter(pk=beat_officer.pk).update(is_active=False)
 
     with pytest.raises(services.TokenRejected):
-        services.device_token_authenticate(raw_token=issued.token)
+        services.device_token_authenticate(
+            raw_token=issued.token, device_id=issued.device_token.device_id
+        )
 
 
 def test_a_token_sent_from_another_device_fails(clock, beat_officer):
@@ -471,18 +484,32 @@ def test_a_token_sent_from_another_device_fails(clock, beat_officer):
     assert services.device_token_authenticate(raw_token=issued.token, device_id="p")
 
 
+def test_a_token_sent_from_no_device_fails(clock, beat_officer):
+    issued = services.device_token_issue(officer=beat_officer, device_id="p", device_name="")
+
+    with pytest.raises(services.TokenRejected) as rejected:
+        services.device_token_authenticate(raw_token=issued.token, device_id="")
+    assert rejected.value.code == "device_required"
+
+
 def test_last_used_is_written_at_most_once_a_minute(clock, beat_officer, django_assert_num_queries):
     issued = services.device_token_issue(officer=beat_officer, device_id="p", device_name="")
-    services.device_token_authenticate(raw_token=issued.token)
+    services.device_token_authenticate(
+        raw_token=issued.token, device_id=issued.device_token.device_id
+    )
     first_use = DeviceToken.objects.get().last_used_at
 
     clock.shift(30)
     with django_assert_num_queries(1):  # the lookup only
-        services.device_token_authenticate(raw_token=issued.token)
+        services.device_token_authenticate(
+            raw_token=issued.token, device_id=issued.device_token.device_id
+        )
     assert DeviceToken.objects.get().last_used_at == first_use
 
     clock.shift(31)
-    services.device_token_authenticate(raw_token=issued.token)
+    services.device_token_authenticate(
+        raw_token=issued.token, device_id=issued.device_token.device_id
+    )
     assert DeviceToken.objects.get().last_used_at == timezone.now()
 
 
@@ -497,8 +524,12 @@ def test_the_owner_revokes_a_lost_phone_in_one_call(clock, beat_officer):
 
     for issued in tokens:
         with pytest.raises(services.TokenRejected):
-            services.device_token_authenticate(raw_token=issued.token)
-    assert services.device_token_authenticate(raw_token=kept.token)
+            services.device_token_authenticate(
+                raw_token=issued.token, device_id=issued.device_token.device_id
+            )
+    assert services.device_token_authenticate(
+        raw_token=kept.token, device_id=kept.device_token.device_id
+    )
     event = AuditEvent.objects.filter(action=AuditAction.TOKEN_REVOKED).latest("id")
     assert event.details["reason"] == "revoked_by_owner"
 
@@ -517,7 +548,9 @@ def test_a_colleague_cannot_revoke_anothers_device(clock, beat_officer, beat_off
 
     with pytest.raises(NotFound):
         services.device_revoke(actor=beat_officer_elsewhere, officer=beat_officer, device_id="p")
-    assert services.device_token_authenticate(raw_token=issued.token)
+    assert services.device_token_authenticate(
+        raw_token=issued.token, device_id=issued.device_token.device_id
+    )
 
 
 def test_revoking_a_device_never_enrolled_is_not_found(clock, beat_officer):

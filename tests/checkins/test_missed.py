@@ -95,11 +95,11 @@ def test_a_new_period_missed_is_a_new_violation(world):
     assert Violation.objects.filter(offender=offender).count() == 2
 
 
-def test_missed_periods_show_on_the_timeline(world):
+def test_missed_periods_show_on_the_timeline(world, station_officer):
     today = timezone.localdate()
     offender = supervised_offender(world, next_checkin_due=today - timedelta(days=3))
     missed_checkins_sweep(today=today)
-    kinds = [entry["kind"] for entry in offender_timeline(offender=offender)]
+    kinds = [entry["kind"] for entry in offender_timeline(actor=station_officer, offender=offender)]
     assert "missed_checkin" in kinds
 
 

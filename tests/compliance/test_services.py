@@ -367,14 +367,20 @@ def test_two_officers_acting_at_once_cannot_both_win(world, control_room, statio
 # --- hooks -----------------------------------------------------------------------------------
 
 
-def test_offender_timeline_includes_its_violations_only(lahore_a_offender, lahore_b_offender):
+def test_offender_timeline_includes_its_violations_only(
+    lahore_a_offender, lahore_b_offender, registry_admin
+):
     from registry import hooks
 
     mine, _ = raise_for(lahore_a_offender, kind=ViolationKind.EXCLUSION_ZONE)
     raise_for(lahore_b_offender)
 
     entries = [
-        e for batch in hooks.call("timeline_entries", offender=lahore_a_offender) for e in batch
+        e
+        for batch in hooks.call(
+            "timeline_entries", offender=lahore_a_offender, actor=registry_admin
+        )
+        for e in batch
     ]
 
     violation_entries = [e for e in entries if e["object_type"] == "violation"]

@@ -550,7 +550,19 @@ def test_change_notice_ends_at_acknowledged(station_officer, offender):
 def test_only_the_supervising_station_handles_a_notice(
     station_officer, station_officer_elsewhere, control_room, offender
 ):
+    from checkins import otp
+    from checkins.models import NoticeChallenge
+    from checkins.services.notice_confirmation import notice_confirmation_verify
+
     notice = file_travel(station_officer_elsewhere, offender, cnic="35202-7654321-3")
+    with pytest.raises(Conflict):  # a counter notice waits for the offender's code
+        notice_acknowledge(actor=station_officer, notice_id=notice.pk)
+    challenge = NoticeChallenge.objects.get(notice=notice)
+    notice_confirmation_verify(
+        actor=station_officer_elsewhere,
+        notice_id=notice.pk,
+        code=otp.code_at(challenge.secret, challenge.counter),
+    )
 
     with pytest.raises(NotFound):
         notice_acknowledge(actor=station_officer_elsewhere, notice_id=notice.pk)
@@ -569,7 +581,7 @@ def test_timeline_entries_tell_the_notice_story_without_values(station_officer, 
         station_officer, offender, NoticeKind.PHONE_CHANGE, changed_on=TODAY - timedelta(days=5)
     )
 
-    entries = notice_timeline_entries(offender_id=offender.pk)
+    entries = notice_timeline_entries(actor=station_officer, offender_id=offender.pk)
 
     assert sorted((e["object_id"], e["summary"]) for e in entries) == sorted(
         [

@@ -180,7 +180,7 @@ def test_timeline_gathers_everything_newest_first(world, offenders, registry_adm
         actor=registry_admin, offender_id=offender.pk, to_status="absconded", note="gone"
     )
 
-    def extra(offender):
+    def extra(offender, actor):
         return [
             {
                 "at": offender.created_at,
@@ -193,7 +193,7 @@ def test_timeline_gathers_everything_newest_first(world, offenders, registry_adm
 
     hooks.register("timeline_entries", extra)
     try:
-        entries = offender_timeline(offender=offender)
+        entries = offender_timeline(actor=registry_admin, offender=offender)
     finally:
         hooks._handlers["timeline_entries"].remove(extra)
 
@@ -216,10 +216,10 @@ def test_timeline_of_a_former_supervisor_stops_at_the_handover(
     )
     access = offender_access(actor=control_room, offender_id=offender.pk)
 
-    entries = offender_timeline(offender=access.offender, until=access.until)
+    entries = offender_timeline(actor=control_room, offender=access.offender, until=access.until)
 
     assert all(entry["at"] < access.until for entry in entries)
     assert "supervised by kasur-a" not in [entry["summary"] for entry in entries]
     assert "supervised by kasur-a" in [
-        entry["summary"] for entry in offender_timeline(offender=offender)
+        entry["summary"] for entry in offender_timeline(actor=registry_admin, offender=offender)
     ]

@@ -1,0 +1,84 @@
+"""The one JSON request parser: bounded depth, no lone surrogates, an object at the top.
+
+DRF's ``JSONParser`` hands ``json.loads`` whatever arrives, so a body nested a thousand deep
+is a ``RecursionError`` (a 500, on the anonymous sign-in too: a cheap denial of service), a
+lone UTF-16 surrogate (``"\\ud800"``) becomes a ``str`` the renderer cannot encode once an
+error message echoes it, and ``null`` or ``[1, 2]`` reach views that expect a dict. Every
+API view parses JSON through ``BoundedJSONParser`` (the default parser class, and named
+explicitly where a view lists its parsers), and ``json_loads_bounded`` is the same rule for
+JSON carried inside a multipart part.
+
+Refusals are DRF ``ParseError`` (400 ``parse_error`` in the one error body) and never quote
+the input: what was refused may be a CNIC or a name.
+"""
+
+import json
+import re
+from typing import Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+# Deepest nesting any request of ours needs is 4 (a batch of visits with a location); 32 is
+# generous and still far below Python's recursion limit.
+MAX_JSON_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+INVALID_JSON = "The body is not valid JSON."
+TOO_DEEP = f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep."
+SURROGATES = "The JSON contains unpaired UTF-16 surrogates."
+NOT_AN_OBJECT = "The body must be a JSON object."
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def _check(value: Any) -> None:
+    """Depth and surrogates, walked without recursion (the value may be 1000 levels deep)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise ParseError(SURROGATES)
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise ParseError(TOO_DEEP)
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if _SURROGATE.search(key):
+                    raise ParseError(SURROGATES)
+                stack.append((child, depth + 1))
+        else:
+            stack.extend((child, depth + 1) for child in item)
+
+
+def json_loads_bounded(text: str | bytes, *, require_object: bool = False) -> Any:
+    """``json.loads`` under the module's rules; ``ParseError`` on anything refused."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ParseError(TOO_DEEP) from None
+    except (ValueError, TypeError):
+        # Never the decoder's message: it quotes the input around the error.
+        raise ParseError(INVALID_JSON) from None
+    _check(value)
+    if require_object and not isinstance(value, dict):
+        raise ParseError(NOT_AN_OBJECT)
+    return value
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser under the module's rules: every body is a JSON object."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = stream.read().decode(encoding)
+        except UnicodeDecodeError:
+            raise ParseError(INVALID_JSON) from None
+        return json_loads_bounded(text, require_object=True)
