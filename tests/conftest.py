@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from accounts.models import Officer
 from accounts.roles import AgencyKind
 from jurisdictions.models import Beat, District, PoliceStation, Province
+from registry.models import NoticeDeadline, NoticeKind
 from tests.factories import AgencyFactory, OfficerFactory, square
 
 PASSWORD = "correct-horse-battery"
@@ -292,3 +293,26 @@ def _migration_seeded_rows(request, django_db_blocker):
             importlib.import_module("registry.migrations.0003_seed_policies").seed(
                 django_apps, None
             )
+
+
+@pytest.fixture
+def deadlines(db) -> None:
+    """The default notice deadlines, stated here so the tests say which rule they exercise
+    (the register's and the check-in counter's tests)."""
+    for kind in (
+        NoticeKind.NAME_CHANGE,
+        NoticeKind.ADDRESS_CHANGE,
+        NoticeKind.PHONE_CHANGE,
+        NoticeKind.EMPLOYMENT_CHANGE,
+    ):
+        NoticeDeadline.objects.update_or_create(
+            kind=kind, defaults={"days_after_change": 3, "days_before_departure": None}
+        )
+    NoticeDeadline.objects.update_or_create(
+        kind=NoticeKind.INTERNATIONAL_TRAVEL,
+        defaults={"days_after_change": None, "days_before_departure": 7},
+    )
+    NoticeDeadline.objects.update_or_create(
+        kind=NoticeKind.DOMESTIC_TRAVEL,
+        defaults={"days_after_change": None, "days_before_departure": 3},
+    )

@@ -18,9 +18,8 @@ from checkins import otp
 from checkins.models import NoticeChallenge
 from push.models import Notification, SmsMessage
 from registry.models import Notice, NoticeStatus, Offender
-from tests.compliance.offenders import make_offender
 from tests.conftest import make_officer
-from tests.registry.test_notices_services import deadlines  # noqa: F401 - fixture
+from tests.factories import OffenderFactory
 
 CNIC = "35202-5555555-7"
 KASUR_POINT = {"lon": 74.5, "lat": 30.5}  # station kasur-a
@@ -29,7 +28,7 @@ KASUR_POINT = {"lon": 74.5, "lat": 30.5}  # station kasur-a
 @pytest.fixture
 def offender(world, deadlines) -> Offender:  # noqa: F811 - the fixture above
     """Supervised by lahore-a (district lahore)."""
-    return make_offender(
+    return OffenderFactory(
         district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1, cnic=CNIC
     )
 

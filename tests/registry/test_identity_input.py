@@ -99,9 +99,9 @@ def test_urdu_names_work_and_are_stored_nfc(client_for, world, registry_admin):
 
 
 def test_a_name_change_notice_refuses_invisible_names(client_for, world, station_officer):
-    from tests.compliance.offenders import make_offender
+    from tests.factories import OffenderFactory
 
-    offender = make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
 
     response = client_for(station_officer).post(
         f"/api/v1/offenders/{offender.pk}/notices/",

@@ -13,7 +13,7 @@ from mobile_api.models import VerificationTask
 from mobile_api.services import tasks as task_services
 from registry.models import Notice, NoticeKind, NoticeStatus
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def offender(world, station_officer):
     """Supervised by lahore-a, beat lahore-a-1 (an open task there), with a violation, a
     check-in and a notice."""
-    offender = make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
     task_services.on_offender_released(offender=offender)
     assert VerificationTask.objects.filter(offender=offender, beat=world.lahore_a_1).exists()
     raise_for(offender)
