@@ -21,7 +21,7 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,6 +31,7 @@ from accounts.roles import Role
 from audit.models import AuditAction
 from audit.services import audit_record
 from common.pagination import CursorPagination
+from common.parsers import BoundedJSONParser
 from disclosures import selectors
 from disclosures.models import RecordsRequest, RequestState
 from disclosures.services import requests as services
@@ -175,7 +176,7 @@ def _annexure(data: dict) -> services.Annexure:
 
 class RecordsRequestListApi(APIView):
     permission_classes = [_CanRead]
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, BoundedJSONParser]
     pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
@@ -264,7 +265,7 @@ class RecordsRequestDetailApi(APIView):
 
 class RecordsRequestResubmitApi(APIView):
     permission_classes = [_CanRead]
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, BoundedJSONParser]
 
     @extend_schema_serializer(component_name="RecordsRequestResubmit")
     class InputSerializer(_AnnexureFields):

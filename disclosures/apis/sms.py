@@ -9,7 +9,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 
 from common.exceptions import NotFound
 from common.pagination import CursorPagination
+from common.parsers import BoundedJSONParser
 from disclosures import selectors
 from disclosures.services.sms_check import security_event_review, sms_check_handle
 from push.services import (
@@ -47,7 +47,7 @@ class SmsInboundApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     throttle_classes = [InboundThrottle]
 
     @extend_schema_serializer(component_name="SmsInbound")

@@ -488,17 +488,6 @@ def records_request_search(*, actor: Officer, request_id: int, limit: int = 10) 
     return candidates
 
 
-def _last_verified_at(offender: Offender) -> str | None:
-    """The latest counted field-verification visit, from the timeline the apps above the
-    register contribute to (``timeline_entries`` hook): this app does not read theirs."""
-    visits = [
-        entry["at"]
-        for entry in registry_selectors.offender_timeline(offender=offender)
-        if entry["kind"] == "verification_visit" and entry["summary"].endswith(", counted")
-    ]
-    return max(visits).isoformat() if visits else None
-
-
 def build_extract(offender: Offender) -> dict[str, Any]:
     """The record as disclosed: identity, convictions, last known address and when it was
     verified, compliance status."""
@@ -536,7 +525,9 @@ def build_extract(offender: Offender) -> dict[str, Any]:
             "district": current.district.name,
             "station": current.station.name if current.station else None,
             "recorded_at": current.valid_from.isoformat(),
-            "last_verified_at": _last_verified_at(offender),
+            "last_verified_at": (
+                offender.last_verified_on.isoformat() if offender.last_verified_on else None
+            ),
         }
         if current
         else None,

@@ -137,6 +137,10 @@ def test_only_confirmed_checkins_show_on_the_timeline(world, station_officer):
     confirmed = CheckinFactory(offender=offender, started_by=station_officer, confirmed=True)
     CheckinFactory(offender=offender, started_by=station_officer)  # still waiting for its code
 
-    entries = [e for e in offender_timeline(offender=offender) if e["kind"] == "checkin"]
+    entries = [
+        e
+        for e in offender_timeline(actor=station_officer, offender=offender)
+        if e["kind"] == "checkin"
+    ]
 
     assert [e["object_id"] for e in entries] == [confirmed.pk]
