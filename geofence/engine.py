@@ -49,13 +49,16 @@ Rules (``Event.rule``):
 
 from __future__ import annotations
 
+import bisect
 import enum
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
 import numpy as np
+import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
 PKT = timezone(timedelta(hours=5), "PKT")  # Pakistan Standard Time: UTC+5, no daylight saving.
@@ -67,6 +70,28 @@ RULE_EXCLUSION = "exclusion_zone"
 RULE_TRAVEL = "travel_without_notice"
 PERMITTED_AREA = "permitted"  # the state key of the union-of-inclusion-zones rule
 
+# WGS84 ellipsoid.
+_A = 6378137.0
+_F = 1 / 298.257223563
+_E2 = _F * (2 - _F)
+_RAD = math.pi / 180
+
+# The circle grid: exclusion circles whose radius + buffer is at most _GRID_MAX_REACH_M sit in
+# 0.02° cells (about 2.2 km × 1.8–2.0 km in Pakistan) keyed by their centre; bigger circles and
+# all polygons go to the STRtree side. A point then looks at 1–4 cells.
+_CELL_DEG = 0.02
+_GRID_MAX_REACH_M = 2000.0
+_LAT_CELLS = 10_000  # > 180 / _CELL_DEG: a cell key is lon_cell * _LAT_CELLS + lat_cell
+# Degree boxes are widened by this factor so that the scale change across a box (about 1e-4 of
+# it over a few km at 37° N) never drops a candidate; candidates are then measured exactly.
+_SAFETY = 1.01
+
+_WEEK = 7 * 86400.0
+# Epoch 0 was Thursday 00:00 UTC = Thursday 05:00 PKT; shift to Monday-based seconds-of-week.
+_PKT_WEEK_SHIFT = 3 * 86400.0 + 5 * 3600.0
+_INF = math.inf
+_CACHE_LIMIT = 50_000
+
 
 class ZoneKind(enum.StrEnum):
     EXCLUSION = "exclusion"
@@ -77,7 +102,7 @@ class AppliesTo(enum.StrEnum):
     ALL = "all"  # everyone on the register
     VICTIM_MINOR = "victim_minor"  # offenders whose conviction had a minor victim
     OFFENDER = "offender"  # one offender (``Zone.offender_id``): a victim's home, a travel window
-    CATEGORY = "category"  # offenders in a category (``Zone.category``)
+    CATEGORY = "category"  # offenders in a category (``Zone.category``), e.g. "district:17"
 
 
 class Relation(enum.IntEnum):
@@ -86,6 +111,17 @@ class Relation(enum.IntEnum):
     OUTSIDE = -1
     NEITHER = 0
     INSIDE = 1
+
+
+_KIND_CODE = {ZoneKind.EXCLUSION: 0, ZoneKind.INCLUSION: 1}
+_KINDS = (ZoneKind.EXCLUSION, ZoneKind.INCLUSION)
+_APPLIES_CODE = {
+    AppliesTo.ALL: 0,
+    AppliesTo.VICTIM_MINOR: 1,
+    AppliesTo.OFFENDER: 2,
+    AppliesTo.CATEGORY: 3,
+}
+_APPLIES = (AppliesTo.ALL, AppliesTo.VICTIM_MINOR, AppliesTo.OFFENDER, AppliesTo.CATEGORY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +147,19 @@ Geometry = Polygon | MultiPolygon | Circle
 
 
 @dataclass(frozen=True, slots=True)
+class OffenderFacts:
+    """What applicability needs to know about an offender."""
+
+    offender_id: int
+    victim_minor: bool = False
+    categories: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Zone:
     """A zone as the engine sees it. ``schedule=None`` means always (within the valid dates);
-    ``valid_from``/``valid_to`` are aware datetimes, ``None`` meaning open-ended."""
+    ``valid_from``/``valid_to`` are aware datetimes, ``None`` meaning open-ended (``valid_to``
+    is exclusive)."""
 
     id: int
     kind: ZoneKind
@@ -128,20 +174,11 @@ class Zone:
 
     def is_active(self, at: datetime) -> bool:
         """Whether the zone counts at ``at`` (valid dates and weekly schedule)."""
-        raise NotImplementedError
+        return _rule_of(self, _Schedule.of(self.schedule)).active(_ts(at))
 
     def applies(self, facts: OffenderFacts) -> bool:
         """Whether the zone concerns this offender at all (applicability only, not time)."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True, slots=True)
-class OffenderFacts:
-    """What applicability needs to know about an offender."""
-
-    offender_id: int
-    victim_minor: bool = False
-    categories: frozenset[str] = frozenset()
+        return _rule_of(self, None).applies(facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +199,10 @@ class Hits:
     point: np.ndarray  # int64 index into the query arrays
     zone_id: np.ndarray  # int64 zone ids
     relation: np.ndarray  # int8 Relation values (INSIDE = 1, NEITHER = 0)
-    signed_distance_m: np.ndarray  # float64, positive inside
+    signed_distance_m: np.ndarray  # float64, positive inside (for polygons: only near the edge)
+
+    def __len__(self) -> int:
+        return int(self.point.size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +231,7 @@ class EpisodeEnded:
     zone_id: int | None
     started_at: datetime  # as opened: with ``rule`` and ``zone_id``, the episode's identity
     ended_at: datetime  # first fix of the outside run, the schedule's end, or the zone's removal
-    lon: float  # where the offender was at ``ended_at`` (last known fix)
+    lon: float  # where the offender was at ``ended_at`` (that fix, or the last known one)
     lat: float
     reason: str  # "left" | "schedule_ended" | "zone_removed" | "not_applicable"
 
@@ -201,60 +241,988 @@ Event = EpisodeOpened | EpisodeEnded
 
 @dataclass(slots=True)
 class OffenderState:
-    """Per-offender memory between batches. ``runs`` is keyed by ``"z<zone id>"`` or
-    ``PERMITTED_AREA``; ``open`` holds the open episodes by the same keys. Serialise with
-    ``to_dict``/``from_dict`` (JSON-safe: ISO datetimes, plain numbers)."""
+    """Per-offender memory between batches, JSON-safe through ``to_dict``/``from_dict``.
+
+    ``runs[key] = [inside_count, outside_count, run_started_ts, lon, lat]`` per tracked zone
+    (``"z<id>"``) and for ``PERMITTED_AREA`` (its inside run); ``open[key] = [rule, zone_id,
+    started_ts, lon, lat]``. Timestamps are POSIX seconds (UTC). ``last_fix`` is the last fix
+    that was evidence; ``last_seen_ts`` the newest ``recorded_at`` seen at all (older fixes that
+    arrive later are stored by the caller but change nothing here)."""
 
     offender_id: int
-    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    open: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: dict[str, list[Any]] = field(default_factory=dict)
+    open: dict[str, list[Any]] = field(default_factory=dict)
     last_fix: Fix | None = None
+    last_seen_ts: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
+        last = self.last_fix
+        return {
+            "offender_id": self.offender_id,
+            "runs": {k: list(v) for k, v in self.runs.items()},
+            "open": {k: list(v) for k, v in self.open.items()},
+            "last_fix": None
+            if last is None
+            else [_ts(last.recorded_at), last.lon, last.lat, last.accuracy_m],
+            "last_seen_ts": self.last_seen_ts,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OffenderState:
-        raise NotImplementedError
+        last = data.get("last_fix")
+        return cls(
+            offender_id=int(data["offender_id"]),
+            runs={k: list(v) for k, v in data.get("runs", {}).items()},
+            open={k: list(v) for k, v in data.get("open", {}).items()},
+            last_fix=None if last is None else Fix(_dt(last[0]), last[1], last[2], last[3]),
+            last_seen_ts=data.get("last_seen_ts"),
+        )
+
+
+# --- time ----------------------------------------------------------------------------------
+
+
+def _ts(value: datetime) -> float:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: the engine needs aware datetimes")
+    return value.timestamp()
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def _seconds(value: time) -> int:
+    return value.hour * 3600 + value.minute * 60 + value.second
+
+
+class _Schedule:
+    """A weekly schedule as merged [start, end) seconds-of-week in PKT (Monday 00:00 = 0)."""
+
+    __slots__ = ("always", "ends", "starts", "wraps")
+    _cache: dict[tuple[ScheduleInterval, ...], _Schedule] = {}  # noqa: RUF012 - a memo
+
+    def __init__(self, intervals: Sequence[ScheduleInterval]) -> None:
+        raw: list[tuple[float, float]] = []
+        for interval in intervals:
+            if not 0 <= interval.weekday <= 6:
+                raise ValueError(f"weekday {interval.weekday} is not 0 (Monday) to 6 (Sunday)")
+            start = interval.weekday * 86400 + _seconds(interval.start)
+            end = interval.weekday * 86400 + _seconds(interval.end)
+            if end <= start:
+                end += 86400
+            if end <= _WEEK:
+                raw.append((start, end))
+            else:
+                raw += [(start, _WEEK), (0.0, end - _WEEK)]
+        merged: list[list[float]] = []
+        for start, end in sorted(raw):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.starts = [s for s, _ in merged]
+        self.ends = [e for _, e in merged]
+        self.always = len(merged) == 1 and merged[0] == [0.0, _WEEK]
+        self.wraps = bool(merged) and self.starts[0] == 0.0 and self.ends[-1] == _WEEK
+
+    @classmethod
+    def of(cls, intervals: tuple[ScheduleInterval, ...] | None) -> _Schedule | None:
+        if intervals is None:
+            return None
+        found = cls._cache.get(intervals)
+        if found is None:
+            found = cls._cache[intervals] = cls(intervals)
+        return found
+
+    def _locate(self, ts: float) -> tuple[float, int]:
+        sow = (ts + _PKT_WEEK_SHIFT) % _WEEK
+        i = bisect.bisect_right(self.starts, sow) - 1
+        return ts - sow, (i if i >= 0 and sow < self.ends[i] else -1)
+
+    def active(self, ts: float) -> bool:
+        return self.always or self._locate(ts)[1] >= 0
+
+    def stretch_start(self, ts: float) -> float:
+        """When the active stretch containing ``ts`` began (``ts`` must be active)."""
+        if self.always:
+            return -_INF
+        week_start, i = self._locate(ts)
+        if i == 0 and self.wraps:
+            return week_start - _WEEK + self.starts[-1]
+        return week_start + self.starts[i]
+
+    def stretch_end(self, ts: float) -> float:
+        """When the active stretch containing ``ts`` ends (``ts`` must be active)."""
+        if self.always:
+            return _INF
+        week_start, i = self._locate(ts)
+        if i == len(self.starts) - 1 and self.wraps:
+            return week_start + _WEEK + self.ends[0]
+        return week_start + self.ends[i]
+
+
+class _Rule:
+    """What the episode logic needs of one zone (built from a ``Zone`` or from the compact
+    circle columns)."""
+
+    __slots__ = (
+        "applies_code",
+        "category",
+        "id",
+        "kind",
+        "offender_id",
+        "schedule",
+        "vfrom",
+        "vto",
+    )
+
+    def __init__(
+        self,
+        zone_id: int,
+        kind: ZoneKind,
+        applies_code: int,
+        offender_id: int | None,
+        category: str | None,
+        schedule: _Schedule | None,
+        vfrom: float,
+        vto: float,
+    ) -> None:
+        self.id = zone_id
+        self.kind = kind
+        self.applies_code = applies_code
+        self.offender_id = offender_id
+        self.category = category
+        self.schedule = schedule
+        self.vfrom = vfrom
+        self.vto = vto
+
+    def applies(self, facts: OffenderFacts) -> bool:
+        code = self.applies_code
+        if code == 0:
+            return True
+        if code == 1:
+            return facts.victim_minor
+        if code == 2:
+            return self.offender_id == facts.offender_id
+        return self.category in facts.categories
+
+    def active(self, ts: float) -> bool:
+        if not self.vfrom <= ts < self.vto:
+            return False
+        return self.schedule is None or self.schedule.active(ts)
+
+    def activation_start(self, ts: float) -> float:
+        """When the zone last became active, for an active ``ts``."""
+        start = -_INF if self.schedule is None else self.schedule.stretch_start(ts)
+        return max(start, self.vfrom)
+
+    def stretch_end(self, ts: float) -> float:
+        """When the zone's current active stretch ends, for an active ``ts``."""
+        end = _INF if self.schedule is None else self.schedule.stretch_end(ts)
+        return min(end, self.vto)
+
+
+def _rule_of(zone: Zone, schedule: _Schedule | None) -> _Rule:
+    return _Rule(
+        zone.id,
+        zone.kind,
+        _APPLIES_CODE[zone.applies_to],
+        zone.offender_id,
+        zone.category,
+        schedule,
+        -_INF if zone.valid_from is None else _ts(zone.valid_from),
+        _INF if zone.valid_to is None else _ts(zone.valid_to),
+    )
+
+
+# --- metres on the ellipsoid ---------------------------------------------------------------
+
+
+def metres_per_degree(lat: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Metres per degree of longitude and of latitude at ``lat`` (WGS84 prime-vertical and
+    meridional radii of curvature)."""
+    phi = np.radians(lat)
+    w2 = 1.0 - _E2 * np.sin(phi) ** 2
+    n = _A / np.sqrt(w2)
+    return n * np.cos(phi) * _RAD, n * (1.0 - _E2) / w2 * _RAD
+
+
+def local_xy(
+    lon: np.ndarray, lat: np.ndarray, lon0: np.ndarray, lat0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Metres east and north of (lon0, lat0), with the scales taken at the mid-latitude: over a
+    few kilometres this differs from the geodesic distance by micrometres (the error is of the
+    third order in distance / earth radius)."""
+    kx, ky = metres_per_degree((lat + lat0) * 0.5)
+    return (lon - lon0) * kx, (lat - lat0) * ky
+
+
+def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ragged expansion: for each item of each owner, (owner index, rank within the owner)."""
+    owner = np.repeat(np.arange(counts.size), counts)
+    firsts = np.cumsum(counts) - counts
+    return owner, np.arange(owner.size) - firsts[owner]
+
+
+# --- the compact circle grid ---------------------------------------------------------------
+
+
+class _CircleTable:
+    """Exclusion circles as numpy columns (≈ 80 bytes a zone) with a cell grid in CSR form."""
+
+    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+        self.c = columns
+        n = columns["id"].size
+        self.alive = np.ones(n, dtype=bool)
+        self.max_reach = float((columns["radius"] + columns["buffer"]).max()) if n else 0.0
+        self.reach = columns["radius"] + columns["buffer"]
+        keys = self._keys(columns["lon"], columns["lat"])
+        self.order = np.argsort(keys, kind="stable").astype(np.int32)
+        sorted_keys = keys[self.order]
+        self.cell_keys, firsts = np.unique(sorted_keys, return_index=True)
+        self.cell_first = np.append(firsts, n).astype(np.int64)
+        self.id_order = np.argsort(columns["id"], kind="stable").astype(np.int32)
+        self.ids_sorted = columns["id"][self.id_order]
+
+    @staticmethod
+    def _keys(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        ix = np.floor((lon + 180.0) / _CELL_DEG).astype(np.int64)
+        iy = np.floor((lat + 90.0) / _CELL_DEG).astype(np.int64)
+        return ix * _LAT_CELLS + iy
+
+    def __len__(self) -> int:
+        return int(self.alive.sum())
+
+    def slot(self, zone_id: int) -> int:
+        i = int(np.searchsorted(self.ids_sorted, zone_id))
+        if i < self.ids_sorted.size and self.ids_sorted[i] == zone_id:
+            slot = int(self.id_order[i])
+            if self.alive[slot]:
+                return slot
+        return -1
+
+    def nbytes(self) -> int:
+        arrays = [*self.c.values(), self.alive, self.reach, self.order, self.cell_keys]
+        arrays += [self.cell_first, self.id_order, self.ids_sorted]
+        return sum(a.nbytes for a in arrays)
+
+    def query(
+        self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, kx: np.ndarray, ky: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(point, slot, relation, signed distance) for pairs not wholly outside."""
+        if self.cell_keys.size == 0 or lon.size == 0:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty.astype(np.int8), empty.astype(np.float64)
+        reach = (acc + self.max_reach) * _SAFETY
+        ix0 = np.floor((lon - reach / kx + 180.0) / _CELL_DEG).astype(np.int64)
+        ix1 = np.floor((lon + reach / kx + 180.0) / _CELL_DEG).astype(np.int64)
+        iy0 = np.floor((lat - reach / ky + 90.0) / _CELL_DEG).astype(np.int64)
+        iy1 = np.floor((lat + reach / ky + 90.0) / _CELL_DEG).astype(np.int64)
+        nx = ix1 - ix0 + 1
+        owner, rank = _expand(nx * (iy1 - iy0 + 1))
+        cell_keys = (ix0[owner] + rank % nx[owner]) * _LAT_CELLS + iy0[owner] + rank // nx[owner]
+        pos = np.searchsorted(self.cell_keys, cell_keys)
+        pos[pos >= self.cell_keys.size] = 0
+        found = self.cell_keys[pos] == cell_keys
+        owner, pos = owner[found], pos[found]
+        first = self.cell_first[pos]
+        pair_owner, pair_rank = _expand(self.cell_first[pos + 1] - first)
+        point = owner[pair_owner]
+        slot = self.order[first[pair_owner] + pair_rank]
+        c = self.c
+        dx, dy = local_xy(c["lon"][slot], c["lat"][slot], lon[point], lat[point])
+        distance = np.hypot(dx, dy)
+        r = acc[point]
+        reach_slot = self.reach[slot]
+        keep = (distance < reach_slot + r) & self.alive[slot]
+        point, slot, distance, r, reach_slot = (
+            point[keep],
+            slot[keep],
+            distance[keep],
+            r[keep],
+            reach_slot[keep],
+        )
+        relation = (distance <= reach_slot - r).astype(np.int8)  # INSIDE = 1, else NEITHER = 0
+        return point, slot.astype(np.int64), relation, c["radius"][slot] - distance
+
+
+# --- polygons (and large or inclusion circles) ------------------------------------------------
+
+
+class _Shape:
+    """One zone on the STRtree side: its rule, prepared geometry and boundary segments."""
+
+    __slots__ = ("boundary", "circle", "envelope", "geometry", "rule", "segments", "zone")
+
+    def __init__(self, zone: Zone, rule: _Rule) -> None:
+        self.zone = zone
+        self.rule = rule
+        geometry = zone.geometry
+        buffer_m = zone.buffer_m
+        if isinstance(geometry, Circle):
+            self.circle = (geometry.lon, geometry.lat, geometry.radius_m)
+            self.geometry = self.boundary = None
+            self.segments = np.empty((0, 4))
+            reach = geometry.radius_m + buffer_m
+            minx = maxx = geometry.lon
+            miny = maxy = geometry.lat
+        else:
+            self.circle = None
+            shapely.prepare(geometry)
+            self.geometry = geometry
+            self.boundary = shapely.boundary(geometry)
+            shapely.prepare(self.boundary)
+            rings = shapely.get_rings(shapely.get_parts(geometry))
+            self.segments = np.concatenate(
+                [
+                    np.hstack([coords[:-1], coords[1:]])
+                    for coords in (shapely.get_coordinates(ring) for ring in rings)
+                ]
+            )
+            reach = buffer_m
+            minx, miny, maxx, maxy = geometry.bounds
+        far_lat = min(89.0, max(abs(miny), abs(maxy)) + reach / 100_000.0)
+        kx, ky = metres_per_degree(np.array([far_lat]))
+        dx, dy = reach * _SAFETY / float(kx[0]), reach * _SAFETY / float(ky[0])
+        self.envelope = (minx - dx, miny - dy, maxx + dx, maxy + dy)
+
+
+class _ShapeStore:
+    """The STRtree side. Few zones (districts, travel windows, polygon schools, curfews), so a
+    patch rebuilds only the tree and the segment arrays over the already-prepared shapes."""
+
+    def __init__(self) -> None:
+        self.shapes: dict[int, _Shape] = {}
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        self.list = list(self.shapes.values())
+        self.tree = shapely.STRtree([box(*s.envelope) for s in self.list])
+        self.geoms = np.array([s.geometry for s in self.list], dtype=object)
+        self.boundaries = np.array([s.boundary for s in self.list], dtype=object)
+        self.buffers = np.array([s.zone.buffer_m for s in self.list], dtype=np.float64)
+        self.ids = np.array([s.zone.id for s in self.list], dtype=np.int64)
+        self.is_circle = np.array([s.circle is not None for s in self.list], dtype=bool)
+        circles = [s.circle or (0.0, 0.0, 0.0) for s in self.list]
+        self.circle_cols = np.array(circles, dtype=np.float64).reshape(-1, 3)
+        counts = np.array([len(s.segments) for s in self.list], dtype=np.int64)
+        self.seg_first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.segments = (
+            np.concatenate([s.segments for s in self.list]) if self.list else np.empty((0, 4))
+        )
+
+    def nbytes(self) -> int:
+        arrays = [self.buffers, self.ids, self.is_circle, self.circle_cols, self.seg_first]
+        total = sum(a.nbytes for a in arrays) + self.segments.nbytes
+        for shape in self.list:  # GEOS coordinates (+ about as much again for prepared indexes)
+            if shape.geometry is not None:
+                total += 2 * 2 * 16 * int(shapely.get_num_coordinates(shape.geometry)) + 1000
+        return total + 200 * len(self.list)
+
+    def query(
+        self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, kx: np.ndarray, ky: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(point, zone id, relation, signed distance) for pairs not wholly outside."""
+        empty = np.empty(0, dtype=np.int64)
+        if not self.list or lon.size == 0:
+            return empty, empty, empty.astype(np.int8), empty.astype(np.float64)
+        dlon, dlat = acc * _SAFETY / kx, acc * _SAFETY / ky
+        boxes = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+        point, shape = self.tree.query(boxes)
+        # Threshold distance per pair: past r + b from the edge the side alone decides.
+        r = acc[point]
+        reach = r + self.buffers[shape]
+        signed = np.full(point.size, np.nan)
+        circle = self.is_circle[shape]
+        if circle.any():
+            cols = self.circle_cols[shape[circle]]
+            dx, dy = local_xy(cols[:, 0], cols[:, 1], lon[point[circle]], lat[point[circle]])
+            signed[circle] = cols[:, 2] - np.hypot(dx, dy)
+        poly = np.flatnonzero(~circle)
+        if poly.size:
+            p_point, p_shape = point[poly], shape[poly]
+            inside = shapely.contains_xy(self.geoms[p_shape], lon[p_point], lat[p_point])
+            hx = reach[poly] * _SAFETY / kx[p_point]
+            hy = reach[poly] * _SAFETY / ky[p_point]
+            x, y = lon[p_point], lat[p_point]
+            near = shapely.intersects(
+                self.boundaries[p_shape], shapely.box(x - hx, y - hy, x + hx, y + hy)
+            )
+            far_signed = np.where(inside, _INF, -_INF)
+            near_idx = np.flatnonzero(near)
+            if near_idx.size:
+                distance = self._edge_distance(
+                    p_shape[near_idx], x[near_idx], y[near_idx], hx[near_idx], hy[near_idx]
+                )
+                far_signed[near_idx] = np.where(inside[near_idx], distance, -distance)
+            signed[poly] = far_signed
+        buffers = self.buffers[shape]
+        inside_rel = signed >= r - buffers
+        keep = inside_rel | (signed > -(r + buffers))
+        relation = inside_rel[keep].astype(np.int8)
+        return point[keep], self.ids[shape[keep]], relation, signed[keep]
+
+    def _edge_distance(
+        self, shape: np.ndarray, x: np.ndarray, y: np.ndarray, hx: np.ndarray, hy: np.ndarray
+    ) -> np.ndarray:
+        """Metres from each point to its shape's boundary, exact when within the half-box
+        (hx, hy) in degrees; segments outside the box cannot be the nearest within it."""
+        first = self.seg_first[shape]
+        owner, rank = _expand(self.seg_first[shape + 1] - first)
+        seg = self.segments[first[owner] + rank]
+        ox, oy, bx, by = x[owner], y[owner], hx[owner], hy[owner]
+        in_box = (
+            (np.maximum(seg[:, 0], seg[:, 2]) >= ox - bx)
+            & (np.minimum(seg[:, 0], seg[:, 2]) <= ox + bx)
+            & (np.maximum(seg[:, 1], seg[:, 3]) >= oy - by)
+            & (np.minimum(seg[:, 1], seg[:, 3]) <= oy + by)
+        )
+        owner, seg, ox, oy = owner[in_box], seg[in_box], ox[in_box], oy[in_box]
+        ax, ay = local_xy(seg[:, 0], seg[:, 1], ox, oy)
+        ex, ey = local_xy(seg[:, 2], seg[:, 3], ox, oy)
+        vx, vy = ex - ax, ey - ay
+        length2 = vx * vx + vy * vy
+        t = np.clip(-(ax * vx + ay * vy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
+        distance = np.hypot(ax + t * vx, ay + t * vy)
+        best = np.full(shape.size, _INF)
+        np.minimum.at(best, owner, distance)
+        return best
+
+
+# --- the index ---------------------------------------------------------------------------------
+
+
+def _validate(zone: Zone) -> None:
+    geometry = zone.geometry
+    if not isinstance(geometry, Circle | Polygon | MultiPolygon):
+        raise TypeError(f"zone {zone.id}: geometry must be a Polygon, MultiPolygon or Circle")
+    if isinstance(geometry, Circle) and not geometry.radius_m > 0:
+        raise ValueError(f"zone {zone.id}: a circle needs a positive radius")
+    if isinstance(geometry, Polygon | MultiPolygon) and geometry.is_empty:
+        raise ValueError(f"zone {zone.id}: empty geometry")
+    if zone.buffer_m < 0 or (zone.kind == ZoneKind.INCLUSION and zone.buffer_m):
+        raise ValueError(f"zone {zone.id}: a buffer is for exclusion zones, and not negative")
+    if zone.applies_to == AppliesTo.OFFENDER and zone.offender_id is None:
+        raise ValueError(f"zone {zone.id}: an offender zone needs offender_id")
+    if zone.applies_to == AppliesTo.CATEGORY and not zone.category:
+        raise ValueError(f"zone {zone.id}: a category zone needs category")
+
+
+def _in_grid(zone: Zone) -> bool:
+    geometry = zone.geometry
+    return (
+        zone.kind == ZoneKind.EXCLUSION
+        and isinstance(geometry, Circle)
+        and geometry.radius_m + zone.buffer_m <= _GRID_MAX_REACH_M
+    )
 
 
 class ZoneIndex:
-    """All zones in memory: circles in a compact numpy cell grid, polygons in a shapely STRtree
-    with prepared geometries. ``version`` increases on every change; ``add``/``replace``/
-    ``remove`` patch in place (circles and the polygon overlay) without a full rebuild."""
+    """All zones in memory: exclusion circles in a compact numpy cell grid, everything else
+    (polygons, large circles, inclusion zones) in a shapely STRtree with prepared geometries.
 
-    version: int
+    Why two models: 250,000 school circles as shapely polygons cost hundreds of megabytes and
+    answer the same question as a centre, a radius and a distance; the grid holds them in about
+    20 MB and rebuilds in well under a second. Polygons keep shapely's exact containment.
+    ``version`` increases on every change; ``add``/``replace``/``remove`` patch in place: grid
+    circles go to a small delta table (merged into the base when it grows), removed ones are
+    tombstoned; the STRtree side re-packs its tree over the already-prepared shapes."""
 
     def __init__(self, zones: Iterable[Zone] = (), *, version: int = 0) -> None:
-        raise NotImplementedError
+        self.version = version
+        self._categories: dict[str, int] = {}
+        self._category_names: list[str] = []
+        self._schedules: list[tuple[ScheduleInterval, ...]] = []
+        self._schedule_code: dict[tuple[ScheduleInterval, ...], int] = {}
+        self._shapes = _ShapeStore()
+        self._rule_cache: dict[int, _Rule] = {}
+        self._inclusion_cache: dict[OffenderFacts, list[_Rule]] = {}
+        grid: list[Zone] = []
+        for zone in zones:
+            _validate(zone)
+            if _in_grid(zone):
+                grid.append(zone)
+            else:
+                self._shapes.shapes[zone.id] = _Shape(zone, self._rule(zone))
+        self._base = self._table(grid)
+        self._delta = self._table([])
+        self._delta_zones: dict[int, Zone] = {}
+        self._shapes.rebuild()
+        self._index_inclusions()
+
+    # building -----------------------------------------------------------------------------
+
+    def _code(self, table: dict[Any, int], names: list[Any], value: Any) -> int:
+        code = table.get(value)
+        if code is None:
+            code = table[value] = len(names)
+            names.append(value)
+        return code
+
+    def _rule(self, zone: Zone) -> _Rule:
+        return _rule_of(zone, _Schedule.of(zone.schedule))
+
+    def _table(self, zones: list[Zone]) -> _CircleTable:
+        n = len(zones)
+        cat = self._categories
+        sched = self._schedule_code
+        columns = {
+            "id": np.fromiter((z.id for z in zones), np.int64, n),
+            "lon": np.fromiter((z.geometry.lon for z in zones), np.float64, n),  # type: ignore[union-attr]
+            "lat": np.fromiter((z.geometry.lat for z in zones), np.float64, n),  # type: ignore[union-attr]
+            "radius": np.fromiter((z.geometry.radius_m for z in zones), np.float64, n),  # type: ignore[union-attr]
+            "buffer": np.fromiter((z.buffer_m for z in zones), np.float64, n),
+            "applies": np.fromiter((_APPLIES_CODE[z.applies_to] for z in zones), np.int8, n),
+            "offender": np.fromiter(
+                (-1 if z.offender_id is None else z.offender_id for z in zones), np.int64, n
+            ),
+            "category": np.fromiter(
+                (
+                    -1
+                    if z.category is None
+                    else cat.get(z.category) or self._code(cat, self._category_names, z.category)
+                    for z in zones
+                ),
+                np.int32,
+                n,
+            ),
+            "schedule": np.fromiter(
+                (
+                    -1
+                    if z.schedule is None
+                    else sched.get(z.schedule)
+                    if z.schedule in sched
+                    else self._code(sched, self._schedules, z.schedule)
+                    for z in zones
+                ),
+                np.int32,
+                n,
+            ),
+            "vfrom": np.fromiter(
+                (-_INF if z.valid_from is None else _ts(z.valid_from) for z in zones),
+                np.float64,
+                n,
+            ),
+            "vto": np.fromiter(
+                (_INF if z.valid_to is None else _ts(z.valid_to) for z in zones), np.float64, n
+            ),
+        }
+        return _CircleTable(columns)
+
+    def _index_inclusions(self) -> None:
+        self._inclusion_cache.clear()
+        self._rule_cache.clear()
+
+    # reading --------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        raise NotImplementedError
+        return len(self._base) + len(self._delta) + len(self._shapes.shapes)
+
+    def _table_rule(self, table: _CircleTable, slot: int) -> _Rule:
+        c = table.c
+        category = int(c["category"][slot])
+        schedule = int(c["schedule"][slot])
+        offender = int(c["offender"][slot])
+        return _Rule(
+            int(c["id"][slot]),
+            ZoneKind.EXCLUSION,
+            int(c["applies"][slot]),
+            None if offender < 0 else offender,
+            None if category < 0 else self._category_names[category],
+            None if schedule < 0 else _Schedule.of(self._schedules[schedule]),
+            float(c["vfrom"][slot]),
+            float(c["vto"][slot]),
+        )
+
+    def rule(self, zone_id: int) -> _Rule | None:
+        """The episode logic's view of a zone (cached), or None when it is not in the index."""
+        found = self._rule_cache.get(zone_id)
+        if found is not None:
+            return found
+        shape = self._shapes.shapes.get(zone_id)
+        if shape is not None:
+            found = shape.rule
+        else:
+            for table in (self._delta, self._base):
+                slot = table.slot(zone_id)
+                if slot >= 0:
+                    found = self._table_rule(table, slot)
+                    break
+            else:
+                return None
+        if len(self._rule_cache) >= _CACHE_LIMIT:
+            self._rule_cache.clear()
+        self._rule_cache[zone_id] = found
+        return found
 
     def get(self, zone_id: int) -> Zone | None:
-        raise NotImplementedError
+        shape = self._shapes.shapes.get(zone_id)
+        if shape is not None:
+            return shape.zone
+        if zone_id in self._delta_zones:
+            return self._delta_zones[zone_id]
+        slot = self._base.slot(zone_id)
+        if slot < 0:
+            return None
+        c = self._base.c
+        rule = self._table_rule(self._base, slot)
+        return Zone(
+            id=zone_id,
+            kind=ZoneKind.EXCLUSION,
+            geometry=Circle(float(c["lon"][slot]), float(c["lat"][slot]), float(c["radius"][slot])),
+            buffer_m=float(c["buffer"][slot]),
+            applies_to=_APPLIES[rule.applies_code],
+            offender_id=rule.offender_id,
+            category=rule.category,
+            schedule=None if c["schedule"][slot] < 0 else self._schedules[c["schedule"][slot]],
+            valid_from=None if rule.vfrom == -_INF else _dt(rule.vfrom),
+            valid_to=None if rule.vto == _INF else _dt(rule.vto),
+        )
 
-    def add(self, zones: Iterable[Zone], *, version: int | None = None) -> None:
-        """Add or replace zones by id (``version``: the zone-set version this brings us to)."""
-        raise NotImplementedError
+    def inclusion_zones_for(self, facts: OffenderFacts) -> Sequence[Zone]:
+        """The inclusion zones that apply to an offender (any time)."""
+        return [self._shapes.shapes[r.id].zone for r in self._inclusion_rules(facts)]
 
-    replace = add
+    def _inclusion_rules(self, facts: OffenderFacts) -> list[_Rule]:
+        found = self._inclusion_cache.get(facts)
+        if found is None:
+            if len(self._inclusion_cache) >= _CACHE_LIMIT:
+                self._inclusion_cache.clear()
+            found = self._inclusion_cache[facts] = [
+                s.rule
+                for s in self._shapes.list
+                if s.rule.kind == ZoneKind.INCLUSION and s.rule.applies(facts)
+            ]
+        return found
 
-    def remove(self, zone_ids: Iterable[int], *, version: int | None = None) -> None:
-        raise NotImplementedError
+    def memory_bytes(self) -> int:
+        """Approximate memory held by the index (numpy arrays + shapely geometries + trees)."""
+        return self._base.nbytes() + self._delta.nbytes() + self._shapes.nbytes()
 
     def query(self, lon: np.ndarray, lat: np.ndarray, accuracy_m: np.ndarray) -> Hits:
         """Vectorised geometric answer for a batch of fixes against every zone (no applicability
         or time filtering): the pairs that are INSIDE or NEITHER."""
-        raise NotImplementedError
+        lon = np.asarray(lon, dtype=np.float64)
+        lat = np.asarray(lat, dtype=np.float64)
+        acc = np.asarray(accuracy_m, dtype=np.float64)
+        kx, ky = metres_per_degree(lat)
+        parts = []
+        for table in (self._base, self._delta):
+            point, slot, relation, signed = table.query(lon, lat, acc, kx, ky)
+            parts.append((point, table.c["id"][slot], relation, signed))
+        parts.append(self._shapes.query(lon, lat, acc, kx, ky))
+        point = np.concatenate([p[0] for p in parts])
+        zone_id = np.concatenate([p[1] for p in parts])
+        order = np.lexsort((zone_id, point))
+        return Hits(
+            point=point[order],
+            zone_id=zone_id[order],
+            relation=np.concatenate([p[2] for p in parts])[order],
+            signed_distance_m=np.concatenate([p[3] for p in parts])[order],
+        )
 
-    def inclusion_zones_for(self, facts: OffenderFacts) -> Sequence[Zone]:
-        """The inclusion zones that apply to an offender (any time)."""
-        raise NotImplementedError
+    # patching ---------------------------------------------------------------------------------
 
-    def memory_bytes(self) -> int:
-        """Approximate memory held by the index (numpy arrays + shapely geometries + trees)."""
-        raise NotImplementedError
+    def _bump(self, version: int | None) -> None:
+        self.version = self.version + 1 if version is None else version
+        self._index_inclusions()
+
+    def _drop(self, zone_id: int) -> bool:
+        if self._shapes.shapes.pop(zone_id, None) is not None:
+            return True
+        if self._delta_zones.pop(zone_id, None) is not None:
+            return True
+        slot = self._base.slot(zone_id)
+        if slot >= 0:
+            self._base.alive[slot] = False
+            return True
+        return False
+
+    def add(self, zones: Iterable[Zone], *, version: int | None = None) -> None:
+        """Add or replace zones by id (``version``: the zone-set version this brings us to)."""
+        shapes_changed = False
+        for zone in zones:
+            _validate(zone)
+            shapes_changed |= zone.id in self._shapes.shapes
+            self._drop(zone.id)
+            if _in_grid(zone):
+                self._delta_zones[zone.id] = zone
+            else:
+                self._shapes.shapes[zone.id] = _Shape(zone, self._rule(zone))
+                shapes_changed = True
+        self._refresh(shapes_changed)
+        self._bump(version)
+
+    replace = add
+
+    def remove(self, zone_ids: Iterable[int], *, version: int | None = None) -> None:
+        shapes_changed = False
+        for zone_id in zone_ids:
+            shapes_changed |= zone_id in self._shapes.shapes
+            self._drop(zone_id)
+        self._refresh(shapes_changed)
+        self._bump(version)
+
+    def _refresh(self, shapes_changed: bool) -> None:
+        if shapes_changed:
+            self._shapes.rebuild()
+        delta = list(self._delta_zones.values())
+        if len(delta) > max(4096, len(self._base) // 20):
+            # Merge: the base keeps its live circles, re-read from its columns.
+            base_ids = self._base.c["id"][self._base.alive]
+            merged = [self.get(int(i)) for i in base_ids] + delta
+            self._base = self._table([z for z in merged if z is not None])
+            self._delta_zones = {}
+            delta = []
+        self._delta = self._table(delta)
+
+
+# --- the episode rule ------------------------------------------------------------------------
+
+
+def _run(runs: dict[str, list[Any]], key: str) -> list[Any]:
+    found = runs.get(key)
+    if found is None:
+        found = runs[key] = [0, 0, 0.0, 0.0, 0.0]
+    return found
+
+
+def _step(run: list[Any], relation: int, ts: float, lon: float, lat: float) -> None:
+    if relation == 1:
+        if run[0] == 0:
+            run[2], run[3], run[4] = ts, lon, lat
+        run[0] += 1
+        run[1] = 0
+    elif relation == -1:
+        if run[1] == 0:
+            run[2], run[3], run[4] = ts, lon, lat
+        run[1] += 1
+        run[0] = 0
+    else:  # the circle straddles the edge: both runs are broken
+        run[0] = run[1] = 0
+
+
+class _Episodes:
+    """Applies fixes and time to one offender's state; collects the events."""
+
+    __slots__ = ("config", "events", "facts", "index", "n", "state")
+
+    def __init__(
+        self, state: OffenderState, index: ZoneIndex, facts: OffenderFacts, config: EngineConfig
+    ) -> None:
+        self.state = state
+        self.index = index
+        self.facts = facts
+        self.config = config
+        self.n = config.n_fixes
+        self.events: list[Event] = []
+
+    def _open(
+        self, key: str, rule: str, zone_id: int | None, run: list[Any], start: float, ts: float
+    ) -> None:
+        self.state.open[key] = [rule, zone_id, start, run[3], run[4]]
+        self.events.append(
+            EpisodeOpened(
+                self.state.offender_id, rule, zone_id, _dt(start), run[3], run[4], _dt(ts)
+            )
+        )
+
+    def _end(self, key: str, ended: float, lon: float, lat: float, reason: str) -> None:
+        rule, zone_id, started, _, _ = self.state.open.pop(key)
+        self.events.append(
+            EpisodeEnded(
+                self.state.offender_id,
+                rule,
+                zone_id,
+                _dt(started),
+                _dt(max(ended, started)),
+                lon,
+                lat,
+                reason,
+            )
+        )
+
+    def _last_location(self) -> tuple[float, float]:
+        last = self.state.last_fix
+        return (last.lon, last.lat) if last is not None else (math.nan, math.nan)
+
+    def expire(self, ts: float) -> None:
+        """End per-zone episodes whose zone stopped counting by ``ts``."""
+        for key in [k for k in self.state.open if k != PERMITTED_AREA]:
+            episode = self.state.open[key]
+            rule = self.index.rule(episode[1])
+            lon, lat = self._last_location()
+            if rule is None:
+                self._end(key, ts, lon, lat, "zone_removed")
+                self.state.runs.pop(key, None)
+            elif not rule.applies(self.facts):
+                self._end(key, ts, lon, lat, "not_applicable")
+                self.state.runs.pop(key, None)
+            elif not rule.active(episode[2]):  # the zone was edited under the episode
+                if not rule.active(ts):
+                    self._end(key, ts, lon, lat, "schedule_ended")
+            else:
+                ends = rule.stretch_end(episode[2])
+                if ends <= ts:
+                    self._end(key, ends, lon, lat, "schedule_ended")
+
+    def fix(self, fix: Fix, ts: float, hits: Iterable[tuple[int, int]]) -> None:
+        """Apply one fix (evidence: accuracy within the threshold) with its index hits."""
+        self.expire(ts)
+        state, index, facts, n = self.state, self.index, self.facts, self.n
+        runs = state.runs
+        lon, lat = fix.lon, fix.lat
+        relations: dict[int, int] = {}
+        for zone_id, relation in hits:
+            relations[zone_id] = relation
+        # Per-zone constraints: exclusion zones (hit or tracked) and scheduled inclusion zones.
+        inclusions = index._inclusion_rules(facts)
+        constraint_keys: dict[str, _Rule] = {}
+        for zone_id in relations:
+            rule = index.rule(zone_id)
+            if rule is not None and rule.kind == ZoneKind.EXCLUSION and rule.applies(facts):
+                constraint_keys[f"z{zone_id}"] = rule
+        for key in list(runs):
+            if key != PERMITTED_AREA and key not in constraint_keys:
+                rule = index.rule(int(key[1:]))
+                if rule is None or not rule.applies(facts):
+                    if key not in state.open:
+                        del runs[key]
+                    continue
+                if rule.kind == ZoneKind.EXCLUSION:
+                    constraint_keys[key] = rule
+        members: list[_Rule] = []
+        for rule in inclusions:
+            if rule.schedule is None:
+                members.append(rule)
+            else:
+                constraint_keys[f"z{rule.id}"] = rule
+        for key, rule in constraint_keys.items():
+            run = _run(runs, key)
+            _step(run, relations.get(rule.id, -1), ts, lon, lat)
+            is_exclusion = rule.kind == ZoneKind.EXCLUSION
+            breach, clear = (run[0], run[1]) if is_exclusion else (run[1], run[0])
+            if key in state.open:
+                if clear >= n:
+                    self._end(key, run[2], run[3], run[4], "left")
+            elif breach >= n and rule.active(ts):
+                name = RULE_EXCLUSION if is_exclusion else RULE_TRAVEL
+                self._open(key, name, rule.id, run, max(run[2], rule.activation_start(ts)), ts)
+            if is_exclusion and run[0] == 0 and key not in state.open:
+                del runs[key]
+        self._permitted(ts, lon, lat, members, relations)
+
+    def _permitted(
+        self,
+        ts: float,
+        lon: float,
+        lat: float,
+        members: list[_Rule],
+        relations: dict[int, int] | None,
+    ) -> None:
+        """The union of unscheduled inclusion zones; ``relations`` None: no fix (a sweep)."""
+        state, runs, n = self.state, self.state.runs, self.n
+        active = [m for m in members if m.active(ts)]
+        if relations is not None:
+            for member in members:
+                _step(_run(runs, f"z{member.id}"), relations.get(member.id, -1), ts, lon, lat)
+        if not active:
+            if PERMITTED_AREA in state.open:
+                self._end(PERMITTED_AREA, ts, *self._last_location(), "not_applicable")
+            runs.pop(PERMITTED_AREA, None)
+            return
+        union = _run(runs, PERMITTED_AREA)
+        if relations is not None:
+            inside = any(relations.get(m.id, -1) == 1 for m in active)
+            _step(union, 1 if inside else 0, ts, lon, lat)
+        if PERMITTED_AREA in state.open:
+            if union[0] >= n:
+                self._end(PERMITTED_AREA, union[2], union[3], union[4], "left")
+            return
+        member_runs = [runs.get(f"z{m.id}") for m in active]
+        if any(r is None for r in member_runs) or min(r[1] for r in member_runs) < n:
+            return
+        latest = max(member_runs, key=lambda r: r[2])
+        started = latest[2]
+        for member in members:  # a window that closed while the offender was in it
+            if member.vto <= ts:
+                run = runs.get(f"z{member.id}")
+                left = member.vto if run is None or run[1] == 0 else min(member.vto, run[2])
+                started = max(started, left)
+        if relations is None and not self._fresh(started):
+            return
+        self._open(PERMITTED_AREA, RULE_TRAVEL, None, latest, started, ts)
+
+    def _fresh(self, at: float) -> bool:
+        last = self.state.last_fix
+        limit = self.config.last_fix_valid_for.total_seconds()
+        return last is not None and at - _ts(last.recorded_at) <= limit
+
+    def sweep(self, ts: float) -> None:
+        self.expire(ts)
+        state, index, n = self.state, self.index, self.n
+        members: list[_Rule] = []
+        for rule in index._inclusion_rules(self.facts):
+            if rule.schedule is None:
+                members.append(rule)
+        for key, run in list(state.runs.items()):
+            if key == PERMITTED_AREA or key in state.open:
+                continue
+            rule = index.rule(int(key[1:]))
+            if rule is None or not rule.applies(self.facts):
+                del state.runs[key]
+                continue
+            if rule.schedule is None and rule.kind == ZoneKind.INCLUSION:
+                continue  # a permitted-area member
+            is_exclusion = rule.kind == ZoneKind.EXCLUSION
+            breach = run[0] if is_exclusion else run[1]
+            if breach >= n and rule.active(ts):
+                started = max(run[2], rule.activation_start(ts))
+                if self._fresh(started):
+                    name = RULE_EXCLUSION if is_exclusion else RULE_TRAVEL
+                    self._open(key, name, rule.id, run, started, ts)
+        lon, lat = self._last_location()
+        self._permitted(ts, lon, lat, members, None)
+
+
+def _usable(
+    state: OffenderState, fixes: Sequence[Fix], config: EngineConfig
+) -> list[tuple[float, Fix]]:
+    """Fixes newer than anything seen, in time order, that are evidence; advances last_seen."""
+    last_seen = state.last_seen_ts if state.last_seen_ts is not None else -_INF
+    timed = sorted(((_ts(f.recorded_at), f) for f in fixes), key=lambda p: p[0])
+    usable = [
+        (ts, f) for ts, f in timed if ts > last_seen and f.accuracy_m <= config.max_accuracy_m
+    ]
+    if timed and timed[-1][0] > last_seen:
+        state.last_seen_ts = timed[-1][0]
+    return usable
+
+
+def _run_fixes(
+    state: OffenderState,
+    usable: list[tuple[float, Fix]],
+    hit_rows: Sequence[list[tuple[int, int]]],
+    index: ZoneIndex,
+    facts: OffenderFacts,
+    config: EngineConfig,
+) -> list[Event]:
+    episodes = _Episodes(state, index, facts, config)
+    for (ts, fix), hits in zip(usable, hit_rows, strict=True):
+        episodes.fix(fix, ts, hits)
+        state.last_fix = fix
+    return episodes.events
+
+
+def _rows(hits: Hits, n_points: int) -> list[list[tuple[int, int]]]:
+    bounds = np.searchsorted(hits.point, np.arange(n_points + 1)).tolist()
+    zone_ids = hits.zone_id.tolist()
+    relations = hits.relation.tolist()
+    return [
+        list(zip(zone_ids[a:b], relations[a:b], strict=True))
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
 def apply_fixes(
@@ -264,13 +1232,11 @@ def apply_fixes(
     index: ZoneIndex,
     facts: OffenderFacts,
     config: EngineConfig = EngineConfig(),  # noqa: B008 - frozen, immutable default
-    hits: Hits | None = None,
-    hit_offset: int = 0,
 ) -> tuple[OffenderState, list[Event]]:
-    """Apply one offender's fixes (sorted by ``recorded_at``; fixes not newer than the state's last
-    fix are ignored) and return the new state and the events. ``hits``/``hit_offset`` let
-    ``evaluate_batch`` pass a precomputed batch query; without them the fixes are queried here."""
-    raise NotImplementedError
+    """Apply one offender's fixes and return the new state and the events. Fixes not newer than
+    the newest already seen are ignored (the caller stores them; the rule runs forward only)."""
+    [(new_state, events)] = evaluate_batch([(state, facts, fixes)], index=index, config=config)
+    return new_state, events
 
 
 def evaluate_batch(
@@ -279,8 +1245,26 @@ def evaluate_batch(
     index: ZoneIndex,
     config: EngineConfig = EngineConfig(),  # noqa: B008
 ) -> list[tuple[OffenderState, list[Event]]]:
-    """Evaluate many offenders' fixes with one vectorised index query (the ingest path)."""
-    raise NotImplementedError
+    """Evaluate many offenders' fixes with one vectorised index query (the ingest path). The
+    states passed in are not modified; copies come back."""
+    copies = [OffenderState.from_dict(state.to_dict()) for state, _, _ in items]
+    usable = [
+        _usable(copy, fixes, config) for copy, (_, _, fixes) in zip(copies, items, strict=True)
+    ]
+    flat = [fix for group in usable for _, fix in group]
+    hits = index.query(
+        np.fromiter((f.lon for f in flat), np.float64, len(flat)),
+        np.fromiter((f.lat for f in flat), np.float64, len(flat)),
+        np.fromiter((f.accuracy_m for f in flat), np.float64, len(flat)),
+    )
+    rows = _rows(hits, len(flat))
+    out: list[tuple[OffenderState, list[Event]]] = []
+    start = 0
+    for copy, (_, facts, _), group in zip(copies, items, usable, strict=True):
+        events = _run_fixes(copy, group, rows[start : start + len(group)], index, facts, config)
+        start += len(group)
+        out.append((copy, events))
+    return out
 
 
 def sweep(
@@ -295,10 +1279,7 @@ def sweep(
     offender is already inside opens an episode from that start time (if the last fix is not
     older than ``config.last_fix_valid_for`` at that moment); a schedule ending, or a zone
     removed or no longer applicable, ends the open episode."""
-    raise NotImplementedError
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("naive datetime: the engine needs aware datetimes")
-    return value.astimezone(UTC)
+    copy = OffenderState.from_dict(state.to_dict())
+    episodes = _Episodes(copy, index, facts, config)
+    episodes.sweep(_ts(now))
+    return copy, episodes.events
