@@ -69,6 +69,7 @@ class ViolationSerializer(serializers.Serializer):
         source="status_changed_by.username", allow_null=True, default=None
     )
     status_reason = serializers.CharField()
+    ended_at = serializers.DateTimeField(allow_null=True)
 
 
 def _audit_read(request: Request, *, object_id: int | str = "", details: dict) -> None:

@@ -11,6 +11,9 @@ every hook the register offers:
   the new beat.
 - ``offender_transferred(offender, old_district, actor)`` — supervision moved to another district.
 - ``notice_late(notice, actor)`` — a notice was filed after its deadline: compliance violation.
+- ``travel_acknowledged(notice, actor)`` — a travel notice was acknowledged: its travel window
+  opens (geofences).
+- ``travel_cancelled(notice, actor)`` — a travel notice was cancelled: its window closes.
 - ``travel_returned(notice, actor)`` — a travel notice was closed on return.
 - ``timeline_entries(offender)`` — extra entries for the offender's timeline; each handler
   returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}``.
@@ -30,6 +33,8 @@ HOOK_NAMES = frozenset(
         "address_changed",
         "offender_transferred",
         "notice_late",
+        "travel_acknowledged",
+        "travel_cancelled",
         "travel_returned",
         "timeline_entries",
         "beat_offender_ids",
