@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+PARTITION_DDL_LOCK = 0x6E6770  # "ngp": this app's advisory lock key for partition DDL
 _NAME = re.compile(r"^geofence_ping_p(\d{8})$")
 # Days this process knows to have a partition (created or seen); saves a catalogue lookup.
 _known: set[date] = set()
@@ -44,7 +45,10 @@ def _create(day: date) -> None:
     start = datetime.combine(day, time.min, tzinfo=UTC)
     end = start + timedelta(days=1)
     # Its own transaction: creating a partition locks the parent briefly; never inside a batch.
+    # Two processes creating the same day race inside CREATE … IF NOT EXISTS (the catalogue
+    # check is not atomic): an advisory lock taken only here, for partition DDL, orders them.
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PARTITION_DDL_LOCK])
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {_partition_name(day)} PARTITION OF geofence_ping "
             "FOR VALUES FROM (%s) TO (%s)",
