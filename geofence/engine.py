@@ -76,15 +76,32 @@ _F = 1 / 298.257223563
 _E2 = _F * (2 - _F)
 _RAD = math.pi / 180
 
-# The circle grid: exclusion circles whose radius + buffer is at most _GRID_MAX_REACH_M sit in
-# 0.02° cells (about 2.2 km × 1.8–2.0 km in Pakistan) keyed by their centre; bigger circles and
-# all polygons go to the STRtree side. A point then looks at 1–4 cells.
-_CELL_DEG = 0.02
+# The circle grid: exclusion circles within Pakistan whose radius + buffer is at most
+# _GRID_MAX_REACH_M live in compact numpy columns on the cell map below (each listed in the cells
+# within its reach + _GRID_MARGIN_M); bigger circles and all polygons go to the shape side.
 _GRID_MAX_REACH_M = 2000.0
-_LAT_CELLS = 10_000  # > 180 / _CELL_DEG: a cell key is lon_cell * _LAT_CELLS + lat_cell
+_GRID_MARGIN_M = 150.0
 # Degree boxes are widened by this factor so that the scale change across a box (about 1e-4 of
 # it over a few km at 37° N) never drops a candidate; candidates are then measured exactly.
 _SAFETY = 1.01
+
+# The polygon cell map: in 0.02° cells over Pakistan (and a margin), each shape is either "deep"
+# (the whole cell lies inside it, farther than _MAP_MARGIN_M + its buffer from its edge) or
+# "edge" (with the few boundary segments that can be that near). Fixes with accuracy within the
+# margin are answered from their cell; others (and fixes off the map) go through the STRtree.
+_MAP_EXTENT = (
+    PAKISTAN_BBOX[0] - 1.0,
+    PAKISTAN_BBOX[1] - 1.0,
+    PAKISTAN_BBOX[2] + 1.0,
+    PAKISTAN_BBOX[3] + 1.0,
+)
+_MAP_CELL = 0.02
+_MAP_MARGIN_M = 1000.0
+_MAP_SIZE = (
+    math.ceil((_MAP_EXTENT[2] - _MAP_EXTENT[0]) / _MAP_CELL),
+    math.ceil((_MAP_EXTENT[3] - _MAP_EXTENT[1]) / _MAP_CELL),
+)
+_MAP_MAX_CELLS = 40_000  # a shape whose envelope covers more cells stays off the map (WORLD)
 
 _WEEK = 7 * 86400.0
 # Epoch 0 was Thursday 00:00 UTC = Thursday 05:00 PKT; shift to Monday-based seconds-of-week.
@@ -458,6 +475,37 @@ def local_xy(
     return (lon - lon0) * kx, (lat - lat0) * ky
 
 
+class _Frame:
+    """Per-fix plane scales with their first-order change in latitude, so that pairs need no
+    trigonometry: k(φ_mid) = k(φ)·(1 + g·Δφ/2) is the mid-latitude scale to 1e-7 over the few
+    kilometres that decide anything (sub-millimetre)."""
+
+    __slots__ = ("gx", "gy", "kx", "ky", "lat", "lon")
+
+    def __init__(self, lon: np.ndarray, lat: np.ndarray) -> None:
+        self.lon, self.lat = lon, lat
+        phi = np.radians(lat)
+        sin, cos = np.sin(phi), np.cos(phi)
+        w2 = 1.0 - _E2 * sin * sin
+        n = _A / np.sqrt(w2)
+        self.kx = n * cos * _RAD
+        self.ky = n * (1.0 - _E2) / w2 * _RAD
+        e_term = _E2 * sin * cos / w2
+        half = 0.5 * _RAD
+        self.gx = (e_term - np.tan(phi)) * half
+        self.gy = 3.0 * e_term * half
+
+    def xy(
+        self, lon: np.ndarray, lat: np.ndarray, point: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Metres east and north of fix ``point`` (an index array, one per coordinate)."""
+        dlat = lat - self.lat[point]
+        return (
+            (lon - self.lon[point]) * self.kx[point] * (1.0 + self.gx[point] * dlat),
+            dlat * self.ky[point] * (1.0 + self.gy[point] * dlat),
+        )
+
+
 def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ragged expansion: for each item of each owner, (owner index, rank within the owner)."""
     owner = np.repeat(np.arange(counts.size), counts)
@@ -465,31 +513,49 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(owner.size) - firsts[owner]
 
 
+def _segment_distance(seg: np.ndarray, frame: _Frame, point: np.ndarray) -> np.ndarray:
+    """Metres from fix ``point[i]`` to segment ``seg[i]`` (lon1, lat1, lon2, lat2), in the plane
+    centred on the fix."""
+    ax, ay = frame.xy(seg[:, 0], seg[:, 1], point)
+    ex, ey = frame.xy(seg[:, 2], seg[:, 3], point)
+    vx, vy = ex - ax, ey - ay
+    length2 = vx * vx + vy * vy
+    t = np.clip(-(ax * vx + ay * vy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
+    return np.hypot(ax + t * vx, ay + t * vy)
+
+
 # --- the compact circle grid ---------------------------------------------------------------
 
 
 class _CircleTable:
-    """Exclusion circles as numpy columns (≈ 80 bytes a zone) with a cell grid in CSR form."""
+    """Exclusion circles as numpy columns (about 75 bytes a zone) and a dense cell map: each
+    circle is listed in every map cell within its radius + buffer + _GRID_MARGIN_M, so a fix
+    whose accuracy is within the margin looks at its own cell only."""
 
     def __init__(self, columns: dict[str, np.ndarray]) -> None:
         self.c = columns
         n = columns["id"].size
         self.alive = np.ones(n, dtype=bool)
-        self.max_reach = float((columns["radius"] + columns["buffer"]).max()) if n else 0.0
         self.reach = columns["radius"] + columns["buffer"]
-        keys = self._keys(columns["lon"], columns["lat"])
-        self.order = np.argsort(keys, kind="stable").astype(np.int32)
-        sorted_keys = keys[self.order]
-        self.cell_keys, firsts = np.unique(sorted_keys, return_index=True)
-        self.cell_first = np.append(firsts, n).astype(np.int64)
+        lon, lat = columns["lon"], columns["lat"]
+        kx, ky = metres_per_degree(np.minimum(np.abs(lat) + 0.05, 89.0))
+        grow = (self.reach + _GRID_MARGIN_M) * _SAFETY
+        owner, cell = _cells(
+            *_cell_range(lon - grow / kx, lat - grow / ky, lon + grow / kx, lat + grow / ky)
+        )
+        order = np.argsort(cell, kind="stable")
+        self.entries = owner[order].astype(np.int32)
+        # The circles again in entry order: a fix's candidates are then one contiguous run.
+        self.entry_lon = lon[self.entries]
+        self.entry_lat = lat[self.entries]
+        self.entry_reach = self.reach[self.entries]
+        self.all_alive = True
+        nx, ny = _MAP_SIZE
+        self.first = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=nx * ny))]).astype(
+            np.int32 if self.entries.size < 2**31 else np.int64
+        )
         self.id_order = np.argsort(columns["id"], kind="stable").astype(np.int32)
         self.ids_sorted = columns["id"][self.id_order]
-
-    @staticmethod
-    def _keys(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        ix = np.floor((lon + 180.0) / _CELL_DEG).astype(np.int64)
-        iy = np.floor((lat + 90.0) / _CELL_DEG).astype(np.int64)
-        return ix * _LAT_CELLS + iy
 
     def __len__(self) -> int:
         return int(self.alive.sum())
@@ -503,57 +569,142 @@ class _CircleTable:
         return -1
 
     def nbytes(self) -> int:
-        arrays = [*self.c.values(), self.alive, self.reach, self.order, self.cell_keys]
-        arrays += [self.cell_first, self.id_order, self.ids_sorted]
+        arrays = [*self.c.values(), self.alive, self.reach, self.entries, self.first]
+        arrays += [self.entry_lon, self.entry_lat, self.entry_reach]
+        arrays += [self.id_order, self.ids_sorted]
         return sum(a.nbytes for a in arrays)
 
     def query(
-        self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, kx: np.ndarray, ky: np.ndarray
+        self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, frame: _Frame
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(point, slot, relation, signed distance) for pairs not wholly outside."""
-        if self.cell_keys.size == 0 or lon.size == 0:
+        kx, ky = frame.kx, frame.ky
+        if self.entries.size == 0 or lon.size == 0:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty, empty.astype(np.int8), empty.astype(np.float64)
-        reach = (acc + self.max_reach) * _SAFETY
-        ix0 = np.floor((lon - reach / kx + 180.0) / _CELL_DEG).astype(np.int64)
-        ix1 = np.floor((lon + reach / kx + 180.0) / _CELL_DEG).astype(np.int64)
-        iy0 = np.floor((lat - reach / ky + 90.0) / _CELL_DEG).astype(np.int64)
-        iy1 = np.floor((lat + reach / ky + 90.0) / _CELL_DEG).astype(np.int64)
-        nx = ix1 - ix0 + 1
-        owner, rank = _expand(nx * (iy1 - iy0 + 1))
-        cell_keys = (ix0[owner] + rank % nx[owner]) * _LAT_CELLS + iy0[owner] + rank // nx[owner]
-        pos = np.searchsorted(self.cell_keys, cell_keys)
-        pos[pos >= self.cell_keys.size] = 0
-        found = self.cell_keys[pos] == cell_keys
-        owner, pos = owner[found], pos[found]
-        first = self.cell_first[pos]
-        pair_owner, pair_rank = _expand(self.cell_first[pos + 1] - first)
+        x0, y0, _, _ = _MAP_EXTENT
+        nx, ny = _MAP_SIZE
+        wide = acc > _GRID_MARGIN_M
+        if wide.any():
+            # Beyond the margin: every cell within the excess, then duplicates dropped.
+            grow = np.maximum(acc - _GRID_MARGIN_M, 0.0) * _SAFETY
+            owner, cell = _cells(
+                *_cell_range(lon - grow / kx, lat - grow / ky, lon + grow / kx, lat + grow / ky)
+            )
+        else:
+            ix = np.floor((lon - x0) / _MAP_CELL)
+            iy = np.floor((lat - y0) / _MAP_CELL)
+            on_map = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+            owner = np.flatnonzero(on_map)
+            cell = ix[owner].astype(np.int64) * ny + iy[owner].astype(np.int64)
+        first = self.first[cell]
+        counts = (self.first[cell + 1] - first).astype(np.int64)
+        pair_owner, rank = _expand(counts)
+        entry = first[pair_owner] + rank
         point = owner[pair_owner]
-        slot = self.order[first[pair_owner] + pair_rank]
-        c = self.c
-        dx, dy = local_xy(c["lon"][slot], c["lat"][slot], lon[point], lat[point])
-        distance = np.hypot(dx, dy)
-        r = acc[point]
-        reach_slot = self.reach[slot]
-        keep = (distance < reach_slot + r) & self.alive[slot]
-        point, slot, distance, r, reach_slot = (
-            point[keep],
-            slot[keep],
-            distance[keep],
-            r[keep],
-            reach_slot[keep],
-        )
-        relation = (distance <= reach_slot - r).astype(np.int8)  # INSIDE = 1, else NEITHER = 0
-        return point, slot.astype(np.int64), relation, c["radius"][slot] - distance
+        if wide.any():
+            key = np.unique(point.astype(np.int64) * (self.entries.size + 1) + self.entries[entry])
+            point = key // (self.entries.size + 1)
+            entry = self._entry_of_slot(key % (self.entries.size + 1))
+        else:
+            point = np.repeat(owner, counts)
+        # Per-fix values by repeat (cheaper than a gather), circle values from the entry run.
+        if wide.any():
+            dlat = self.entry_lat[entry] - lat[point]
+            dx = (
+                (self.entry_lon[entry] - lon[point])
+                * frame.kx[point]
+                * (1.0 + frame.gx[point] * dlat)
+            )
+            dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
+            r = acc[point]
+            distance2 = dx * dx + dy * dy
+            reach = self.entry_reach[entry]
+            keep = distance2 < (reach + r) ** 2
+        else:
+            # A cheap first cut with the fix's own scales (off by < 1e-3 within 2 km, so a
+            # 0.2% wider bound loses nothing), then the exact plane for the survivors.
+            r = np.repeat(acc[owner], counts)
+            reach = self.entry_reach[entry]
+            dlat = self.entry_lat[entry] - np.repeat(lat[owner], counts)
+            dx = (self.entry_lon[entry] - np.repeat(lon[owner], counts)) * np.repeat(
+                frame.kx[owner], counts
+            )
+            dy = dlat * np.repeat(frame.ky[owner], counts)
+            keep = dx * dx + dy * dy < ((reach + r) * 1.002) ** 2
+            keep = np.flatnonzero(keep)
+            point, entry, r, reach, dlat = (
+                point[keep],
+                entry[keep],
+                r[keep],
+                reach[keep],
+                dlat[keep],
+            )
+            dx = (
+                (self.entry_lon[entry] - lon[point])
+                * frame.kx[point]
+                * (1.0 + frame.gx[point] * dlat)
+            )
+            dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
+            distance2 = dx * dx + dy * dy
+            keep = distance2 < (reach + r) ** 2
+        if not self.all_alive:
+            keep &= self.alive[self.entries[entry]]
+        keep = np.flatnonzero(keep)
+        point, entry, r, reach = point[keep], entry[keep], r[keep], reach[keep]
+        distance = np.sqrt(distance2[keep])
+        slot = self.entries[entry].astype(np.int64)
+        relation = (distance <= reach - r).astype(np.int8)  # INSIDE = 1, else NEITHER = 0
+        return point.astype(np.int64), slot, relation, self.c["radius"][slot] - distance
+
+    def _entry_of_slot(self, slot: np.ndarray) -> np.ndarray:
+        """Any one entry of each slot (the wide path only needs the circle's values)."""
+        if not hasattr(self, "_slot_entry"):
+            self._slot_entry = np.empty(self.c["id"].size, dtype=np.int64)
+            self._slot_entry[self.entries] = np.arange(self.entries.size)
+        return self._slot_entry[slot]
 
 
 # --- polygons (and large or inclusion circles) ------------------------------------------------
 
 
+def _cell_range(
+    minx: np.ndarray, miny: np.ndarray, maxx: np.ndarray, maxy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Map cells covered by boxes, clipped to the map: (first x, count x, first y, count y)."""
+    x0, y0, _, _ = _MAP_EXTENT
+    nx, ny = _MAP_SIZE
+    ix0 = np.clip(np.floor((minx - x0) / _MAP_CELL), 0, nx - 1).astype(np.int64)
+    ix1 = np.clip(np.floor((maxx - x0) / _MAP_CELL), -1, nx - 1).astype(np.int64)
+    iy0 = np.clip(np.floor((miny - y0) / _MAP_CELL), 0, ny - 1).astype(np.int64)
+    iy1 = np.clip(np.floor((maxy - y0) / _MAP_CELL), -1, ny - 1).astype(np.int64)
+    nxr = np.where((maxx < x0) | (minx >= x0 + nx * _MAP_CELL), 0, np.maximum(ix1 - ix0 + 1, 0))
+    nyr = np.where((maxy < y0) | (miny >= y0 + ny * _MAP_CELL), 0, np.maximum(iy1 - iy0 + 1, 0))
+    return ix0, nxr, iy0, nyr
+
+
+def _cells(
+    ix0: np.ndarray, nxr: np.ndarray, iy0: np.ndarray, nyr: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(box index, flat cell index) for every cell of every box from ``_cell_range``."""
+    _, ny = _MAP_SIZE
+    owner, rank = _expand(nxr * nyr)
+    return owner, (ix0[owner] + rank % nxr[owner]) * ny + iy0[owner] + rank // nxr[owner]
+
+
 class _Shape:
     """One zone on the STRtree side: its rule, prepared geometry and boundary segments."""
 
-    __slots__ = ("boundary", "circle", "envelope", "geometry", "rule", "segments", "zone")
+    __slots__ = (
+        "_map",
+        "boundary",
+        "circle",
+        "envelope",
+        "geometry",
+        "rule",
+        "segments",
+        "zone",
+    )
 
     def __init__(self, zone: Zone, rule: _Rule) -> None:
         self.zone = zone
@@ -586,6 +737,64 @@ class _Shape:
         kx, ky = metres_per_degree(np.array([far_lat]))
         dx, dy = reach * _SAFETY / float(kx[0]), reach * _SAFETY / float(ky[0])
         self.envelope = (minx - dx, miny - dy, maxx + dx, maxy + dy)
+        self._map: tuple[np.ndarray, ...] | None | bool = False
+
+    def map_entries(self) -> tuple[np.ndarray, ...] | None:
+        """This shape's cells on the map, computed once: (cell, deep, first, count, segments)
+        where an edge entry's boundary segments are ``segments[first : first + count]``. None
+        when the shape is too big for the map."""
+        if self._map is False:
+            self._map = self._compute_map()
+        return self._map  # type: ignore[return-value]
+
+    def _compute_map(self) -> tuple[np.ndarray, ...] | None:
+        _, ny = _MAP_SIZE
+        minx, miny, maxx, maxy = self.envelope
+        box_range = _cell_range(
+            np.array([minx]), np.array([miny]), np.array([maxx]), np.array([maxy])
+        )
+        if int(box_range[1][0]) * int(box_range[3][0]) > _MAP_MAX_CELLS:
+            return None
+        margin = self.zone.buffer_m + _MAP_MARGIN_M
+        if self.circle is not None:
+            lon, lat, radius = self.circle
+            kx, ky = metres_per_degree(np.array([min(abs(lat) + 0.05, 89.0)]))
+            reach = (radius + margin) * _SAFETY
+            _, cell = _cells(*_cell_range(
+                np.array([lon]) - reach / kx, np.array([lat]) - reach / ky,
+                np.array([lon]) + reach / kx, np.array([lat]) + reach / ky,
+            ))  # fmt: skip
+            zeros = np.zeros(cell.size, np.int64)
+            return cell, np.zeros(cell.size, bool), zeros, zeros, np.empty(0, np.int64)
+        # Edge cells: each boundary segment's box grown by margin + buffer.
+        seg = self.segments
+        far_lat = np.minimum(np.maximum(np.abs(seg[:, 1]), np.abs(seg[:, 3])) + 0.05, 89.0)
+        kx, ky = metres_per_degree(far_lat)
+        reach = margin * _SAFETY
+        seg_id, cell = _cells(*_cell_range(
+            np.minimum(seg[:, 0], seg[:, 2]) - reach / kx,
+            np.minimum(seg[:, 1], seg[:, 3]) - reach / ky,
+            np.maximum(seg[:, 0], seg[:, 2]) + reach / kx,
+            np.maximum(seg[:, 1], seg[:, 3]) + reach / ky,
+        ))  # fmt: skip
+        order = np.lexsort((seg_id, cell))
+        seg_id, cell = seg_id[order], cell[order]
+        edge_cell, first, count = np.unique(cell, return_index=True, return_counts=True)
+        # Deep cells: in the envelope, not an edge cell, centre inside (no edge is near the
+        # cell, so the whole cell is inside and farther than the margin from the edge).
+        _, candidate = _cells(*box_range)
+        candidate = candidate[~np.isin(candidate, edge_cell, assume_unique=True)]
+        cx = _MAP_EXTENT[0] + (candidate // ny + 0.5) * _MAP_CELL
+        cy = _MAP_EXTENT[1] + (candidate % ny + 0.5) * _MAP_CELL
+        deep_cell = candidate[shapely.contains_xy(self.geometry, cx, cy)]
+        zeros = np.zeros(deep_cell.size, np.int64)
+        return (
+            np.concatenate([edge_cell, deep_cell]),
+            np.r_[np.zeros(edge_cell.size, bool), np.ones(deep_cell.size, bool)],
+            np.concatenate([first, zeros]),
+            np.concatenate([count, zeros]),
+            seg_id.astype(np.int64),
+        )
 
 
 class _ShapeStore:
@@ -611,25 +820,124 @@ class _ShapeStore:
         self.segments = (
             np.concatenate([s.segments for s in self.list]) if self.list else np.empty((0, 4))
         )
+        self._build_map()
+
+    def _build_map(self) -> None:
+        """Concatenate every shape's (cached) cell entries into one CSR map over the cells."""
+        nx, ny = _MAP_SIZE
+        cells, shapes, deep, seg_first, seg_count, seg_ids = [], [], [], [], [], []
+        seg_offset = list_offset = 0
+        big = []
+        for index, shape in enumerate(self.list):
+            entries = shape.map_entries()
+            if entries is None:
+                big.append(index)
+            else:
+                e_cell, e_deep, e_first, e_count, e_segs = entries
+                cells.append(e_cell)
+                shapes.append(np.full(e_cell.size, index, dtype=np.int32))
+                deep.append(e_deep)
+                seg_first.append(np.where(e_deep, 0, e_first + list_offset))
+                seg_count.append(e_count)
+                seg_ids.append(e_segs + seg_offset)
+                list_offset += e_segs.size
+            seg_offset += len(shape.segments)
+        cell = np.concatenate([np.empty(0, np.int64), *cells])
+        order = np.argsort(cell, kind="stable")
+        self.map_entry_shape = np.concatenate([np.empty(0, np.int32), *shapes])[order]
+        self.map_entry_deep = np.concatenate([np.empty(0, bool), *deep])[order]
+        self.map_entry_seg_first = np.concatenate([np.empty(0, np.int64), *seg_first])[order]
+        self.map_entry_seg_count = np.concatenate([np.empty(0, np.int64), *seg_count])[order]
+        self.map_segments = np.concatenate([np.empty(0, np.int64), *seg_ids])
+        self.map_first = np.concatenate(
+            [[0], np.cumsum(np.bincount(cell, minlength=nx * ny))]
+        ).astype(np.int64)
+        # Shapes too big for the map (an international trip's WORLD) are looked up in a tree
+        # of their own for every fix.
+        self.big = np.array(big, dtype=np.int64)
+        self.big_tree = shapely.STRtree([box(*self.list[i].envelope) for i in big])
 
     def nbytes(self) -> int:
         arrays = [self.buffers, self.ids, self.is_circle, self.circle_cols, self.seg_first]
-        total = sum(a.nbytes for a in arrays) + self.segments.nbytes
+        arrays += [self.segments, self.map_entry_shape, self.map_entry_deep, self.map_first]
+        arrays += [self.map_entry_seg_first, self.map_entry_seg_count, self.map_segments]
+        total = sum(a.nbytes for a in arrays)
         for shape in self.list:  # GEOS coordinates (+ about as much again for prepared indexes)
             if shape.geometry is not None:
                 total += 2 * 2 * 16 * int(shapely.get_num_coordinates(shape.geometry)) + 1000
         return total + 200 * len(self.list)
 
     def query(
-        self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, kx: np.ndarray, ky: np.ndarray
+        self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, frame: _Frame
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(point, zone id, relation, signed distance) for pairs not wholly outside."""
         empty = np.empty(0, dtype=np.int64)
         if not self.list or lon.size == 0:
             return empty, empty, empty.astype(np.int8), empty.astype(np.float64)
-        dlon, dlat = acc * _SAFETY / kx, acc * _SAFETY / ky
-        boxes = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
-        point, shape = self.tree.query(boxes)
+        x0, y0, x1, y1 = _MAP_EXTENT
+        on_map = (lon >= x0) & (lon < x1) & (lat >= y0) & (lat < y1) & (acc <= _MAP_MARGIN_M)
+        on = np.flatnonzero(on_map)
+        parts = [self._map_query(on, lon, lat, acc, frame)]
+        if self.big.size and on.size:
+            parts.append(self._tree_query(on, lon, lat, acc, frame, self.big_tree, self.big))
+        off_map = np.flatnonzero(~on_map)
+        if off_map.size:
+            parts.append(self._tree_query(off_map, lon, lat, acc, frame, self.tree, None))
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))  # type: ignore[return-value]
+
+    def _map_query(self, points, lon, lat, acc, frame):
+        x0, y0, _, _ = _MAP_EXTENT
+        nx, ny = _MAP_SIZE
+        ix = ((lon[points] - x0) / _MAP_CELL).astype(np.int64)
+        iy = ((lat[points] - y0) / _MAP_CELL).astype(np.int64)
+        cell = np.minimum(ix, nx - 1) * ny + np.minimum(iy, ny - 1)
+        first = self.map_first[cell]
+        owner, rank = _expand(self.map_first[cell + 1] - first)
+        entry = first[owner] + rank
+        point = points[owner]
+        shape = self.map_entry_shape[entry].astype(np.int64)
+        deep = self.map_entry_deep[entry]
+        signed = np.full(point.size, _INF)
+        edge = np.flatnonzero(~deep)
+        if edge.size:
+            e_point, e_shape, e_entry = point[edge], shape[edge], entry[edge]
+            e_signed = np.empty(edge.size)
+            circle = self.is_circle[e_shape]
+            if circle.any():
+                cols = self.circle_cols[e_shape[circle]]
+                dx, dy = frame.xy(cols[:, 0], cols[:, 1], e_point[circle])
+                e_signed[circle] = cols[:, 2] - np.hypot(dx, dy)
+            poly = np.flatnonzero(~circle)
+            if poly.size:
+                p_point, p_shape, p_entry = e_point[poly], e_shape[poly], e_entry[poly]
+                inside = shapely.contains_xy(self.geoms[p_shape], lon[p_point], lat[p_point])
+                seg_first = self.map_entry_seg_first[p_entry]
+                seg_owner, seg_rank = _expand(self.map_entry_seg_count[p_entry].astype(np.int64))
+                segs = self.segments[self.map_segments[seg_first[seg_owner] + seg_rank]]
+                distance = _segment_distance(segs, frame, p_point[seg_owner])
+                bounds = np.flatnonzero(np.r_[True, seg_owner[1:] != seg_owner[:-1]])
+                nearest = np.minimum.reduceat(distance, bounds)
+                e_signed[poly] = np.where(inside, nearest, -nearest)
+            signed[edge] = e_signed
+        return self._decide(point, shape, acc, signed)
+
+    def _decide(self, point, shape, acc, signed):
+        r = acc[point]
+        buffers = self.buffers[shape]
+        inside_rel = signed >= r - buffers
+        keep = inside_rel | (signed > -(r + buffers))
+        relation = inside_rel[keep].astype(np.int8)
+        return point[keep], self.ids[shape[keep]], relation, signed[keep]
+
+    def _tree_query(self, points, lon, lat, acc, frame, tree, subset):
+        kx, ky = frame.kx, frame.ky
+        x, y, r = lon[points], lat[points], acc[points]
+        dlon, dlat = r * _SAFETY / kx[points], r * _SAFETY / ky[points]
+        boxes = shapely.box(x - dlon, y - dlat, x + dlon, y + dlat)
+        owner, shape = tree.query(boxes)
+        if subset is not None:
+            shape = subset[shape]
+        point = points[owner]
         # Threshold distance per pair: past r + b from the edge the side alone decides.
         r = acc[point]
         reach = r + self.buffers[shape]
@@ -657,11 +965,7 @@ class _ShapeStore:
                 )
                 far_signed[near_idx] = np.where(inside[near_idx], distance, -distance)
             signed[poly] = far_signed
-        buffers = self.buffers[shape]
-        inside_rel = signed >= r - buffers
-        keep = inside_rel | (signed > -(r + buffers))
-        relation = inside_rel[keep].astype(np.int8)
-        return point[keep], self.ids[shape[keep]], relation, signed[keep]
+        return self._decide(point, shape, acc, signed)
 
     def _edge_distance(
         self, shape: np.ndarray, x: np.ndarray, y: np.ndarray, hx: np.ndarray, hy: np.ndarray
@@ -679,12 +983,7 @@ class _ShapeStore:
             & (np.minimum(seg[:, 1], seg[:, 3]) <= oy + by)
         )
         owner, seg, ox, oy = owner[in_box], seg[in_box], ox[in_box], oy[in_box]
-        ax, ay = local_xy(seg[:, 0], seg[:, 1], ox, oy)
-        ex, ey = local_xy(seg[:, 2], seg[:, 3], ox, oy)
-        vx, vy = ex - ax, ey - ay
-        length2 = vx * vx + vy * vy
-        t = np.clip(-(ax * vx + ay * vy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
-        distance = np.hypot(ax + t * vx, ay + t * vy)
+        distance = _segment_distance(seg, _Frame(ox, oy), np.arange(ox.size))
         best = np.full(shape.size, _INF)
         np.minimum.at(best, owner, distance)
         return best
@@ -711,10 +1010,13 @@ def _validate(zone: Zone) -> None:
 
 def _in_grid(zone: Zone) -> bool:
     geometry = zone.geometry
+    lon0, lat0, lon1, lat1 = PAKISTAN_BBOX
     return (
         zone.kind == ZoneKind.EXCLUSION
         and isinstance(geometry, Circle)
         and geometry.radius_m + zone.buffer_m <= _GRID_MAX_REACH_M
+        and lon0 <= geometry.lon <= lon1
+        and lat0 <= geometry.lat <= lat1
     )
 
 
@@ -906,15 +1208,15 @@ class ZoneIndex:
         lon = np.asarray(lon, dtype=np.float64)
         lat = np.asarray(lat, dtype=np.float64)
         acc = np.asarray(accuracy_m, dtype=np.float64)
-        kx, ky = metres_per_degree(lat)
+        frame = _Frame(lon, lat)
         parts = []
         for table in (self._base, self._delta):
-            point, slot, relation, signed = table.query(lon, lat, acc, kx, ky)
+            point, slot, relation, signed = table.query(lon, lat, acc, frame)
             parts.append((point, table.c["id"][slot], relation, signed))
-        parts.append(self._shapes.query(lon, lat, acc, kx, ky))
+        parts.append(self._shapes.query(lon, lat, acc, frame))
         point = np.concatenate([p[0] for p in parts])
         zone_id = np.concatenate([p[1] for p in parts])
-        order = np.lexsort((zone_id, point))
+        order = np.argsort(point, kind="stable")
         return Hits(
             point=point[order],
             zone_id=zone_id[order],
@@ -936,6 +1238,7 @@ class ZoneIndex:
         slot = self._base.slot(zone_id)
         if slot >= 0:
             self._base.alive[slot] = False
+            self._base.all_alive = False
             return True
         return False
 
