@@ -108,6 +108,7 @@ _WEEK = 7 * 86400.0
 _PKT_WEEK_SHIFT = 3 * 86400.0 + 5 * 3600.0
 _INF = math.inf
 _CACHE_LIMIT = 50_000
+_SCALAR_MAX = 4  # up to this many fixes in a call are answered without numpy
 
 
 class ZoneKind(enum.StrEnum):
@@ -260,14 +261,16 @@ Event = EpisodeOpened | EpisodeEnded
 class OffenderState:
     """Per-offender memory between batches, JSON-safe through ``to_dict``/``from_dict``.
 
-    ``runs[key] = [inside_count, outside_count, run_started_ts, lon, lat]`` per tracked zone
-    (``"z<id>"``) and for ``PERMITTED_AREA`` (its inside run); ``open[key] = [rule, zone_id,
-    started_ts, lon, lat]``. Timestamps are POSIX seconds (UTC). ``last_fix`` is the last fix
-    that was evidence; ``last_seen_ts`` the newest ``recorded_at`` seen at all (older fixes that
-    arrive later are stored by the caller but change nothing here)."""
+    ``runs[key] = [inside_count, outside_count, run_started_ts, lon, lat]`` per zone that is
+    its own rule (``"z<id>"``: exclusion zones near the offender, curfews); ``area`` the same for
+    each permitted-area member and for ``PERMITTED_AREA`` (the union's inside run);
+    ``open[key] = [rule, zone_id, started_ts, lon, lat]``. Timestamps are POSIX seconds (UTC).
+    ``last_fix`` is the last fix that was evidence; ``last_seen_ts`` the newest ``recorded_at``
+    seen at all (older fixes that arrive later are stored by the caller but change nothing)."""
 
     offender_id: int
     runs: dict[str, list[Any]] = field(default_factory=dict)
+    area: dict[str, list[Any]] = field(default_factory=dict)
     open: dict[str, list[Any]] = field(default_factory=dict)
     last_fix: Fix | None = None
     last_seen_ts: float | None = None
@@ -277,6 +280,7 @@ class OffenderState:
         return {
             "offender_id": self.offender_id,
             "runs": {k: list(v) for k, v in self.runs.items()},
+            "area": {k: list(v) for k, v in self.area.items()},
             "open": {k: list(v) for k, v in self.open.items()},
             "last_fix": None
             if last is None
@@ -290,6 +294,7 @@ class OffenderState:
         return cls(
             offender_id=int(data["offender_id"]),
             runs={k: list(v) for k, v in data.get("runs", {}).items()},
+            area={k: list(v) for k, v in data.get("area", {}).items()},
             open={k: list(v) for k, v in data.get("open", {}).items()},
             last_fix=None if last is None else Fix(_dt(last[0]), last[1], last[2], last[3]),
             last_seen_ts=data.get("last_seen_ts"),
@@ -387,6 +392,7 @@ class _Rule:
         "applies_code",
         "category",
         "id",
+        "key",
         "kind",
         "offender_id",
         "schedule",
@@ -406,6 +412,7 @@ class _Rule:
         vto: float,
     ) -> None:
         self.id = zone_id
+        self.key = f"z{zone_id}"  # its key in OffenderState.runs / .area / .open
         self.kind = kind
         self.applies_code = applies_code
         self.offender_id = offender_id
@@ -504,6 +511,22 @@ class _Frame:
             (lon - self.lon[point]) * self.kx[point] * (1.0 + self.gx[point] * dlat),
             dlat * self.ky[point] * (1.0 + self.gy[point] * dlat),
         )
+
+
+def _scalar_frame(lat: float) -> tuple[float, float, float, float]:
+    """``_Frame``'s (kx, ky, gx, gy) for one fix, in plain floats."""
+    phi = math.radians(lat)
+    sin, cos = math.sin(phi), math.cos(phi)
+    w2 = 1.0 - _E2 * sin * sin
+    n = _A / math.sqrt(w2)
+    e_term = _E2 * sin * cos / w2
+    half = 0.5 * _RAD
+    return (
+        n * cos * _RAD,
+        n * (1.0 - _E2) / w2 * _RAD,
+        (e_term - math.tan(phi)) * half,
+        3.0 * e_term * half,
+    )
 
 
 def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -656,6 +679,40 @@ class _CircleTable:
         slot = self.entries[entry].astype(np.int64)
         relation = (distance <= reach - r).astype(np.int8)  # INSIDE = 1, else NEITHER = 0
         return point.astype(np.int64), slot, relation, self.c["radius"][slot] - distance
+
+    def query_one(
+        self, lon: float, lat: float, acc: float, frame: tuple[float, float, float, float]
+    ) -> list[tuple[int, int]]:
+        """``query`` for one fix within the margin, in plain Python (a lone ping pays no numpy
+        call overhead): [(zone id, relation)]."""
+        x0, y0, _, _ = _MAP_EXTENT
+        nx, ny = _MAP_SIZE
+        ix, iy = int((lon - x0) // _MAP_CELL), int((lat - y0) // _MAP_CELL)
+        if self.entries.size == 0 or not (0 <= ix < nx and 0 <= iy < ny):
+            return []
+        cell = ix * ny + iy
+        a, b = int(self.first[cell]), int(self.first[cell + 1])
+        if a == b:
+            return []
+        kx, ky, gx, gy = frame
+        out = []
+        for e_lon, e_lat, reach, entry in zip(
+            self.entry_lon[a:b].tolist(),
+            self.entry_lat[a:b].tolist(),
+            self.entry_reach[a:b].tolist(),
+            range(a, b),
+            strict=True,
+        ):
+            dlat = e_lat - lat
+            dx = (e_lon - lon) * kx * (1.0 + gx * dlat)
+            dy = dlat * ky * (1.0 + gy * dlat)
+            distance2 = dx * dx + dy * dy
+            if distance2 < (reach + acc) ** 2:
+                slot = int(self.entries[entry])
+                if self.all_alive or self.alive[slot]:
+                    inside = math.sqrt(distance2) <= reach - acc
+                    out.append((int(self.c["id"][slot]), 1 if inside else 0))
+        return out
 
     def _entry_of_slot(self, slot: np.ndarray) -> np.ndarray:
         """Any one entry of each slot (the wide path only needs the circle's values)."""
@@ -921,6 +978,95 @@ class _ShapeStore:
             signed[edge] = e_signed
         return self._decide(point, shape, acc, signed)
 
+    def query_one(
+        self, lon: float, lat: float, acc: float, frame: tuple[float, float, float, float]
+    ) -> list[tuple[int, int]] | None:
+        """``query`` for one on-map fix within the margin in plain Python; None when the fix
+        needs the vectorised path (off the map, wide, or shapes too big for the map)."""
+        if not self.list:
+            return []
+        x0, y0, x1, y1 = _MAP_EXTENT
+        if not (x0 <= lon < x1 and y0 <= lat < y1) or acc > _MAP_MARGIN_M:
+            return None
+        _, ny = _MAP_SIZE
+        cell = int((lon - x0) // _MAP_CELL) * ny + int((lat - y0) // _MAP_CELL)
+        a, b = int(self.map_first[cell]), int(self.map_first[cell + 1])
+        kx, ky, gx, gy = frame
+        out = self._big_one(lon, lat, acc, kx, ky) if self.big.size else []
+        for entry in range(a, b):
+            shape_index = int(self.map_entry_shape[entry])
+            shape = self.list[shape_index]
+            buffer_m = shape.zone.buffer_m
+            if self.map_entry_deep[entry]:
+                signed = _INF
+            elif shape.circle is not None:
+                c_lon, c_lat, radius = shape.circle
+                dlat = c_lat - lat
+                dx = (c_lon - lon) * kx * (1.0 + gx * dlat)
+                dy = dlat * ky * (1.0 + gy * dlat)
+                signed = radius - math.hypot(dx, dy)
+            else:
+                first = int(self.map_entry_seg_first[entry])
+                count = int(self.map_entry_seg_count[entry])
+                nearest = _INF
+                for x_a, y_a, x_b, y_b in self.segments[
+                    self.map_segments[first : first + count]
+                ].tolist():
+                    la, lb = y_a - lat, y_b - lat
+                    ax = (x_a - lon) * kx * (1.0 + gx * la)
+                    ay = la * ky * (1.0 + gy * la)
+                    vx = (x_b - lon) * kx * (1.0 + gx * lb) - ax
+                    vy = lb * ky * (1.0 + gy * lb) - ay
+                    length2 = vx * vx + vy * vy
+                    t = -(ax * vx + ay * vy) / length2 if length2 > 0 else 0.0
+                    t = 0.0 if t < 0.0 else min(t, 1.0)
+                    nearest = min(nearest, math.hypot(ax + t * vx, ay + t * vy))
+                inside = shapely.contains_xy(shape.geometry, lon, lat)
+                signed = nearest if inside else -nearest
+            if signed >= acc - buffer_m:
+                out.append((shape.zone.id, 1))
+            elif signed > -(acc + buffer_m):
+                out.append((shape.zone.id, 0))
+        return out
+
+    def _big_one(
+        self, lon: float, lat: float, acc: float, kx: float, ky: float
+    ) -> list[tuple[int, int]]:
+        """The shapes too big for the map, for one fix."""
+        out = []
+        for shape_index in self.big.tolist():
+            shape = self.list[shape_index]
+            minx, miny, maxx, maxy = shape.envelope
+            hx, hy = acc * _SAFETY / kx, acc * _SAFETY / ky
+            if lon + hx < minx or lon - hx > maxx or lat + hy < miny or lat - hy > maxy:
+                continue
+            buffer_m = shape.zone.buffer_m
+            if shape.circle is not None:
+                c_lon, c_lat, radius = shape.circle
+                dx, dy = local_xy(np.array(c_lon), np.array(c_lat), np.array(lon), np.array(lat))
+                signed = radius - float(np.hypot(dx, dy))
+            else:
+                inside = bool(shapely.contains_xy(shape.geometry, lon, lat))
+                bx, by = (acc + buffer_m) * _SAFETY / kx, (acc + buffer_m) * _SAFETY / ky
+                if shapely.intersects(shape.boundary, box(lon - bx, lat - by, lon + bx, lat + by)):
+                    nearest = float(
+                        self._edge_distance(
+                            np.array([shape_index]),
+                            np.array([lon]),
+                            np.array([lat]),
+                            np.array([bx]),
+                            np.array([by]),
+                        )[0]
+                    )
+                else:
+                    nearest = _INF
+                signed = nearest if inside else -nearest
+            if signed >= acc - buffer_m:
+                out.append((shape.zone.id, 1))
+            elif signed > -(acc + buffer_m):
+                out.append((shape.zone.id, 0))
+        return out
+
     def _decide(self, point, shape, acc, signed):
         r = acc[point]
         buffers = self.buffers[shape]
@@ -1113,6 +1259,7 @@ class ZoneIndex:
         return _CircleTable(columns)
 
     def _index_inclusions(self) -> None:
+        self._inclusions_by: dict[tuple[int, Any], list[_Rule]] | None = None
         self._inclusion_cache.clear()
         self._rule_cache.clear()
 
@@ -1191,11 +1338,22 @@ class ZoneIndex:
         if found is None:
             if len(self._inclusion_cache) >= _CACHE_LIMIT:
                 self._inclusion_cache.clear()
-            found = self._inclusion_cache[facts] = [
-                s.rule
-                for s in self._shapes.list
-                if s.rule.kind == ZoneKind.INCLUSION and s.rule.applies(facts)
-            ]
+            by = self._inclusions_by
+            if by is None:
+                by = self._inclusions_by = {}
+                for shape in self._shapes.list:
+                    rule = shape.rule
+                    if rule.kind is ZoneKind.INCLUSION:
+                        code = rule.applies_code
+                        target = {2: rule.offender_id, 3: rule.category}.get(code)
+                        by.setdefault((code, target), []).append(rule)
+            found = list(by.get((0, None), ()))
+            if facts.victim_minor:
+                found += by.get((1, None), ())
+            found += by.get((2, facts.offender_id), ())
+            for category in sorted(facts.categories):
+                found += by.get((3, category), ())
+            self._inclusion_cache[facts] = found
         return found
 
     def memory_bytes(self) -> int:
@@ -1222,6 +1380,35 @@ class ZoneIndex:
             zone_id=zone_id[order],
             relation=np.concatenate([p[2] for p in parts])[order],
             signed_distance_m=np.concatenate([p[3] for p in parts])[order],
+        )
+
+    def _rows(
+        self, lon: list[float], lat: list[float], acc: list[float]
+    ) -> list[list[tuple[int, int]]]:
+        """[(zone id, relation)] per fix: plain Python for a handful of fixes, else ``query``."""
+        if len(lon) <= _SCALAR_MAX:
+            rows = []
+            for x, y, r in zip(lon, lat, acc, strict=True):
+                row = self._row(x, y, r)
+                if row is None:
+                    break
+                rows.append(row)
+            else:
+                return rows
+        hits = self.query(np.array(lon), np.array(lat), np.array(acc))
+        return _rows(hits, len(lon))
+
+    def _row(self, lon: float, lat: float, acc: float) -> list[tuple[int, int]] | None:
+        if acc > _GRID_MARGIN_M:
+            return None
+        frame = _scalar_frame(lat)
+        shapes = self._shapes.query_one(lon, lat, acc, frame)
+        if shapes is None:
+            return None
+        return (
+            self._base.query_one(lon, lat, acc, frame)
+            + self._delta.query_one(lon, lat, acc, frame)
+            + shapes
         )
 
     # patching ---------------------------------------------------------------------------------
@@ -1284,13 +1471,6 @@ class ZoneIndex:
 # --- the episode rule ------------------------------------------------------------------------
 
 
-def _run(runs: dict[str, list[Any]], key: str) -> list[Any]:
-    found = runs.get(key)
-    if found is None:
-        found = runs[key] = [0, 0, 0.0, 0.0, 0.0]
-    return found
-
-
 def _step(run: list[Any], relation: int, ts: float, lon: float, lat: float) -> None:
     if relation == 1:
         if run[0] == 0:
@@ -1309,7 +1489,7 @@ def _step(run: list[Any], relation: int, ts: float, lon: float, lat: float) -> N
 class _Episodes:
     """Applies fixes and time to one offender's state; collects the events."""
 
-    __slots__ = ("config", "events", "facts", "index", "n", "state")
+    __slots__ = ("config", "curfews", "events", "facts", "index", "members", "n", "state")
 
     def __init__(
         self, state: OffenderState, index: ZoneIndex, facts: OffenderFacts, config: EngineConfig
@@ -1320,6 +1500,9 @@ class _Episodes:
         self.config = config
         self.n = config.n_fixes
         self.events: list[Event] = []
+        inclusions = index._inclusion_rules(facts)
+        self.members = [r for r in inclusions if r.schedule is None]
+        self.curfews = [r for r in inclusions if r.schedule is not None]
 
     def _open(
         self, key: str, rule: str, zone_id: int | None, run: list[Any], start: float, ts: float
@@ -1370,92 +1553,99 @@ class _Episodes:
                 if ends <= ts:
                     self._end(key, ends, lon, lat, "schedule_ended")
 
-    def fix(self, fix: Fix, ts: float, hits: Iterable[tuple[int, int]]) -> None:
+    def fix(self, fix: Fix, ts: float, hits: list[tuple[int, int]]) -> None:
         """Apply one fix (evidence: accuracy within the threshold) with its index hits."""
-        self.expire(ts)
-        state, index, facts, n = self.state, self.index, self.facts, self.n
+        state, index, facts = self.state, self.index, self.facts
+        if len(state.open) > (PERMITTED_AREA in state.open):
+            self.expire(ts)
         runs = state.runs
         lon, lat = fix.lon, fix.lat
-        relations: dict[int, int] = {}
+        relations = dict(hits) if hits else _NO_HITS
+        touched: set[str] = set()
         for zone_id, relation in hits:
-            relations[zone_id] = relation
-        # Per-zone constraints: exclusion zones (hit or tracked) and scheduled inclusion zones.
-        inclusions = index._inclusion_rules(facts)
-        constraint_keys: dict[str, _Rule] = {}
-        for zone_id in relations:
             rule = index.rule(zone_id)
-            if rule is not None and rule.kind == ZoneKind.EXCLUSION and rule.applies(facts):
-                constraint_keys[f"z{zone_id}"] = rule
-        for key in list(runs):
-            if key != PERMITTED_AREA and key not in constraint_keys:
+            if rule is not None and rule.kind is ZoneKind.EXCLUSION and rule.applies(facts):
+                touched.add(rule.key)
+                self._constraint(rule, relation, ts, lon, lat)
+        if len(runs) > len(touched):
+            for key in [k for k in runs if k not in touched]:
                 rule = index.rule(int(key[1:]))
                 if rule is None or not rule.applies(facts):
                     if key not in state.open:
                         del runs[key]
-                    continue
-                if rule.kind == ZoneKind.EXCLUSION:
-                    constraint_keys[key] = rule
-        members: list[_Rule] = []
-        for rule in inclusions:
-            if rule.schedule is None:
-                members.append(rule)
-            else:
-                constraint_keys[f"z{rule.id}"] = rule
-        for key, rule in constraint_keys.items():
-            run = _run(runs, key)
-            _step(run, relations.get(rule.id, -1), ts, lon, lat)
-            is_exclusion = rule.kind == ZoneKind.EXCLUSION
-            breach, clear = (run[0], run[1]) if is_exclusion else (run[1], run[0])
-            if key in state.open:
-                if clear >= n:
-                    self._end(key, run[2], run[3], run[4], "left")
-            elif breach >= n and rule.active(ts):
-                name = RULE_EXCLUSION if is_exclusion else RULE_TRAVEL
-                self._open(key, name, rule.id, run, max(run[2], rule.activation_start(ts)), ts)
-            if is_exclusion and run[0] == 0 and key not in state.open:
-                del runs[key]
-        self._permitted(ts, lon, lat, members, relations)
+                elif rule.kind is ZoneKind.EXCLUSION:
+                    self._constraint(rule, -1, ts, lon, lat)  # not hit: wholly outside
+        for rule in self.curfews:
+            self._constraint(rule, relations.get(rule.id, -1), ts, lon, lat)
+        self._permitted(ts, lon, lat, relations)
+
+    def _constraint(self, rule: _Rule, relation: int, ts: float, lon: float, lat: float) -> None:
+        """One zone as its own rule: an exclusion zone, or a scheduled inclusion (curfew)."""
+        state, key = self.state, rule.key
+        run = state.runs.get(key)
+        if run is None:
+            run = state.runs[key] = [0, 0, ts, lon, lat]
+        _step(run, relation, ts, lon, lat)
+        is_exclusion = rule.kind is ZoneKind.EXCLUSION
+        breach, clear = (run[0], run[1]) if is_exclusion else (run[1], run[0])
+        if key in state.open:
+            if clear >= self.n:
+                self._end(key, run[2], run[3], run[4], "left")
+        elif breach >= self.n and rule.active(ts):
+            name = RULE_EXCLUSION if is_exclusion else RULE_TRAVEL
+            self._open(key, name, rule.id, run, max(run[2], rule.activation_start(ts)), ts)
+        if is_exclusion and run[0] == 0 and key not in state.open:
+            del state.runs[key]
 
     def _permitted(
-        self,
-        ts: float,
-        lon: float,
-        lat: float,
-        members: list[_Rule],
-        relations: dict[int, int] | None,
+        self, ts: float, lon: float, lat: float, relations: Mapping[int, int] | None
     ) -> None:
         """The union of unscheduled inclusion zones; ``relations`` None: no fix (a sweep)."""
-        state, runs, n = self.state, self.state.runs, self.n
-        active = [m for m in members if m.active(ts)]
-        if relations is not None:
-            for member in members:
-                _step(_run(runs, f"z{member.id}"), relations.get(member.id, -1), ts, lon, lat)
+        state, area, n, members = self.state, self.state.area, self.n, self.members
+        if len(area) > len(members) + 1:  # a member that no longer applies
+            keep = {m.key for m in members} | {PERMITTED_AREA}
+            for key in [k for k in area if k not in keep]:
+                del area[key]
+        inside = False
+        active = []
+        for member in members:
+            is_active = member.vfrom <= ts < member.vto
+            if is_active:
+                active.append(member)
+            if relations is not None:
+                relation = relations.get(member.id, -1)
+                run = area.get(member.key)
+                if run is None:
+                    run = area[member.key] = [0, 0, ts, lon, lat]
+                _step(run, relation, ts, lon, lat)
+                inside = inside or (is_active and relation == 1)
         if not active:
             if PERMITTED_AREA in state.open:
                 self._end(PERMITTED_AREA, ts, *self._last_location(), "not_applicable")
-            runs.pop(PERMITTED_AREA, None)
+            area.pop(PERMITTED_AREA, None)
             return
-        union = _run(runs, PERMITTED_AREA)
+        union = area.get(PERMITTED_AREA)
+        if union is None:
+            union = area[PERMITTED_AREA] = [0, 0, ts, lon, lat]
         if relations is not None:
-            inside = any(relations.get(m.id, -1) == 1 for m in active)
             _step(union, 1 if inside else 0, ts, lon, lat)
         if PERMITTED_AREA in state.open:
             if union[0] >= n:
                 self._end(PERMITTED_AREA, union[2], union[3], union[4], "left")
             return
-        member_runs = [runs.get(f"z{m.id}") for m in active]
-        if any(r is None for r in member_runs) or min(r[1] for r in member_runs) < n:
+        member_runs = [area.get(m.key) for m in active]
+        if any(r is None or r[1] < n for r in member_runs):
             return
-        latest = max(member_runs, key=lambda r: r[2])
-        started = latest[2]
+        latest = max(member_runs, key=lambda r: r[2])  # type: ignore[index]
+        started = latest[2]  # type: ignore[index]
         for member in members:  # a window that closed while the offender was in it
             if member.vto <= ts:
-                run = runs.get(f"z{member.id}")
+                run = area.get(member.key)
                 left = member.vto if run is None or run[1] == 0 else min(member.vto, run[2])
                 started = max(started, left)
         if relations is None and not self._fresh(started):
             return
-        self._open(PERMITTED_AREA, RULE_TRAVEL, None, latest, started, ts)
+        self._open(PERMITTED_AREA, RULE_TRAVEL, None, latest, started, ts)  # type: ignore[arg-type]
 
     def _fresh(self, at: float) -> bool:
         last = self.state.last_fix
@@ -1465,20 +1655,14 @@ class _Episodes:
     def sweep(self, ts: float) -> None:
         self.expire(ts)
         state, index, n = self.state, self.index, self.n
-        members: list[_Rule] = []
-        for rule in index._inclusion_rules(self.facts):
-            if rule.schedule is None:
-                members.append(rule)
         for key, run in list(state.runs.items()):
-            if key == PERMITTED_AREA or key in state.open:
+            if key in state.open:
                 continue
             rule = index.rule(int(key[1:]))
             if rule is None or not rule.applies(self.facts):
                 del state.runs[key]
                 continue
-            if rule.schedule is None and rule.kind == ZoneKind.INCLUSION:
-                continue  # a permitted-area member
-            is_exclusion = rule.kind == ZoneKind.EXCLUSION
+            is_exclusion = rule.kind is ZoneKind.EXCLUSION
             breach = run[0] if is_exclusion else run[1]
             if breach >= n and rule.active(ts):
                 started = max(run[2], rule.activation_start(ts))
@@ -1486,7 +1670,21 @@ class _Episodes:
                     name = RULE_EXCLUSION if is_exclusion else RULE_TRAVEL
                     self._open(key, name, rule.id, run, started, ts)
         lon, lat = self._last_location()
-        self._permitted(ts, lon, lat, members, None)
+        self._permitted(ts, lon, lat, None)
+
+
+def _copy(state: OffenderState) -> OffenderState:
+    return OffenderState(
+        state.offender_id,
+        {k: v[:] for k, v in state.runs.items()},
+        {k: v[:] for k, v in state.area.items()},
+        {k: v[:] for k, v in state.open.items()},
+        state.last_fix,
+        state.last_seen_ts,
+    )
+
+
+_NO_HITS: Mapping[int, int] = {}
 
 
 def _usable(
@@ -1550,17 +1748,12 @@ def evaluate_batch(
 ) -> list[tuple[OffenderState, list[Event]]]:
     """Evaluate many offenders' fixes with one vectorised index query (the ingest path). The
     states passed in are not modified; copies come back."""
-    copies = [OffenderState.from_dict(state.to_dict()) for state, _, _ in items]
+    copies = [_copy(state) for state, _, _ in items]
     usable = [
         _usable(copy, fixes, config) for copy, (_, _, fixes) in zip(copies, items, strict=True)
     ]
     flat = [fix for group in usable for _, fix in group]
-    hits = index.query(
-        np.fromiter((f.lon for f in flat), np.float64, len(flat)),
-        np.fromiter((f.lat for f in flat), np.float64, len(flat)),
-        np.fromiter((f.accuracy_m for f in flat), np.float64, len(flat)),
-    )
-    rows = _rows(hits, len(flat))
+    rows = index._rows([f.lon for f in flat], [f.lat for f in flat], [f.accuracy_m for f in flat])
     out: list[tuple[OffenderState, list[Event]]] = []
     start = 0
     for copy, (_, facts, _), group in zip(copies, items, usable, strict=True):
@@ -1582,7 +1775,7 @@ def sweep(
     offender is already inside opens an episode from that start time (if the last fix is not
     older than ``config.last_fix_valid_for`` at that moment); a schedule ending, or a zone
     removed or no longer applicable, ends the open episode."""
-    copy = OffenderState.from_dict(state.to_dict())
+    copy = _copy(state)
     episodes = _Episodes(copy, index, facts, config)
     episodes.sweep(_ts(now))
     return copy, episodes.events
