@@ -267,9 +267,11 @@ def _ingest_locked(parsed: list[Accepted], *, now: datetime, result: IngestResul
         work.append((track_state(tracks[offender_id]), facts[offender_id], fixes))
     outcomes = engine.evaluate_batch(work, index=zone_index_current(), config=engine_config())
     events: list[engine.Event] = []
-    for (state, _events), offender_id in zip(outcomes, by_offender, strict=True):
-        track_save(tracks[offender_id], state)
-        events.extend(_events)
+    states = []
+    for (state, new_events), _offender_id in zip(outcomes, by_offender, strict=True):
+        states.append(state)
+        events.extend(new_events)
+    tracks_save(states)
     resumed = _devices_update(fresh, live)
     # Last: the writes that audit (and so take the audit chain's lock until commit).
     for violation_id, first_at in resumed:
@@ -406,6 +408,28 @@ def track_state(track: OffenderTrack) -> engine.OffenderState:
     if not track.state:
         return engine.OffenderState(offender_id=track.offender_id)
     return engine.OffenderState.from_dict(track.state)
+
+
+def tracks_save(states: list[engine.OffenderState]) -> None:
+    """Save many offenders' states with one set-based UPDATE (the ingest path)."""
+    if not states:
+        return
+    ids, blobs, times, lons, lats = [], [], [], [], []
+    for state in states:
+        last = state.last_fix
+        ids.append(state.offender_id)
+        blobs.append(json.dumps(state.to_dict()))
+        times.append(last.recorded_at if last else None)
+        lons.append(last.lon if last else None)
+        lats.append(last.lat if last else None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE geofence_offendertrack t SET state = v.state::jsonb, last_fix_at = v.at, "
+            "last_lon = v.lon, last_lat = v.lat, updated_at = now() "
+            "FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::float8[], "
+            "%s::float8[]) AS v(id, state, at, lon, lat) WHERE t.offender_id = v.id",
+            [ids, blobs, times, lons, lats],
+        )
 
 
 def track_save(track: OffenderTrack, state: engine.OffenderState) -> None:
