@@ -555,14 +555,15 @@ class _CircleTable:
     circle is listed in every map cell within its radius + buffer + _GRID_MARGIN_M, so a fix
     whose accuracy is within the margin looks at its own cell only."""
 
-    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+    def __init__(self, columns: dict[str, np.ndarray], templates: list[_Rule]) -> None:
         self.c = columns
+        self.templates = templates  # shared with the index: rule templates by code
         n = columns["id"].size
         self.alive = np.ones(n, dtype=bool)
-        self.reach = columns["radius"] + columns["buffer"]
+        reach = columns["radius"] + columns["buffer"]
         lon, lat = columns["lon"], columns["lat"]
         kx, ky = metres_per_degree(np.minimum(np.abs(lat) + 0.05, 89.0))
-        grow = (self.reach + _GRID_MARGIN_M) * _SAFETY
+        grow = (reach + _GRID_MARGIN_M) * _SAFETY
         owner, cell = _cells(
             *_cell_range(lon - grow / kx, lat - grow / ky, lon + grow / kx, lat + grow / ky)
         )
@@ -571,12 +572,11 @@ class _CircleTable:
         # The circles again in entry order: a fix's candidates are then one contiguous run.
         self.entry_lon = lon[self.entries]
         self.entry_lat = lat[self.entries]
-        self.entry_reach = self.reach[self.entries]
+        self.entry_reach = reach[self.entries]
         self.all_alive = True
         nx, ny = _MAP_SIZE
-        self.first = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=nx * ny))]).astype(
-            np.int32 if self.entries.size < 2**31 else np.int64
-        )
+        counts = np.bincount(cell, minlength=nx * ny) if n else np.zeros(1, np.int64)
+        self.first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         self.id_order = np.argsort(columns["id"], kind="stable").astype(np.int32)
         self.ids_sorted = columns["id"][self.id_order]
 
@@ -592,7 +592,7 @@ class _CircleTable:
         return -1
 
     def nbytes(self) -> int:
-        arrays = [*self.c.values(), self.alive, self.reach, self.entries, self.first]
+        arrays = [*self.c.values(), self.alive, self.entries, self.first]
         arrays += [self.entry_lon, self.entry_lat, self.entry_reach]
         arrays += [self.id_order, self.ids_sorted]
         return sum(a.nbytes for a in arrays)
@@ -682,7 +682,7 @@ class _CircleTable:
 
     def query_one(
         self, lon: float, lat: float, acc: float, frame: tuple[float, float, float, float]
-    ) -> list[tuple[int, int]]:
+    ) -> list[tuple[int, int, _Rule]]:
         """``query`` for one fix within the margin, in plain Python (a lone ping pays no numpy
         call overhead): [(zone id, relation)]."""
         x0, y0, _, _ = _MAP_EXTENT
@@ -711,7 +711,8 @@ class _CircleTable:
                 slot = int(self.entries[entry])
                 if self.all_alive or self.alive[slot]:
                     inside = math.sqrt(distance2) <= reach - acc
-                    out.append((int(self.c["id"][slot]), 1 if inside else 0))
+                    template = self.templates[self.c["template"][slot]]
+                    out.append((int(self.c["id"][slot]), 1 if inside else 0, template))
         return out
 
     def _entry_of_slot(self, slot: np.ndarray) -> np.ndarray:
@@ -869,6 +870,7 @@ class _ShapeStore:
         self.boundaries = np.array([s.boundary for s in self.list], dtype=object)
         self.buffers = np.array([s.zone.buffer_m for s in self.list], dtype=np.float64)
         self.ids = np.array([s.zone.id for s in self.list], dtype=np.int64)
+        self.rules = np.array([*(s.rule for s in self.list), None], dtype=object)[:-1]
         self.is_circle = np.array([s.circle is not None for s in self.list], dtype=bool)
         circles = [s.circle or (0.0, 0.0, 0.0) for s in self.list]
         self.circle_cols = np.array(circles, dtype=np.float64).reshape(-1, 3)
@@ -927,7 +929,7 @@ class _ShapeStore:
     def query(
         self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, frame: _Frame
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(point, zone id, relation, signed distance) for pairs not wholly outside."""
+        """(point, shape index, relation, signed distance) for pairs not wholly outside."""
         empty = np.empty(0, dtype=np.int64)
         if not self.list or lon.size == 0:
             return empty, empty, empty.astype(np.int8), empty.astype(np.float64)
@@ -980,7 +982,7 @@ class _ShapeStore:
 
     def query_one(
         self, lon: float, lat: float, acc: float, frame: tuple[float, float, float, float]
-    ) -> list[tuple[int, int]] | None:
+    ) -> list[tuple[int, int, _Rule]] | None:
         """``query`` for one on-map fix within the margin in plain Python; None when the fix
         needs the vectorised path (off the map, wide, or shapes too big for the map)."""
         if not self.list:
@@ -1024,14 +1026,14 @@ class _ShapeStore:
                 inside = shapely.contains_xy(shape.geometry, lon, lat)
                 signed = nearest if inside else -nearest
             if signed >= acc - buffer_m:
-                out.append((shape.zone.id, 1))
+                out.append((shape.zone.id, 1, shape.rule))
             elif signed > -(acc + buffer_m):
-                out.append((shape.zone.id, 0))
+                out.append((shape.zone.id, 0, shape.rule))
         return out
 
     def _big_one(
         self, lon: float, lat: float, acc: float, kx: float, ky: float
-    ) -> list[tuple[int, int]]:
+    ) -> list[tuple[int, int, _Rule]]:
         """The shapes too big for the map, for one fix."""
         out = []
         for shape_index in self.big.tolist():
@@ -1062,9 +1064,9 @@ class _ShapeStore:
                     nearest = _INF
                 signed = nearest if inside else -nearest
             if signed >= acc - buffer_m:
-                out.append((shape.zone.id, 1))
+                out.append((shape.zone.id, 1, shape.rule))
             elif signed > -(acc + buffer_m):
-                out.append((shape.zone.id, 0))
+                out.append((shape.zone.id, 0, shape.rule))
         return out
 
     def _decide(self, point, shape, acc, signed):
@@ -1073,7 +1075,7 @@ class _ShapeStore:
         inside_rel = signed >= r - buffers
         keep = inside_rel | (signed > -(r + buffers))
         relation = inside_rel[keep].astype(np.int8)
-        return point[keep], self.ids[shape[keep]], relation, signed[keep]
+        return point[keep], shape[keep], relation, signed[keep]
 
     def _tree_query(self, points, lon, lat, acc, frame, tree, subset):
         kx, ky = frame.kx, frame.ky
@@ -1185,9 +1187,26 @@ class ZoneIndex:
         self._schedule_code: dict[tuple[ScheduleInterval, ...], int] = {}
         self._shapes = _ShapeStore()
         self._rule_cache: dict[int, _Rule] = {}
+        self._templates: list[_Rule] = []
+        self._template_code: dict[tuple[Any, ...], int] = {}
+        self._template_keys: list[tuple[Any, ...]] = []
         self._inclusion_cache: dict[OffenderFacts, list[_Rule]] = {}
         grid: list[Zone] = []
+        lon0, lat0, lon1, lat1 = PAKISTAN_BBOX
         for zone in zones:
+            circle = zone.geometry
+            if (  # the common case, checked inline: a school circle
+                type(circle) is Circle
+                and zone.kind is ZoneKind.EXCLUSION
+                and circle.radius_m > 0
+                and zone.buffer_m >= 0
+                and circle.radius_m + zone.buffer_m <= _GRID_MAX_REACH_M
+                and lon0 <= circle.lon <= lon1
+                and lat0 <= circle.lat <= lat1
+                and (zone.applies_to is AppliesTo.ALL or zone.applies_to is AppliesTo.VICTIM_MINOR)
+            ):
+                grid.append(zone)
+                continue
             _validate(zone)
             if _in_grid(zone):
                 grid.append(zone)
@@ -1212,51 +1231,67 @@ class ZoneIndex:
         return _rule_of(zone, _Schedule.of(zone.schedule))
 
     def _table(self, zones: list[Zone]) -> _CircleTable:
-        n = len(zones)
-        cat = self._categories
-        sched = self._schedule_code
+        """Columns for grid circles, in one pass. Circles sharing applicability, schedule and
+        dates share one rule template (a school layer has a handful), so a circle costs its id,
+        centre, radius, buffer and a template code."""
+        templates = self._template_code
+        schedule_by_id: dict[int, int] = {}  # the same schedule object is hashed once
+        ids, lons, lats, radii, buffers, codes = [], [], [], [], [], []
+        for zone in zones:
+            circle = zone.geometry
+            category = (
+                -1
+                if zone.category is None
+                else self._code(self._categories, self._category_names, zone.category)
+            )
+            schedule = -1
+            if zone.schedule is not None:
+                found = schedule_by_id.get(id(zone.schedule))
+                if found is None:
+                    found = schedule_by_id[id(zone.schedule)] = self._code(
+                        self._schedule_code, self._schedules, zone.schedule
+                    )
+                schedule = found
+            key = (
+                _APPLIES_CODE[zone.applies_to],
+                -1 if zone.offender_id is None else zone.offender_id,
+                category,
+                schedule,
+                -_INF if zone.valid_from is None else _ts(zone.valid_from),
+                _INF if zone.valid_to is None else _ts(zone.valid_to),
+            )
+            template = templates.get(key)
+            if template is None:
+                template = templates[key] = len(self._templates)
+                self._template_keys.append(key)
+                applies, offender, _, _, vfrom, vto = key
+                self._templates.append(
+                    _Rule(
+                        -1,
+                        ZoneKind.EXCLUSION,
+                        applies,
+                        None if offender < 0 else offender,
+                        zone.category,
+                        _Schedule.of(zone.schedule),
+                        vfrom,
+                        vto,
+                    )
+                )
+            ids.append(zone.id)
+            lons.append(circle.lon)  # type: ignore[union-attr]
+            lats.append(circle.lat)  # type: ignore[union-attr]
+            radii.append(circle.radius_m)  # type: ignore[union-attr]
+            buffers.append(zone.buffer_m)
+            codes.append(template)
         columns = {
-            "id": np.fromiter((z.id for z in zones), np.int64, n),
-            "lon": np.fromiter((z.geometry.lon for z in zones), np.float64, n),  # type: ignore[union-attr]
-            "lat": np.fromiter((z.geometry.lat for z in zones), np.float64, n),  # type: ignore[union-attr]
-            "radius": np.fromiter((z.geometry.radius_m for z in zones), np.float64, n),  # type: ignore[union-attr]
-            "buffer": np.fromiter((z.buffer_m for z in zones), np.float64, n),
-            "applies": np.fromiter((_APPLIES_CODE[z.applies_to] for z in zones), np.int8, n),
-            "offender": np.fromiter(
-                (-1 if z.offender_id is None else z.offender_id for z in zones), np.int64, n
-            ),
-            "category": np.fromiter(
-                (
-                    -1
-                    if z.category is None
-                    else cat.get(z.category) or self._code(cat, self._category_names, z.category)
-                    for z in zones
-                ),
-                np.int32,
-                n,
-            ),
-            "schedule": np.fromiter(
-                (
-                    -1
-                    if z.schedule is None
-                    else sched.get(z.schedule)
-                    if z.schedule in sched
-                    else self._code(sched, self._schedules, z.schedule)
-                    for z in zones
-                ),
-                np.int32,
-                n,
-            ),
-            "vfrom": np.fromiter(
-                (-_INF if z.valid_from is None else _ts(z.valid_from) for z in zones),
-                np.float64,
-                n,
-            ),
-            "vto": np.fromiter(
-                (_INF if z.valid_to is None else _ts(z.valid_to) for z in zones), np.float64, n
-            ),
+            "id": np.array(ids, dtype=np.int64),
+            "lon": np.array(lons, dtype=np.float64),
+            "lat": np.array(lats, dtype=np.float64),
+            "radius": np.array(radii, dtype=np.float64),
+            "buffer": np.array(buffers, dtype=np.float64),
+            "template": np.array(codes, dtype=np.int32),
         }
-        return _CircleTable(columns)
+        return _CircleTable(columns, self._templates)
 
     def _index_inclusions(self) -> None:
         self._inclusions_by: dict[tuple[int, Any], list[_Rule]] | None = None
@@ -1269,19 +1304,16 @@ class ZoneIndex:
         return len(self._base) + len(self._delta) + len(self._shapes.shapes)
 
     def _table_rule(self, table: _CircleTable, slot: int) -> _Rule:
-        c = table.c
-        category = int(c["category"][slot])
-        schedule = int(c["schedule"][slot])
-        offender = int(c["offender"][slot])
+        template = self._templates[int(table.c["template"][slot])]
         return _Rule(
-            int(c["id"][slot]),
+            int(table.c["id"][slot]),
             ZoneKind.EXCLUSION,
-            int(c["applies"][slot]),
-            None if offender < 0 else offender,
-            None if category < 0 else self._category_names[category],
-            None if schedule < 0 else _Schedule.of(self._schedules[schedule]),
-            float(c["vfrom"][slot]),
-            float(c["vto"][slot]),
+            template.applies_code,
+            template.offender_id,
+            template.category,
+            template.schedule,
+            template.vfrom,
+            template.vto,
         )
 
     def rule(self, zone_id: int) -> _Rule | None:
@@ -1316,6 +1348,7 @@ class ZoneIndex:
             return None
         c = self._base.c
         rule = self._table_rule(self._base, slot)
+        schedule = self._template_keys[int(c["template"][slot])][3]
         return Zone(
             id=zone_id,
             kind=ZoneKind.EXCLUSION,
@@ -1324,7 +1357,7 @@ class ZoneIndex:
             applies_to=_APPLIES[rule.applies_code],
             offender_id=rule.offender_id,
             category=rule.category,
-            schedule=None if c["schedule"][slot] < 0 else self._schedules[c["schedule"][slot]],
+            schedule=None if schedule < 0 else self._schedules[schedule],
             valid_from=None if rule.vfrom == -_INF else _dt(rule.vfrom),
             valid_to=None if rule.vto == _INF else _dt(rule.vto),
         )
@@ -1363,28 +1396,36 @@ class ZoneIndex:
     def query(self, lon: np.ndarray, lat: np.ndarray, accuracy_m: np.ndarray) -> Hits:
         """Vectorised geometric answer for a batch of fixes against every zone (no applicability
         or time filtering): the pairs that are INSIDE or NEITHER."""
+        point, zone_id, relation, signed, _ = self._query(lon, lat, accuracy_m, rules=False)
+        return Hits(point=point, zone_id=zone_id, relation=relation, signed_distance_m=signed)
+
+    def _query(self, lon: Any, lat: Any, accuracy_m: Any, *, rules: bool) -> tuple[Any, ...]:
         lon = np.asarray(lon, dtype=np.float64)
         lat = np.asarray(lat, dtype=np.float64)
         acc = np.asarray(accuracy_m, dtype=np.float64)
         frame = _Frame(lon, lat)
         parts = []
+        templates = np.array([*self._templates, None], dtype=object)
         for table in (self._base, self._delta):
             point, slot, relation, signed = table.query(lon, lat, acc, frame)
-            parts.append((point, table.c["id"][slot], relation, signed))
-        parts.append(self._shapes.query(lon, lat, acc, frame))
+            rule = templates[table.c["template"][slot]] if rules else None
+            parts.append((point, table.c["id"][slot], relation, signed, rule))
+        point, shape, relation, signed = self._shapes.query(lon, lat, acc, frame)
+        rule = self._shapes.rules[shape] if rules else None
+        parts.append((point, self._shapes.ids[shape], relation, signed, rule))
         point = np.concatenate([p[0] for p in parts])
-        zone_id = np.concatenate([p[1] for p in parts])
         order = np.argsort(point, kind="stable")
-        return Hits(
-            point=point[order],
-            zone_id=zone_id[order],
-            relation=np.concatenate([p[2] for p in parts])[order],
-            signed_distance_m=np.concatenate([p[3] for p in parts])[order],
+        return (
+            point[order],
+            np.concatenate([p[1] for p in parts])[order],
+            np.concatenate([p[2] for p in parts])[order],
+            np.concatenate([p[3] for p in parts])[order],
+            np.concatenate([p[4] for p in parts])[order] if rules else None,
         )
 
     def _rows(
         self, lon: list[float], lat: list[float], acc: list[float]
-    ) -> list[list[tuple[int, int]]]:
+    ) -> list[list[tuple[int, int, _Rule]]]:
         """[(zone id, relation)] per fix: plain Python for a handful of fixes, else ``query``."""
         if len(lon) <= _SCALAR_MAX:
             rows = []
@@ -1395,10 +1436,9 @@ class ZoneIndex:
                 rows.append(row)
             else:
                 return rows
-        hits = self.query(np.array(lon), np.array(lat), np.array(acc))
-        return _rows(hits, len(lon))
+        return _rows_of(self._query(lon, lat, acc, rules=True), len(lon))
 
-    def _row(self, lon: float, lat: float, acc: float) -> list[tuple[int, int]] | None:
+    def _row(self, lon: float, lat: float, acc: float) -> list[tuple[int, int, _Rule]] | None:
         if acc > _GRID_MARGIN_M:
             return None
         frame = _scalar_frame(lat)
@@ -1553,20 +1593,20 @@ class _Episodes:
                 if ends <= ts:
                     self._end(key, ends, lon, lat, "schedule_ended")
 
-    def fix(self, fix: Fix, ts: float, hits: list[tuple[int, int]]) -> None:
+    def fix(self, fix: Fix, ts: float, hits: list[tuple[int, int, _Rule]]) -> None:
         """Apply one fix (evidence: accuracy within the threshold) with its index hits."""
         state, index, facts = self.state, self.index, self.facts
         if len(state.open) > (PERMITTED_AREA in state.open):
             self.expire(ts)
         runs = state.runs
         lon, lat = fix.lon, fix.lat
-        relations = dict(hits) if hits else _NO_HITS
+        relations = {zone_id: relation for zone_id, relation, _ in hits} if hits else _NO_HITS
         touched: set[str] = set()
-        for zone_id, relation in hits:
-            rule = index.rule(zone_id)
-            if rule is not None and rule.kind is ZoneKind.EXCLUSION and rule.applies(facts):
-                touched.add(rule.key)
-                self._constraint(rule, relation, ts, lon, lat)
+        for zone_id, relation, rule in hits:
+            if rule.kind is ZoneKind.EXCLUSION and rule.applies(facts):
+                key = f"z{zone_id}"
+                touched.add(key)
+                self._constraint(zone_id, key, rule, relation, ts, lon, lat)
         if len(runs) > len(touched):
             for key in [k for k in runs if k not in touched]:
                 rule = index.rule(int(key[1:]))
@@ -1574,14 +1614,17 @@ class _Episodes:
                     if key not in state.open:
                         del runs[key]
                 elif rule.kind is ZoneKind.EXCLUSION:
-                    self._constraint(rule, -1, ts, lon, lat)  # not hit: wholly outside
+                    self._constraint(rule.id, key, rule, -1, ts, lon, lat)  # not hit: outside
         for rule in self.curfews:
-            self._constraint(rule, relations.get(rule.id, -1), ts, lon, lat)
+            self._constraint(rule.id, rule.key, rule, relations.get(rule.id, -1), ts, lon, lat)
         self._permitted(ts, lon, lat, relations)
 
-    def _constraint(self, rule: _Rule, relation: int, ts: float, lon: float, lat: float) -> None:
-        """One zone as its own rule: an exclusion zone, or a scheduled inclusion (curfew)."""
-        state, key = self.state, rule.key
+    def _constraint(
+        self, zone_id: int, key: str, rule: _Rule, relation: int, ts: float, lon: float, lat: float
+    ) -> None:
+        """One zone as its own rule: an exclusion zone, or a scheduled inclusion (curfew).
+        ``rule`` may be a shared template: the zone is ``zone_id``."""
+        state = self.state
         run = state.runs.get(key)
         if run is None:
             run = state.runs[key] = [0, 0, ts, lon, lat]
@@ -1593,7 +1636,7 @@ class _Episodes:
                 self._end(key, run[2], run[3], run[4], "left")
         elif breach >= self.n and rule.active(ts):
             name = RULE_EXCLUSION if is_exclusion else RULE_TRAVEL
-            self._open(key, name, rule.id, run, max(run[2], rule.activation_start(ts)), ts)
+            self._open(key, name, zone_id, run, max(run[2], rule.activation_start(ts)), ts)
         if is_exclusion and run[0] == 0 and key not in state.open:
             del state.runs[key]
 
@@ -1704,7 +1747,7 @@ def _usable(
 def _run_fixes(
     state: OffenderState,
     usable: list[tuple[float, Fix]],
-    hit_rows: Sequence[list[tuple[int, int]]],
+    hit_rows: Sequence[list[tuple[int, int, _Rule]]],
     index: ZoneIndex,
     facts: OffenderFacts,
     config: EngineConfig,
@@ -1716,12 +1759,12 @@ def _run_fixes(
     return episodes.events
 
 
-def _rows(hits: Hits, n_points: int) -> list[list[tuple[int, int]]]:
-    bounds = np.searchsorted(hits.point, np.arange(n_points + 1)).tolist()
-    zone_ids = hits.zone_id.tolist()
-    relations = hits.relation.tolist()
+def _rows_of(parts: tuple[Any, ...], n_points: int) -> list[list[tuple[int, int, _Rule]]]:
+    point, zone_id, relation, _, rule = parts
+    bounds = np.searchsorted(point, np.arange(n_points + 1)).tolist()
+    zone_ids, relations, rules = zone_id.tolist(), relation.tolist(), rule.tolist()
     return [
-        list(zip(zone_ids[a:b], relations[a:b], strict=True))
+        list(zip(zone_ids[a:b], relations[a:b], rules[a:b], strict=True))
         for a, b in zip(bounds[:-1], bounds[1:], strict=True)
     ]
 

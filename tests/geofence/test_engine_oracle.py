@@ -283,7 +283,7 @@ def test_engine_matches_brute_force_oracle_on_random_zones_and_points(seed):
     # A lone ping takes a plain-Python path: the same answers, fix by fix.
     single = {}
     for i in range(len(points)):
-        for zone_id, relation in index._rows([lon[i]], [lat[i]], [accuracy[i]])[0]:
+        for zone_id, relation, _ in index._rows([lon[i]], [lat[i]], [accuracy[i]])[0]:
             single[(i, zone_id)] = Relation(relation)
     assert {k: v for k, v in single.items() if k not in tie_keys} == engine
     # The sample really exercises every answer, on boundaries too.
