@@ -102,6 +102,13 @@ _MAP_SIZE = (
     math.ceil((_MAP_EXTENT[3] - _MAP_EXTENT[1]) / _MAP_CELL),
 )
 _MAP_MAX_CELLS = 40_000  # a shape whose envelope covers more cells stays off the map (WORLD)
+# School circles use finer cells of their own (fewer candidates per fix).
+_CIRCLE_CELL = 0.01
+_CIRCLE_SIZE = (
+    math.ceil((_MAP_EXTENT[2] - _MAP_EXTENT[0]) / _CIRCLE_CELL),
+    math.ceil((_MAP_EXTENT[3] - _MAP_EXTENT[1]) / _CIRCLE_CELL),
+)
+_DENSE_MIN = 20_000  # circles from which a table keeps one offset per cell
 
 _WEEK = 7 * 86400.0
 # Epoch 0 was Thursday 00:00 UTC = Thursday 05:00 PKT; shift to Monday-based seconds-of-week.
@@ -565,7 +572,14 @@ class _CircleTable:
         kx, ky = metres_per_degree(np.minimum(np.abs(lat) + 0.05, 89.0))
         grow = (reach + _GRID_MARGIN_M) * _SAFETY
         owner, cell = _cells(
-            *_cell_range(lon - grow / kx, lat - grow / ky, lon + grow / kx, lat + grow / ky)
+            *_cell_range(
+                lon - grow / kx,
+                lat - grow / ky,
+                lon + grow / kx,
+                lat + grow / ky,
+                _CIRCLE_CELL,
+                _CIRCLE_SIZE,
+            )
         )
         order = np.argsort(cell, kind="stable")
         self.entries = owner[order].astype(np.int32)
@@ -574,9 +588,18 @@ class _CircleTable:
         self.entry_lat = lat[self.entries]
         self.entry_reach = reach[self.entries]
         self.all_alive = True
-        nx, ny = _MAP_SIZE
-        counts = np.bincount(cell, minlength=nx * ny) if n else np.zeros(1, np.int64)
-        self.first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        nx, ny = _CIRCLE_SIZE
+        # Dense (one offset per cell) for the big base layer; sorted cell keys for a small
+        # table (a patch's delta), which would otherwise pay for a whole map of offsets.
+        self.dense = n >= _DENSE_MIN
+        if self.dense:
+            counts = np.bincount(cell, minlength=nx * ny)
+            self.first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+            self.keys = np.empty(0, np.int64)
+        else:
+            sorted_cells = cell[order]
+            self.keys, starts = np.unique(sorted_cells, return_index=True)
+            self.first = np.append(starts, sorted_cells.size).astype(np.int64)
         self.id_order = np.argsort(columns["id"], kind="stable").astype(np.int32)
         self.ids_sorted = columns["id"][self.id_order]
 
@@ -592,7 +615,7 @@ class _CircleTable:
         return -1
 
     def nbytes(self) -> int:
-        arrays = [*self.c.values(), self.alive, self.entries, self.first]
+        arrays = [*self.c.values(), self.alive, self.entries, self.first, self.keys]
         arrays += [self.entry_lon, self.entry_lat, self.entry_reach]
         arrays += [self.id_order, self.ids_sorted]
         return sum(a.nbytes for a in arrays)
@@ -606,22 +629,34 @@ class _CircleTable:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty, empty.astype(np.int8), empty.astype(np.float64)
         x0, y0, _, _ = _MAP_EXTENT
-        nx, ny = _MAP_SIZE
+        nx, ny = _CIRCLE_SIZE
         wide = acc > _GRID_MARGIN_M
         if wide.any():
             # Beyond the margin: every cell within the excess, then duplicates dropped.
             grow = np.maximum(acc - _GRID_MARGIN_M, 0.0) * _SAFETY
             owner, cell = _cells(
-                *_cell_range(lon - grow / kx, lat - grow / ky, lon + grow / kx, lat + grow / ky)
+                *_cell_range(
+                    lon - grow / kx,
+                    lat - grow / ky,
+                    lon + grow / kx,
+                    lat + grow / ky,
+                    _CIRCLE_CELL,
+                    _CIRCLE_SIZE,
+                )
             )
         else:
-            ix = np.floor((lon - x0) / _MAP_CELL)
-            iy = np.floor((lat - y0) / _MAP_CELL)
+            ix = np.floor((lon - x0) / _CIRCLE_CELL)
+            iy = np.floor((lat - y0) / _CIRCLE_CELL)
             on_map = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
             owner = np.flatnonzero(on_map)
             cell = ix[owner].astype(np.int64) * ny + iy[owner].astype(np.int64)
-        first = self.first[cell]
-        counts = (self.first[cell + 1] - first).astype(np.int64)
+        if self.dense:
+            first = self.first[cell]
+            counts = (self.first[cell + 1] - first).astype(np.int64)
+        else:
+            pos = np.minimum(np.searchsorted(self.keys, cell), self.keys.size - 1)
+            first = self.first[pos]
+            counts = np.where(self.keys[pos] == cell, self.first[pos + 1] - first, 0)
         pair_owner, rank = _expand(counts)
         entry = first[pair_owner] + rank
         point = owner[pair_owner]
@@ -686,12 +721,18 @@ class _CircleTable:
         """``query`` for one fix within the margin, in plain Python (a lone ping pays no numpy
         call overhead): [(zone id, relation)]."""
         x0, y0, _, _ = _MAP_EXTENT
-        nx, ny = _MAP_SIZE
-        ix, iy = int((lon - x0) // _MAP_CELL), int((lat - y0) // _MAP_CELL)
+        nx, ny = _CIRCLE_SIZE
+        ix, iy = int((lon - x0) // _CIRCLE_CELL), int((lat - y0) // _CIRCLE_CELL)
         if self.entries.size == 0 or not (0 <= ix < nx and 0 <= iy < ny):
             return []
         cell = ix * ny + iy
-        a, b = int(self.first[cell]), int(self.first[cell + 1])
+        if self.dense:
+            a, b = int(self.first[cell]), int(self.first[cell + 1])
+        else:
+            pos = int(np.searchsorted(self.keys, cell))
+            if pos >= self.keys.size or self.keys[pos] != cell:
+                return []
+            a, b = int(self.first[pos]), int(self.first[pos + 1])
         if a == b:
             return []
         kx, ky, gx, gy = frame
@@ -727,25 +768,34 @@ class _CircleTable:
 
 
 def _cell_range(
-    minx: np.ndarray, miny: np.ndarray, maxx: np.ndarray, maxy: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Map cells covered by boxes, clipped to the map: (first x, count x, first y, count y)."""
+    minx: np.ndarray,
+    miny: np.ndarray,
+    maxx: np.ndarray,
+    maxy: np.ndarray,
+    cell: float = _MAP_CELL,
+    size: tuple[int, int] = _MAP_SIZE,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+    """Cells covered by boxes, clipped to the map: (first x, count x, first y, count y, size)."""
     x0, y0, _, _ = _MAP_EXTENT
-    nx, ny = _MAP_SIZE
-    ix0 = np.clip(np.floor((minx - x0) / _MAP_CELL), 0, nx - 1).astype(np.int64)
-    ix1 = np.clip(np.floor((maxx - x0) / _MAP_CELL), -1, nx - 1).astype(np.int64)
-    iy0 = np.clip(np.floor((miny - y0) / _MAP_CELL), 0, ny - 1).astype(np.int64)
-    iy1 = np.clip(np.floor((maxy - y0) / _MAP_CELL), -1, ny - 1).astype(np.int64)
-    nxr = np.where((maxx < x0) | (minx >= x0 + nx * _MAP_CELL), 0, np.maximum(ix1 - ix0 + 1, 0))
-    nyr = np.where((maxy < y0) | (miny >= y0 + ny * _MAP_CELL), 0, np.maximum(iy1 - iy0 + 1, 0))
-    return ix0, nxr, iy0, nyr
+    nx, ny = size
+    ix0 = np.clip(np.floor((minx - x0) / cell), 0, nx - 1).astype(np.int64)
+    ix1 = np.clip(np.floor((maxx - x0) / cell), -1, nx - 1).astype(np.int64)
+    iy0 = np.clip(np.floor((miny - y0) / cell), 0, ny - 1).astype(np.int64)
+    iy1 = np.clip(np.floor((maxy - y0) / cell), -1, ny - 1).astype(np.int64)
+    nxr = np.where((maxx < x0) | (minx >= x0 + nx * cell), 0, np.maximum(ix1 - ix0 + 1, 0))
+    nyr = np.where((maxy < y0) | (miny >= y0 + ny * cell), 0, np.maximum(iy1 - iy0 + 1, 0))
+    return ix0, nxr, iy0, nyr, size
 
 
 def _cells(
-    ix0: np.ndarray, nxr: np.ndarray, iy0: np.ndarray, nyr: np.ndarray
+    ix0: np.ndarray,
+    nxr: np.ndarray,
+    iy0: np.ndarray,
+    nyr: np.ndarray,
+    size: tuple[int, int] = _MAP_SIZE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(box index, flat cell index) for every cell of every box from ``_cell_range``."""
-    _, ny = _MAP_SIZE
+    _, ny = size
     owner, rank = _expand(nxr * nyr)
     return owner, (ix0[owner] + rank % nxr[owner]) * ny + iy0[owner] + rank // nxr[owner]
 

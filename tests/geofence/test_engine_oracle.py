@@ -13,6 +13,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 
+from geofence import engine as geofence_engine
 from geofence.engine import PAKISTAN_BBOX, Circle, Relation, Zone, ZoneIndex, ZoneKind
 
 A = 6378137.0
@@ -245,8 +246,11 @@ def engine_relations(index, lon, lat, accuracy):
     }
 
 
-@pytest.mark.parametrize("seed", [12, 2026])
-def test_engine_matches_brute_force_oracle_on_random_zones_and_points(seed):
+@pytest.mark.parametrize(("seed", "dense"), [(12, True), (2026, False)])
+def test_engine_matches_brute_force_oracle_on_random_zones_and_points(seed, dense, monkeypatch):
+    # The circle table keeps one offset per cell (a national layer) or sorted cell keys (a
+    # small table): both lookups are checked.
+    monkeypatch.setattr(geofence_engine, "_DENSE_MIN", 0 if dense else 10**9)
     rng = np.random.default_rng(seed)
     zones = random_zones(rng)
     points = random_points(rng, zones)
@@ -317,7 +321,8 @@ def test_circle_distances_are_geodesic_at_37_degrees_north():
     assert [Relation(got.get(i, -1)) for i in range(len(lons))] == expected
 
 
-def test_patched_index_answers_like_a_fresh_one():
+def test_patched_index_answers_like_a_fresh_one(monkeypatch):
+    monkeypatch.setattr(geofence_engine, "_DENSE_MIN", 50)  # a dense base and a sparse delta
     rng = np.random.default_rng(4)
     zones = random_zones(rng)
     points = random_points(rng, zones)
