@@ -162,6 +162,23 @@ def fixes_near(rng: np.random.Generator, zones: list[Zone], centres: np.ndarray,
     return lon, lat, accuracy
 
 
+def fixes_near_edges(rng: np.random.Generator, zones: list[Zone], count: int):
+    """Fixes within 300 m of district edges, where the side and the distance both matter."""
+    lon, lat = np.empty(count), np.empty(count)
+    for k in range(count):
+        boundary = zones[int(rng.integers(len(zones)))].geometry.boundary
+        on = shapely.line_interpolate_point(boundary, rng.uniform(0, 1), normalized=True)
+        lon[k], lat[k] = on.x, on.y
+    kx, ky = metres_per_degree(lat)
+    spread = rng.uniform(0, 300, count)
+    bearing = rng.uniform(0, 2 * math.pi, count)
+    return (
+        lon + spread * np.sin(bearing) / kx,
+        lat + spread * np.cos(bearing) / ky,
+        rng.uniform(3, 100, count),
+    )
+
+
 def _rss() -> int:
     gc.collect()
     with open("/proc/self/statm") as statm:
@@ -633,13 +650,21 @@ def run() -> list[tuple[str, float, str, str]]:
 
 
 def postgis_check() -> int:
-    """The quick oracle comparison for ``.ci/run``: 20,000 circles, 150 districts, 3,000 fixes."""
+    """The quick oracle comparison for ``.ci/run``: 20,000 circles, 150 districts, 3,000 fixes
+    round schools and cities and 1,000 near district edges."""
     rng = np.random.default_rng(2026)
     centres = cities(rng)
     school_zones = schools(rng, centres, count=20_000)
     district_zones = districts(vertices=400)
     index = ZoneIndex(school_zones + district_zones)
-    lon, lat, acc = fixes_near(rng, school_zones, centres, 3_000)
+    lon, lat, acc = (
+        np.concatenate(pair)
+        for pair in zip(
+            fixes_near(rng, school_zones, centres, 3_000),
+            fixes_near_edges(rng, district_zones, 1_000),
+            strict=True,
+        )
+    )
     try:
         url, connection = _postgis_connect()
     except PostgisUnavailable as why:
