@@ -41,22 +41,38 @@ def _schedule(periods: list[dict]) -> tuple[engine.ScheduleInterval, ...] | None
 
 def engine_zone(zone: Zone) -> engine.Zone:
     """The engine's plain-data form of a zone row."""
-    if zone.geometry.get("type") == "Point":
-        lon, lat = zone.geometry["coordinates"][:2]
-        geometry: engine.Geometry = engine.Circle(float(lon), float(lat), float(zone.radius_m))
+    return _engine_zone(*(getattr(zone, name) for name in _FIELDS[:11]))
+
+
+def _engine_zone(
+    zone_id: int,
+    kind: str,
+    geometry: dict,
+    radius_m: float | None,
+    buffer_m: float,
+    applies_to: str,
+    offender_id: int | None,
+    applies_category: str,
+    schedule: list[dict],
+    valid_from,  # noqa: ANN001 - datetime | None
+    valid_to,  # noqa: ANN001 - datetime | None
+) -> engine.Zone:
+    if geometry.get("type") == "Point":
+        lon, lat = geometry["coordinates"][:2]
+        shape_: engine.Geometry = engine.Circle(float(lon), float(lat), float(radius_m))
     else:
-        geometry = shape(zone.geometry)
+        shape_ = shape(geometry)
     return engine.Zone(
-        id=zone.pk,
-        kind=engine.ZoneKind(zone.kind),
-        geometry=geometry,
-        buffer_m=zone.buffer_m,
-        applies_to=_APPLIES[zone.applies_to],
-        offender_id=zone.offender_id,
-        category=zone.applies_category or None,
-        schedule=_schedule(zone.schedule),
-        valid_from=zone.valid_from,
-        valid_to=zone.valid_to,
+        id=zone_id,
+        kind=engine.ZoneKind(kind),
+        geometry=shape_,
+        buffer_m=buffer_m,
+        applies_to=_APPLIES[applies_to],
+        offender_id=offender_id,
+        category=applies_category or None,
+        schedule=_schedule(schedule),
+        valid_from=valid_from,
+        valid_to=valid_to,
     )
 
 
@@ -77,14 +93,22 @@ _FIELDS = (
 )
 
 
-def _live_zones() -> Iterable[Zone]:
-    return Zone.objects.filter(retired_at__isnull=True).only(*_FIELDS).iterator(chunk_size=5000)
+def _live_zones() -> Iterable[engine.Zone]:
+    # Plain tuples, not model instances: at 250,000 zones the ORM's per-row objects cost more
+    # than the engine's build.
+    rows = (
+        Zone.objects.filter(retired_at__isnull=True)
+        .values_list(*_FIELDS)
+        .iterator(chunk_size=10_000)
+    )
+    for row in rows:
+        yield _engine_zone(*row[:11])
 
 
 def zone_index_build() -> engine.ZoneIndex:
     """A full rebuild from the database (start-up, or after ``zone_index_reset``)."""
     version = zone_set_version()
-    return engine.ZoneIndex((engine_zone(z) for z in _live_zones()), version=version)
+    return engine.ZoneIndex(_live_zones(), version=version)
 
 
 def zone_index_current() -> engine.ZoneIndex:

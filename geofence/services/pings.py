@@ -207,11 +207,15 @@ def pings_ingest(
         and all(r["reason"] == "malformed" for r in result.rejected)
     ):
         raise MalformedBatch("No item of the batch is a well-formed ping.")
+    index = None
     if parsed:
         partitions_ensure({p.recorded_at for p in parsed})
+        # Before any lock: a cold process's first build (seconds at national scale) or a
+        # patch must not hold the offenders' rows.
+        index = zone_index_current()
     with transaction.atomic():
         if parsed:
-            _ingest_locked(parsed, now=now, result=result)
+            _ingest_locked(parsed, now=now, result=result, index=index)
         PingBatchReceipt.objects.get_or_create(
             sender=sender,
             digest=digest,
@@ -231,7 +235,9 @@ def _gateway_devices(gateway: Gateway, items: list[Any]) -> dict[str, TrackingDe
     }
 
 
-def _ingest_locked(parsed: list[Accepted], *, now: datetime, result: IngestResult) -> None:
+def _ingest_locked(
+    parsed: list[Accepted], *, now: datetime, result: IngestResult, index: engine.ZoneIndex
+) -> None:
     offender_ids = sorted({p.device.offender_id for p in parsed})
     tracks = _lock_tracks(offender_ids)
     device_ids = sorted({p.device.pk for p in parsed})
@@ -265,7 +271,7 @@ def _ingest_locked(parsed: list[Accepted], *, now: datetime, result: IngestResul
         pings.sort(key=lambda p: (p.recorded_at, p.seq))
         fixes = [engine.Fix(p.recorded_at, p.lon, p.lat, p.accuracy_m) for p in pings]
         work.append((track_state(tracks[offender_id]), facts[offender_id], fixes))
-    outcomes = engine.evaluate_batch(work, index=zone_index_current(), config=engine_config())
+    outcomes = engine.evaluate_batch(work, index=index, config=engine_config())
     events: list[engine.Event] = []
     states = []
     for (state, new_events), _offender_id in zip(outcomes, by_offender, strict=True):
