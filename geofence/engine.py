@@ -1767,11 +1767,12 @@ class _Episodes:
 
 
 def _copy(state: OffenderState) -> OffenderState:
+    runs, area, open_ = state.runs, state.area, state.open
     return OffenderState(
         state.offender_id,
-        {k: v[:] for k, v in state.runs.items()},
-        {k: v[:] for k, v in state.area.items()},
-        {k: v[:] for k, v in state.open.items()},
+        {k: v[:] for k, v in runs.items()} if runs else {},
+        {k: v[:] for k, v in area.items()} if area else {},
+        {k: v[:] for k, v in open_.items()} if open_ else {},
         state.last_fix,
         state.last_seen_ts,
     )
@@ -1812,11 +1813,8 @@ def _run_fixes(
 def _rows_of(parts: tuple[Any, ...], n_points: int) -> list[list[tuple[int, int, _Rule]]]:
     point, zone_id, relation, _, rule = parts
     bounds = np.searchsorted(point, np.arange(n_points + 1)).tolist()
-    zone_ids, relations, rules = zone_id.tolist(), relation.tolist(), rule.tolist()
-    return [
-        list(zip(zone_ids[a:b], relations[a:b], rules[a:b], strict=True))
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-    ]
+    triples = list(zip(zone_id.tolist(), relation.tolist(), rule.tolist(), strict=True))
+    return [triples[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def apply_fixes(
