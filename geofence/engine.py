@@ -8,10 +8,11 @@ with ``add``/``replace``/``remove`` (``version`` tells a process whether it is s
 
 Geometry. Zones are in WGS84 lon/lat. Every containment answer is about the fix's *accuracy
 circle* (centre lon/lat, radius ``accuracy_m``): wholly inside a zone, wholly outside it, or
-neither. Distances are measured in metres in a local tangent plane centred on the *fix* (the
-WGS84 meridional and prime-vertical radii at its latitude). Only distances up to the accuracy
+neither. Distances are measured in metres in a plane centred on the *fix*, with the WGS84
+meridional and prime-vertical scales taken at the mid-latitude of the fix and each point measured
+(a first-order expansion, so pairs need no trigonometry). Only distances up to the accuracy
 threshold plus a buffer (a few hundred metres) ever decide anything, and over such distances the
-plane differs from the geodesic by far less than a centimetre at 24°–37° N; far-away geometry
+plane differs from the geodesic by micrometres at 24°–37° N (third-order terms); far-away geometry
 (the other side of a district) only needs its sign, which comes from the polygon containment
 test, not from a distance.
 
@@ -1219,15 +1220,19 @@ def _in_grid(zone: Zone) -> bool:
 
 
 class ZoneIndex:
-    """All zones in memory: exclusion circles in a compact numpy cell grid, everything else
-    (polygons, large circles, inclusion zones) in a shapely STRtree with prepared geometries.
+    """All zones in memory: exclusion circles (schools, homes: radius + buffer up to 2 km, in
+    Pakistan) in compact numpy columns on a 0.01° cell map; everything else (polygons, large
+    circles, inclusion zones) as prepared shapely shapes on a 0.02° cell map of "deep" and "edge"
+    entries, with an STRtree for fixes off the map, very inaccurate fixes and shapes too big for
+    the map.
 
-    Why two models: 250,000 school circles as shapely polygons cost hundreds of megabytes and
-    answer the same question as a centre, a radius and a distance; the grid holds them in about
-    20 MB and rebuilds in well under a second. Polygons keep shapely's exact containment.
-    ``version`` increases on every change; ``add``/``replace``/``remove`` patch in place: grid
-    circles go to a small delta table (merged into the base when it grows), removed ones are
-    tombstoned; the STRtree side re-packs its tree over the already-prepared shapes."""
+    Why two models (measured in ``bench/bench_geofence_engine.py``): 250,000 school circles as
+    shapely polygons in an STRtree cost about 420 MB and only answer "is the centre inside"; as a
+    centre, a radius and a distance they take about 50 MB, build in under a second and answer in
+    metres. Polygons keep shapely's exact containment. ``version`` is the zone-set version;
+    ``add``/``replace``/``remove`` patch in place: grid circles go to a small delta table (merged
+    into the base when it grows), removed ones are tombstoned; shapes are prepared once and their
+    cell entries cached, so a shape patch only re-concatenates the map and re-packs the tree."""
 
     def __init__(self, zones: Iterable[Zone] = (), *, version: int = 0) -> None:
         self.version = version
