@@ -97,7 +97,7 @@ _MAP_EXTENT = (
     PAKISTAN_BBOX[3] + 1.0,
 )
 _MAP_CELL = 0.02
-_MAP_MARGIN_M = 1000.0
+_MAP_MARGIN_M = 300.0
 _MAP_SIZE = (
     math.ceil((_MAP_EXTENT[2] - _MAP_EXTENT[0]) / _MAP_CELL),
     math.ceil((_MAP_EXTENT[3] - _MAP_EXTENT[1]) / _MAP_CELL),
