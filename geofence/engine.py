@@ -53,6 +53,7 @@ from __future__ import annotations
 import bisect
 import enum
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, timezone
@@ -1784,6 +1785,7 @@ def _copy(state: OffenderState) -> OffenderState:
 
 
 _NO_HITS: Mapping[int, int] = {}
+_FIRST = operator.itemgetter(0)
 
 
 def _usable(
@@ -1791,7 +1793,7 @@ def _usable(
 ) -> list[tuple[float, Fix]]:
     """Fixes newer than anything seen, in time order, that are evidence; advances last_seen."""
     last_seen = state.last_seen_ts if state.last_seen_ts is not None else -_INF
-    timed = sorted(((_ts(f.recorded_at), f) for f in fixes), key=lambda p: p[0])
+    timed = sorted([(_ts(f.recorded_at), f) for f in fixes], key=_FIRST)
     usable = [
         (ts, f) for ts, f in timed if ts > last_seen and f.accuracy_m <= config.max_accuracy_m
     ]

@@ -414,3 +414,12 @@ def test_index_round_trips_zones_and_rejects_bad_ones():
         ZoneIndex([Zone(3, ZoneKind.EXCLUSION, Circle(74, 31, 0))])
     with pytest.raises(ValueError, match="naive"):
         run(index, [Fix(datetime(2026, 12, 1, 9), SCHOOL.lon, SCHOOL.lat, 5.0)])  # noqa: DTZ001
+
+
+def test_fixes_out_of_order_within_a_batch_are_taken_in_recorded_order():
+    index = ZoneIndex([district(), school()])
+    sequence = fixes(at(9), 3, SCHOOL.lon, SCHOOL.lat) + fixes(at(9, 3), 3, HOME_LON, HOME_LAT)
+    _, in_order = run(index, sequence)
+    _, shuffled = run(index, sequence[::-1])
+    assert shuffled == in_order
+    assert [type(e).__name__ for e in in_order] == ["EpisodeOpened", "EpisodeEnded"]
