@@ -1352,6 +1352,7 @@ class ZoneIndex:
     def _index_inclusions(self) -> None:
         self._inclusions_by: dict[tuple[int, Any], list[_Rule]] | None = None
         self._inclusion_cache.clear()
+        self._split_cache: dict[OffenderFacts, tuple[list[_Rule], list[_Rule]]] = {}
         self._rule_cache.clear()
 
     # reading --------------------------------------------------------------------------------
@@ -1421,6 +1422,19 @@ class ZoneIndex:
     def inclusion_zones_for(self, facts: OffenderFacts) -> Sequence[Zone]:
         """The inclusion zones that apply to an offender (any time)."""
         return [self._shapes.shapes[r.id].zone for r in self._inclusion_rules(facts)]
+
+    def _inclusion_split(self, facts: OffenderFacts) -> tuple[list[_Rule], list[_Rule]]:
+        """(permitted-area members, curfews) for an offender, cached like the rules."""
+        found = self._split_cache.get(facts)
+        if found is None:
+            if len(self._split_cache) >= _CACHE_LIMIT:
+                self._split_cache.clear()
+            rules = self._inclusion_rules(facts)
+            found = self._split_cache[facts] = (
+                [r for r in rules if r.schedule is None],
+                [r for r in rules if r.schedule is not None],
+            )
+        return found
 
     def _inclusion_rules(self, facts: OffenderFacts) -> list[_Rule]:
         found = self._inclusion_cache.get(facts)
@@ -1596,9 +1610,7 @@ class _Episodes:
         self.config = config
         self.n = config.n_fixes
         self.events: list[Event] = []
-        inclusions = index._inclusion_rules(facts)
-        self.members = [r for r in inclusions if r.schedule is None]
-        self.curfews = [r for r in inclusions if r.schedule is not None]
+        self.members, self.curfews = index._inclusion_split(facts)
 
     def _open(
         self, key: str, rule: str, zone_id: int | None, run: list[Any], start: float, ts: float
