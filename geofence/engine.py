@@ -909,10 +909,11 @@ class _Shape:
 
 class _ShapeStore:
     """The STRtree side. Few zones (districts, travel windows, polygon schools, curfews), so a
-    patch rebuilds only the tree and the segment arrays over the already-prepared shapes."""
+    patch builds a fresh store over the already-prepared shapes (their cell entries cached) and
+    the index swaps the reference: a query already running keeps a consistent old store."""
 
-    def __init__(self) -> None:
-        self.shapes: dict[int, _Shape] = {}
+    def __init__(self, shapes: Mapping[int, _Shape] | None = None) -> None:
+        self.shapes: dict[int, _Shape] = dict(shapes or {})
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -1566,7 +1567,7 @@ class ZoneIndex:
 
     def _refresh(self, shapes_changed: bool) -> None:
         if shapes_changed:
-            self._shapes.rebuild()
+            self._shapes = _ShapeStore(self._shapes.shapes)
         delta = list(self._delta_zones.values())
         if len(delta) > max(4096, len(self._base) // 20):
             # Merge: the base keeps its live circles, re-read from its columns.
