@@ -1798,6 +1798,7 @@ def _copy(state: OffenderState) -> OffenderState:
 
 
 _NO_HITS: Mapping[int, int] = {}
+_FAST_PATH = True  # ``_only_at_home``; the tests turn it off to compare
 _FIRST = operator.itemgetter(0)
 
 
@@ -1824,10 +1825,48 @@ def _run_fixes(
     config: EngineConfig,
 ) -> list[Event]:
     episodes = _Episodes(state, index, facts, config)
+    if _FAST_PATH and usable and _only_at_home(state, episodes, usable, hit_rows):
+        return []
     for (ts, fix), hits in zip(usable, hit_rows, strict=True):
         episodes.fix(fix, ts, hits)
         state.last_fix = fix
     return episodes.events
+
+
+def _only_at_home(
+    state: OffenderState,
+    episodes: _Episodes,
+    usable: list[tuple[float, Fix]],
+    hit_rows: Sequence[list[tuple[int, int, _Rule]]],
+) -> bool:
+    """The common case in one step: nothing open or tracked, one permitted zone (the home
+    district), valid throughout, and every fix wholly inside it and near nothing else. Then all
+    ``fix`` would do is lengthen the inside runs of that zone and of the permitted area; done here
+    without it (``test_the_common_case_shortcut_changes_nothing`` holds the two together)."""
+    members = episodes.members
+    if state.open or state.runs or episodes.curfews or len(members) != 1:
+        return False
+    member = members[0]
+    if not (member.vfrom <= usable[0][0] and usable[-1][0] < member.vto):
+        return False
+    area = state.area
+    if any(key != member.key and key != PERMITTED_AREA for key in area):
+        return False
+    zone_id = member.id
+    for hits in hit_rows:
+        if len(hits) != 1 or hits[0][0] != zone_id or hits[0][1] != 1:
+            return False
+    first_ts, first = usable[0]
+    for key in (member.key, PERMITTED_AREA):
+        run = area.get(key)
+        if run is None:
+            run = area[key] = [0, 0, first_ts, first.lon, first.lat]
+        if run[0] == 0:
+            run[2], run[3], run[4] = first_ts, first.lon, first.lat
+        run[0] += len(usable)
+        run[1] = 0
+    state.last_fix = usable[-1][1]
+    return True
 
 
 def _rows_of(parts: tuple[Any, ...], n_points: int) -> list[list[tuple[int, int, _Rule]]]:

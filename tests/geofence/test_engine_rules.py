@@ -423,3 +423,54 @@ def test_fixes_out_of_order_within_a_batch_are_taken_in_recorded_order():
     _, shuffled = run(index, sequence[::-1])
     assert shuffled == in_order
     assert [type(e).__name__ for e in in_order] == ["EpisodeOpened", "EpisodeEnded"]
+
+
+def test_the_common_case_shortcut_changes_nothing(monkeypatch):
+    """Random walks (mostly at home, sometimes at the school, across the district edge, out of
+    the district, poor fixes) in random batches: the same states and events with the shortcut for
+    "every fix deep inside the home district" as without it."""
+    import random
+
+    from geofence import engine as geofence_engine
+
+    index = ZoneIndex([district(), school(schedule=SCHOOL_HOURS), district(3, KASUR, "k")])
+    places = [(HOME_LON, HOME_LAT)] * 6 + [
+        (SCHOOL.lon, SCHOOL.lat),
+        (74.0001, 31.5),  # on the district's edge
+        (OUT_LON, OUT_LAT),
+        (74.5, 30.5),  # Kasur: outside this offender's area
+    ]
+
+    def walk(seed):
+        rng = random.Random(seed)
+        batches, t, place = [], at(7), places[0]
+        for _ in range(12):
+            batch = []
+            for _ in range(rng.randint(1, 6)):
+                t += timedelta(minutes=rng.randint(1, 20))
+                place = place if rng.random() < 0.7 else rng.choice(places)  # people linger
+                batch.append(Fix(t, *place, rng.choice([5.0, 20.0, 60.0, 150.0])))
+            batches.append(batch)
+        return batches
+
+    def replay(fast):
+        monkeypatch.setattr(geofence_engine, "_FAST_PATH", fast)
+        out = []
+        for seed in range(40):
+            state, events = OffenderState(OFFENDER.offender_id), []
+            for batch in walk(seed):
+                state, new = run(index, batch, state)
+                events += new
+            out.append((state.to_dict(), events))
+        return out
+
+    taken = []
+    shortcut = geofence_engine._only_at_home
+    monkeypatch.setattr(
+        geofence_engine, "_only_at_home", lambda *a: taken.append(shortcut(*a)) or taken[-1]
+    )
+    with_shortcut = replay(True)
+    without = replay(False)
+    assert with_shortcut == without
+    assert sum(taken) > 50  # the shortcut was really taken
+    assert sum(len(events) for _, events in without) > 40  # and the walks do breach and end
