@@ -159,7 +159,8 @@ def fixes_near(rng: np.random.Generator, zones: list[Zone], centres: np.ndarray,
     np.clip(lon, lon0, lon1, out=lon)
     np.clip(lat, lat0, lat1, out=lat)
     accuracy = rng.uniform(3, 60, count)
-    return lon, lat, accuracy
+    order = rng.permutation(count)  # mixed, so that any slice is a fair sample
+    return lon[order], lat[order], accuracy[order]
 
 
 def fixes_near_edges(rng: np.random.Generator, zones: list[Zone], count: int):
@@ -290,7 +291,9 @@ def engine_figures(rng: np.random.Generator):
     )
 
     # evaluate_batch: 250 offenders x 4 pings per batch of 1,000, the episode rule included.
-    home = district_of(lon, lat)
+    # Offender o's fixes are the same four places each round (later in time), its home district
+    # the district of the first: most fixes deep in the home district, a third near a school.
+    home = district_of(lon[::4], lat[::4])
     facts = [
         OffenderFacts(o, victim_minor=o % 5 < 2, categories=frozenset({f"district:{home[o]}"}))
         for o in range(OFFENDERS)
@@ -314,7 +317,7 @@ def engine_figures(rng: np.random.Generator):
                     )
                     for k in range(per_offender)
                 ]
-                position = (position + per_offender) % (lon.size - per_offender)
+                position = (position + per_offender) % (per_offender * OFFENDERS)
                 items.append((o, fix_list))
             batches.append(items)
         total = 0
