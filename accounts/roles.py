@@ -139,6 +139,16 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     ),
     "sms_check.security_read": frozenset({_R.REGISTRY_ADMIN}),
     "sms_check.security_review": frozenset({_R.REGISTRY_ADMIN}),
+    # Geofences: tracking devices (enrolled at release or by the supervising station),
+    # gateways (vendor platforms), zones (national layers and a district's own).
+    "tracking_device.enrol": frozenset({_R.PRISON_OFFICER, _R.STATION_OFFICER}),
+    "tracking_device.read": frozenset(
+        {_R.REGISTRY_ADMIN, _R.PRISON_OFFICER, _R.STATION_OFFICER, _R.CONTROL_ROOM}
+    ),
+    "tracking_device.revoke": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER}),
+    "gateway.manage": frozenset({_R.REGISTRY_ADMIN}),
+    "zone.read": frozenset({_R.REGISTRY_ADMIN, _R.CONTROL_ROOM, _R.STATION_OFFICER}),
+    "zone.manage": frozenset({_R.REGISTRY_ADMIN, _R.CONTROL_ROOM}),
 }
 
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "mobile_api",
     "checkins",
     "disclosures",
+    "geofence",
     "django.contrib.postgres",
 ]
 
@@ -412,6 +413,22 @@ NIGRANI_SMS_CHECK_SAME_CNIC_SENDERS = env_int("NIGRANI_SMS_CHECK_SAME_CNIC_SENDE
 NIGRANI_SMS_CHECK_BASE_HIT_RATE = env_float("NIGRANI_SMS_CHECK_BASE_HIT_RATE", 0.02)
 NIGRANI_SMS_CHECK_HIT_RATE_FACTOR = env_float("NIGRANI_SMS_CHECK_HIT_RATE_FACTOR", 10.0)
 NIGRANI_SMS_CHECK_HIT_RATE_MIN_CHECKS = env_int("NIGRANI_SMS_CHECK_HIT_RATE_MIN_CHECKS", 3)
+# --- Geofences (geofence/) ------------------------------------------------------------------
+# Pings: kept this many days (whole partitions dropped), partitions made this many days ahead,
+# a fix up to this far in the future accepted (device clocks drift), batches of at most this.
+NIGRANI_PING_RETENTION_DAYS = env_int("NIGRANI_PING_RETENTION_DAYS", 90)
+NIGRANI_PING_PARTITIONS_AHEAD_DAYS = env_int("NIGRANI_PING_PARTITIONS_AHEAD_DAYS", 7)
+NIGRANI_PING_CLOCK_SKEW_SECONDS = env_int("NIGRANI_PING_CLOCK_SKEW_SECONDS", 300)
+NIGRANI_PING_BATCH_MAX = env_int("NIGRANI_PING_BATCH_MAX", 1000)
+# Drift rule: an episode opens (and ends) after this many consecutive fixes wholly inside
+# (wholly outside); a fix less accurate than the threshold is evidence of nothing.
+NIGRANI_GEOFENCE_CONSECUTIVE_FIXES = env_int("NIGRANI_GEOFENCE_CONSECUTIVE_FIXES", 3)
+NIGRANI_GEOFENCE_MAX_ACCURACY_M = env_float("NIGRANI_GEOFENCE_MAX_ACCURACY_M", 150.0)
+# A device silent this long raises tag_offline (once per silence).
+NIGRANI_TAG_OFFLINE_MINUTES = env_int("NIGRANI_TAG_OFFLINE_MINUTES", 15)
+# Travel windows open this many hours before departure and close this many after the return
+# date ends; overdue_return is raised once that has passed and the notice is not closed.
+NIGRANI_TRAVEL_GRACE_HOURS = env_int("NIGRANI_TRAVEL_GRACE_HOURS", 12)
 
 # --- Logging: structured enough to grep, never protected values ------------------------------
 LOGGING = {

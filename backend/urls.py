@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("checkins.urls")),
     path("", include("push.urls")),
     path("", include("disclosures.urls")),
+    path("", include("geofence.urls")),
 ]
 
 urlpatterns = [

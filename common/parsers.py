@@ -75,10 +75,19 @@ def json_loads_bounded(text: str | bytes, *, require_object: bool = False) -> An
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser under the module's rules: every body is a JSON object."""
 
+    require_object = True
+
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = stream.read().decode(encoding)
         except UnicodeDecodeError:
             raise ParseError(INVALID_JSON) from None
-        return json_loads_bounded(text, require_object=True)
+        return json_loads_bounded(text, require_object=self.require_object)
+
+
+class BoundedJSONBatchParser(BoundedJSONParser):
+    """The same rules for an endpoint whose body is a JSON array (a batch of location pings):
+    depth and surrogates still refused; the view says what a malformed batch is."""
+
+    require_object = False

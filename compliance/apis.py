@@ -56,6 +56,7 @@ class ViolationSerializer(serializers.Serializer):
         source="status_changed_by.username", allow_null=True, default=None
     )
     status_reason = serializers.CharField()
+    ended_at = serializers.DateTimeField(allow_null=True)
 
 
 class ViolationListApi(APIView):

@@ -71,6 +71,9 @@ class Violation(models.Model):
         related_name="+",
     )
     status_reason = models.CharField(max_length=255, blank=True)
+    # When the breach itself stopped (the offender left the zone, the tag reported again), set
+    # by the system through ``violation_end``; independent of the officers' status machine.
+    ended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -106,6 +106,36 @@ def violation_raise(
     return violation, True
 
 
+def violation_end(*, violation: Violation, ended_at: datetime, reason: str = "") -> bool:
+    """The system saw the breach stop (an episode closed, a silent tag reported again).
+
+    Sets ``ended_at`` once with a conditional UPDATE, so two processes ending the same
+    violation at once audit it once; returns whether this call ended it. The officers' status
+    (open, acknowledged…) is left alone: an ended breach still needs someone to look at it.
+    ``reason`` is a short machine word (``left_zone``, ``pings_resumed``), never free text.
+    """
+    if ended_at < violation.occurred_at:
+        raise ValidationError({"ended_at": ["A violation cannot end before it occurred."]})
+    with transaction.atomic():
+        won = (
+            Violation.objects.filter(pk=violation.pk, ended_at__isnull=True).update(
+                ended_at=ended_at
+            )
+            == 1
+        )
+        if not won:
+            return False
+        violation.ended_at = ended_at
+        audit_record(
+            actor=None,
+            action=AuditAction.UPDATE,
+            object_type="violation",
+            object_id=violation.pk,
+            details={"ended_at": ended_at.isoformat(), "reason": reason},
+        )
+    return True
+
+
 def late_notice_violation_raise(*, notice: Any, actor: Officer | None = None) -> Violation:
     """Handler of the register's ``notice_late`` hook: one ``late_notice`` violation per notice.
 

@@ -15,6 +15,9 @@ every hook the register offers:
   supervise the offender waits (``unconfirmed``) for the offender's one-time code to the
   registered phone; the handler (checkins) opens the challenge and sends the code, and later
   calls ``registry.services.notices.notice_confirm``.
+- ``travel_acknowledged(notice, actor)`` — a travel notice was acknowledged: its travel window
+  opens (geofences).
+- ``travel_cancelled(notice, actor)`` — a travel notice was cancelled: its window closes.
 - ``travel_returned(notice, actor)`` — a travel notice was closed on return.
 - ``timeline_entries(offender, actor)`` — extra entries for the offender's timeline; each handler
   returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}`` holding only
@@ -43,6 +46,8 @@ HOOK_NAMES = frozenset(
         "offender_transferred",
         "notice_late",
         "notice_confirmation_requested",
+        "travel_acknowledged",
+        "travel_cancelled",
         "travel_returned",
         "timeline_entries",
         "beat_offender_ids",

@@ -23,6 +23,7 @@ SEEDERS: list[str] = [
     "mobile_api.demo.seed_demo_mobile_api",
     "checkins.demo.seed_demo_checkins",
     "disclosures.demo.seed_demo_disclosures",
+    "geofence.demo.seed_demo_geofence",
 ]
 
 

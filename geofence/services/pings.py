@@ -1,0 +1,522 @@
+"""Ping ingest: validate a batch, store it by COPY into the partitioned table, evaluate it with
+the engine and turn episodes into violations — one transaction per batch.
+
+Order inside the transaction, on purpose:
+1. lock the batch's offenders' ``OffenderTrack`` rows (ascending id, so two batches never
+   deadlock): one row lock per offender per batch serialises that offender's state across every
+   process, and nothing else is locked;
+2. drop duplicates (same device and ``device_seq``) — safe as a check because every insert for
+   a device happens under its offender's lock; a unique index is the backstop;
+3. COPY the accepted pings;
+4. evaluate and save the states;
+5. raise / end violations last: ``violation_raise`` audits, and the audit chain's lock is held
+   from then to commit, so it is never held across the COPY, and only for the few breaches.
+"""
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from compliance.models import Severity, Violation
+from compliance.services import violation_end, violation_raise
+from geofence import engine
+from geofence.models import (
+    CredentialStatus,
+    Episode,
+    EpisodeKind,
+    Gateway,
+    OffenderTrack,
+    PingBatchReceipt,
+    TrackingDevice,
+)
+from geofence.services.partitions import partitions_ensure
+from geofence.zone_index import zone_index_current
+from registry.models import Conviction, Offender
+
+PING_COLUMNS = (
+    "device_id",
+    "offender_id",
+    "device_seq",
+    "recorded_at",
+    "received_at",
+    "lon",
+    "lat",
+    "accuracy_m",
+    "battery",
+)
+
+
+# What ingest reads of a device under its lock (fewer columns: 250 rows per batch).
+_DEVICE_STATE = ("id", "offender_id", "kind", "max_seq", "last_ping_at", "offline_violation_id")
+
+
+class MalformedBatch(ValueError):
+    """The batch as a whole is unusable (not a list, too long, no well-formed item): 400."""
+
+
+@dataclass
+class Accepted:
+    index: int
+    device: TrackingDevice
+    seq: int
+    recorded_at: datetime
+    lon: float
+    lat: float
+    accuracy_m: float
+    battery: int | None
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    opened: int = 0
+    ended: int = 0
+
+    def response(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "rejected": len(self.rejected),
+            "errors": self.rejected,
+        }
+
+
+def engine_config() -> engine.EngineConfig:
+    return engine.EngineConfig(
+        n_fixes=settings.NIGRANI_GEOFENCE_CONSECUTIVE_FIXES,
+        max_accuracy_m=settings.NIGRANI_GEOFENCE_MAX_ACCURACY_M,
+        last_fix_valid_for=timedelta(minutes=settings.NIGRANI_TAG_OFFLINE_MINUTES),
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+_REQUIRED = ("device_seq", "recorded_at", "lat", "lon", "accuracy_m")
+
+
+def _check_item(
+    item: Any, *, now: datetime, oldest: datetime, newest: datetime
+) -> tuple[dict[str, Any] | None, str]:
+    """The parsed ping, or None and why not (a machine-readable reason)."""
+    if not isinstance(item, dict) or any(key not in item for key in _REQUIRED):
+        return None, "malformed"
+    seq = item["device_seq"]
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
+        return None, "bad_device_seq"
+    lat, lon, accuracy = _number(item["lat"]), _number(item["lon"]), _number(item["accuracy_m"])
+    if lat is None or lon is None or accuracy is None:
+        return None, "malformed"
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None, "out_of_range"
+    if accuracy <= 0:
+        return None, "bad_accuracy"
+    recorded_at = _parse_time(item["recorded_at"])
+    if recorded_at is None:
+        return None, "bad_recorded_at"
+    if recorded_at > newest:
+        return None, "in_future"
+    if recorded_at < oldest:
+        return None, "too_old"
+    battery = item.get("battery")
+    if battery is not None and (
+        isinstance(battery, bool) or not isinstance(battery, int) or not 0 <= battery <= 100
+    ):
+        return None, "bad_battery"
+    return {
+        "seq": seq,
+        "recorded_at": recorded_at,
+        "lat": lat,
+        "lon": lon,
+        "accuracy_m": accuracy,
+        "battery": battery,
+    }, ""
+
+
+def batch_digest(items: list[Any]) -> str:
+    canonical = json.dumps(items, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def pings_ingest(
+    *,
+    items: Any,
+    device: TrackingDevice | None = None,
+    gateway: Gateway | None = None,
+    now: datetime | None = None,
+) -> IngestResult | dict[str, Any]:
+    """Ingest one batch from a device (its own pings) or a gateway (each item names its
+    ``device`` by serial; only devices bound to the gateway). Returns the result, or the stored
+    answer of an identical earlier batch."""
+    if (device is None) == (gateway is None):
+        raise ValueError("give exactly one of device or gateway")
+    if not isinstance(items, list):
+        raise MalformedBatch("The batch must be a list of pings.")
+    if not items:
+        raise MalformedBatch("The batch is empty.")
+    if len(items) > settings.NIGRANI_PING_BATCH_MAX:
+        raise MalformedBatch(f"A batch holds at most {settings.NIGRANI_PING_BATCH_MAX} pings.")
+    if not any(isinstance(item, dict) for item in items):
+        raise MalformedBatch("No item of the batch is a ping object.")
+    now = now or timezone.now()
+    sender = f"device:{device.pk}" if device else f"gateway:{gateway.pk}"
+    digest = batch_digest(items)
+    stored = PingBatchReceipt.objects.filter(sender=sender, digest=digest).first()
+    if stored is not None:
+        return stored.response
+    oldest = now - timedelta(days=settings.NIGRANI_PING_RETENTION_DAYS)
+    newest = now + timedelta(seconds=settings.NIGRANI_PING_CLOCK_SKEW_SECONDS)
+    result = IngestResult()
+    devices = _gateway_devices(gateway, items) if gateway else {}
+    parsed: list[Accepted] = []
+    for index, item in enumerate(items):
+        ping, reason = _check_item(item, now=now, oldest=oldest, newest=newest)
+        target = device
+        if ping is not None and gateway is not None:
+            serial = item.get("device")
+            target = devices.get(serial) if isinstance(serial, str) else None
+            if target is None:
+                ping, reason = None, "unknown_device"
+        if ping is None:
+            result.rejected.append({"index": index, "reason": reason})
+            continue
+        parsed.append(Accepted(index=index, device=target, **ping))
+    if (
+        result.rejected
+        and len(result.rejected) == len(items)
+        and all(r["reason"] == "malformed" for r in result.rejected)
+    ):
+        raise MalformedBatch("No item of the batch is a well-formed ping.")
+    index = None
+    if parsed:
+        partitions_ensure({p.recorded_at for p in parsed})
+        # Before any lock: a cold process's first build (seconds at national scale) or a
+        # patch must not hold the offenders' rows.
+        index = zone_index_current()
+    with transaction.atomic():
+        if parsed:
+            _ingest_locked(parsed, now=now, result=result, index=index)
+        PingBatchReceipt.objects.get_or_create(
+            sender=sender,
+            digest=digest,
+            defaults={"response": result.response(), "created_at": now},
+        )
+    return result
+
+
+def _gateway_devices(gateway: Gateway, items: list[Any]) -> dict[str, TrackingDevice]:
+    serials = {item.get("device") for item in items if isinstance(item, dict)}
+    serials = {s for s in serials if isinstance(s, str)}
+    return {
+        d.serial: d
+        for d in TrackingDevice.objects.filter(
+            gateway=gateway, serial__in=serials, status=CredentialStatus.ACTIVE
+        ).only("id", "serial", "offender_id")
+    }
+
+
+def _ingest_locked(
+    parsed: list[Accepted], *, now: datetime, result: IngestResult, index: engine.ZoneIndex
+) -> None:
+    offender_ids = sorted({p.device.offender_id for p in parsed})
+    tracks = _lock_tracks(offender_ids)
+    device_ids = sorted({p.device.pk for p in parsed})
+    # Re-read under the lock: a revocation committed a moment ago stops acceptance now.
+    live = {
+        d.pk: d
+        for d in TrackingDevice.objects.filter(pk__in=device_ids, status=CredentialStatus.ACTIVE)
+        .only(*_DEVICE_STATE)
+        .select_for_update(of=("self",))
+    }
+    fresh: list[Accepted] = []
+    for ping in parsed:
+        if ping.device.pk not in live:
+            result.rejected.append({"index": ping.index, "reason": "device_revoked"})
+        else:
+            ping.device = live[ping.device.pk]
+            fresh.append(ping)
+    fresh = _drop_duplicates(fresh, result)
+    if not fresh:
+        result.rejected.sort(key=lambda r: r["index"])
+        return
+    _copy_pings(fresh, received_at=now)
+    result.accepted = len(fresh)
+    result.rejected.sort(key=lambda r: r["index"])
+    by_offender: dict[int, list[Accepted]] = defaultdict(list)
+    for ping in fresh:
+        by_offender[ping.device.offender_id].append(ping)
+    facts = offender_facts(list(by_offender))
+    work = []
+    for offender_id, pings in by_offender.items():
+        pings.sort(key=lambda p: (p.recorded_at, p.seq))
+        fixes = [engine.Fix(p.recorded_at, p.lon, p.lat, p.accuracy_m) for p in pings]
+        work.append((track_state(tracks[offender_id]), facts[offender_id], fixes))
+    outcomes = engine.evaluate_batch(work, index=index, config=engine_config())
+    events: list[engine.Event] = []
+    states = []
+    for (state, new_events), _offender_id in zip(outcomes, by_offender, strict=True):
+        states.append(state)
+        events.extend(new_events)
+    tracks_save(states)
+    resumed = _devices_update(fresh, live)
+    # Last: the writes that audit (and so take the audit chain's lock until commit).
+    for violation_id, first_at in resumed:
+        violation = Violation.objects.filter(pk=violation_id).first()
+        if violation is not None:
+            violation_end(
+                violation=violation,
+                ended_at=max(first_at, violation.occurred_at),
+                reason="pings_resumed",
+            )
+    opened, ended = episodes_apply(events)
+    result.opened, result.ended = opened, ended
+
+
+def _lock_tracks(offender_ids: list[int]) -> dict[int, OffenderTrack]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO geofence_offendertrack (offender_id, state, updated_at) "
+            "SELECT unnest(%s::bigint[]), '{}'::jsonb, now() ON CONFLICT DO NOTHING",
+            [offender_ids],
+        )
+    return {
+        t.offender_id: t
+        for t in OffenderTrack.objects.filter(offender_id__in=offender_ids)
+        .order_by("offender_id")
+        .select_for_update()
+    }
+
+
+def _drop_duplicates(pings: list[Accepted], result: IngestResult) -> list[Accepted]:
+    """Keep the first of each (device, seq) not already stored. A seq above the device's
+    high-water mark is new without a lookup; only lower ones (late or retried) are looked up."""
+    seen: set[tuple[int, int]] = set()
+    to_check: dict[int, list[int]] = defaultdict(list)
+    for ping in pings:
+        mark = ping.device.max_seq
+        if mark is not None and ping.seq <= mark:
+            to_check[ping.device.pk].append(ping.seq)
+    stored: set[tuple[int, int]] = set()
+    if to_check:
+        with connection.cursor() as cursor:
+            for device_id, seqs in to_check.items():
+                cursor.execute(
+                    "SELECT device_seq FROM geofence_ping WHERE device_id = %s "
+                    "AND device_seq = ANY(%s)",
+                    [device_id, seqs],
+                )
+                stored.update((device_id, row[0]) for row in cursor.fetchall())
+    kept = []
+    for ping in pings:
+        key = (ping.device.pk, ping.seq)
+        if key in seen or key in stored:
+            result.duplicate += 1
+            continue
+        seen.add(key)
+        kept.append(ping)
+    return kept
+
+
+def _copy_pings(pings: list[Accepted], *, received_at: datetime) -> None:
+    sql = f"COPY geofence_ping ({', '.join(PING_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for p in pings:
+            copy.write_row(
+                (
+                    p.device.pk,
+                    p.device.offender_id,
+                    p.seq,
+                    p.recorded_at,
+                    received_at,
+                    p.lon,
+                    p.lat,
+                    p.accuracy_m,
+                    p.battery,
+                )
+            )
+
+
+def _devices_update(
+    pings: list[Accepted], live: dict[int, TrackingDevice]
+) -> list[tuple[int, datetime]]:
+    """Move each device's newest fix and seq mark forward; return the devices that were
+    silent (an open ``tag_offline``) with their first new fix."""
+    newest: dict[int, datetime] = {}
+    first: dict[int, datetime] = {}
+    top: dict[int, int] = {}
+    for p in pings:
+        pk = p.device.pk
+        newest[pk] = max(newest.get(pk, p.recorded_at), p.recorded_at)
+        first[pk] = min(first.get(pk, p.recorded_at), p.recorded_at)
+        top[pk] = max(top.get(pk, p.seq), p.seq)
+    resumed = []
+    rows = []
+    for pk, device in live.items():
+        if pk not in newest:
+            continue
+        last = max(device.last_ping_at or newest[pk], newest[pk])
+        mark = max(device.max_seq if device.max_seq is not None else top[pk], top[pk])
+        rows.append((pk, last, mark))
+        if device.offline_violation_id is not None:
+            resumed.append((device.offline_violation_id, first[pk]))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE geofence_trackingdevice d SET last_ping_at = v.last, max_seq = v.mark, "
+            "offline_violation_id = NULL "
+            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[]) AS v(id, last, mark) "
+            "WHERE d.id = v.id",
+            [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
+        )
+    return resumed
+
+
+def offender_facts(offender_ids: list[int]) -> dict[int, engine.OffenderFacts]:
+    """Applicability facts: a minor victim in any conviction, the risk tier and the
+    supervising district as categories (``risk_tier:<n>``, ``district:<id>``)."""
+    minor = set(
+        Conviction.objects.filter(offender_id__in=offender_ids, victim_minor=True).values_list(
+            "offender_id", flat=True
+        )
+    )
+    facts = {}
+    for offender_id, tier, district_id in Offender.objects.filter(pk__in=offender_ids).values_list(
+        "id", "risk_tier", "district_id"
+    ):
+        facts[offender_id] = engine.OffenderFacts(
+            offender_id=offender_id,
+            victim_minor=offender_id in minor,
+            categories=frozenset({f"risk_tier:{tier}", f"district:{district_id}"}),
+        )
+    return facts
+
+
+def track_state(track: OffenderTrack) -> engine.OffenderState:
+    if not track.state:
+        return engine.OffenderState(offender_id=track.offender_id)
+    return engine.OffenderState.from_dict(track.state)
+
+
+def tracks_save(states: list[engine.OffenderState]) -> None:
+    """Save many offenders' states with one set-based UPDATE (the ingest path)."""
+    if not states:
+        return
+    ids, blobs, times, lons, lats = [], [], [], [], []
+    for state in states:
+        last = state.last_fix
+        ids.append(state.offender_id)
+        blobs.append(json.dumps(state.to_dict()))
+        times.append(last.recorded_at if last else None)
+        lons.append(last.lon if last else None)
+        lats.append(last.lat if last else None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE geofence_offendertrack t SET state = v.state::jsonb, last_fix_at = v.at, "
+            "last_lon = v.lon, last_lat = v.lat, updated_at = now() "
+            "FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::float8[], "
+            "%s::float8[]) AS v(id, state, at, lon, lat) WHERE t.offender_id = v.id",
+            [ids, blobs, times, lons, lats],
+        )
+
+
+def track_save(track: OffenderTrack, state: engine.OffenderState) -> None:
+    last = state.last_fix
+    OffenderTrack.objects.filter(pk=track.pk).update(
+        state=state.to_dict(),
+        last_fix_at=last.recorded_at if last else None,
+        last_lon=last.lon if last else None,
+        last_lat=last.lat if last else None,
+        updated_at=timezone.now(),
+    )
+
+
+_EPISODE_KIND = {
+    engine.RULE_EXCLUSION: EpisodeKind.EXCLUSION_ZONE,
+    engine.RULE_TRAVEL: EpisodeKind.TRAVEL_WITHOUT_NOTICE,
+}
+
+
+def episodes_apply(events: list[engine.Event]) -> tuple[int, int]:
+    """Turn engine events into episodes and violations (the violation's cause is the episode,
+    so a re-delivered event raises nothing twice)."""
+    opened = ended = 0
+    if not events:
+        return 0, 0
+    offenders = Offender.objects.only("id", "district_id", "station_id").in_bulk(
+        {e.offender_id for e in events}
+    )
+    for event in events:
+        kind = _EPISODE_KIND[event.rule]
+        if isinstance(event, engine.EpisodeOpened):
+            episode, created = Episode.objects.get_or_create(
+                offender_id=event.offender_id,
+                kind=kind,
+                zone_id=event.zone_id,
+                ended_at=None,
+                defaults={"started_at": event.started_at, "lon": event.lon, "lat": event.lat},
+            )
+            if not created:
+                continue
+            violation, _ = violation_raise(
+                offender=offenders[event.offender_id],
+                kind=kind,
+                severity=Severity.HIGH if kind == EpisodeKind.EXCLUSION_ZONE else Severity.MEDIUM,
+                occurred_at=event.started_at,
+                detected_at=event.detected_at,
+                cause=episode,
+                lon=event.lon,
+                lat=event.lat,
+                summary=_summary(kind, event.zone_id),
+            )
+            Episode.objects.filter(pk=episode.pk).update(violation=violation)
+            opened += 1
+        else:
+            episode = (
+                Episode.objects.filter(
+                    offender_id=event.offender_id,
+                    kind=kind,
+                    zone_id=event.zone_id,
+                    ended_at__isnull=True,
+                )
+                .select_related("violation")
+                .first()
+            )
+            if episode is None:
+                continue
+            ended_at = max(event.ended_at, episode.started_at)
+            Episode.objects.filter(pk=episode.pk).update(ended_at=ended_at)
+            if episode.violation is not None:
+                violation_end(violation=episode.violation, ended_at=ended_at, reason=event.reason)
+            ended += 1
+    return opened, ended
+
+
+def _summary(kind: str, zone_id: int | None) -> str:
+    if kind == EpisodeKind.EXCLUSION_ZONE:
+        return f"entered exclusion zone #{zone_id}"
+    if zone_id is None:
+        return "outside the permitted area with no travel window"
+    return f"outside scheduled inclusion zone #{zone_id}"

@@ -1,0 +1,173 @@
+"""The process's engine index, kept current without a restart.
+
+Every web and worker process holds one ``engine.ZoneIndex``. Before each batch (and each sweep)
+``zone_index_current`` reads the one-row zone-set version (an indexed single-row read); when it
+moved, the zones written since the index's version (``Zone.version > index.version``) are
+patched in — added, replaced, or removed when retired — rather than rebuilding. Zone writes
+bump the version in their own transaction, so a committed version means committed zones.
+"""
+
+import json
+import threading
+from collections.abc import Iterable
+from datetime import time
+
+import numpy as np
+from django.db import connection
+from shapely.geometry import MultiPolygon, Polygon, shape
+
+from geofence import engine
+from geofence.models import Applicability, Zone
+from geofence.services.zones import zone_set_version
+
+_lock = threading.Lock()
+_index: engine.ZoneIndex | None = None
+
+_APPLIES = {
+    Applicability.ALL: engine.AppliesTo.ALL,
+    Applicability.VICTIM_MINOR: engine.AppliesTo.VICTIM_MINOR,
+    Applicability.OFFENDER: engine.AppliesTo.OFFENDER,
+    Applicability.CATEGORY: engine.AppliesTo.CATEGORY,
+}
+
+
+def _schedule(periods: list[dict]) -> tuple[engine.ScheduleInterval, ...] | None:
+    if not periods:
+        return None
+    intervals = []
+    for period in periods:
+        start = time.fromisoformat(period["start"])
+        end = time.fromisoformat(period["end"])
+        intervals.extend(engine.ScheduleInterval(day, start, end) for day in period["days"])
+    return tuple(intervals)
+
+
+def _polygon(rings: list) -> Polygon:
+    # From numpy arrays: shapely's list path walks every vertex in Python (2,000 per district).
+    return Polygon(
+        np.asarray(rings[0], dtype=float), [np.asarray(h, dtype=float) for h in rings[1:]]
+    )
+
+
+def _polygonal(geometry: dict) -> Polygon | MultiPolygon:
+    if geometry["type"] == "Polygon":
+        return _polygon(geometry["coordinates"])
+    if geometry["type"] == "MultiPolygon":
+        return MultiPolygon([_polygon(p) for p in geometry["coordinates"]])
+    return shape(geometry)
+
+
+def engine_zone(zone: Zone) -> engine.Zone:
+    """The engine's plain-data form of a zone row."""
+    return _engine_zone(*(getattr(zone, name) for name in _FIELDS[:11]))
+
+
+def _engine_zone(
+    zone_id: int,
+    kind: str,
+    geometry: dict,
+    radius_m: float | None,
+    buffer_m: float,
+    applies_to: str,
+    offender_id: int | None,
+    applies_category: str,
+    schedule: list[dict],
+    valid_from,  # noqa: ANN001 - datetime | None
+    valid_to,  # noqa: ANN001 - datetime | None
+) -> engine.Zone:
+    if geometry.get("type") == "Point":
+        lon, lat = geometry["coordinates"][:2]
+        shape_: engine.Geometry = engine.Circle(float(lon), float(lat), float(radius_m))
+    else:
+        shape_ = _polygonal(geometry)
+    return engine.Zone(
+        id=zone_id,
+        kind=engine.ZoneKind(kind),
+        geometry=shape_,
+        buffer_m=buffer_m,
+        applies_to=_APPLIES[applies_to],
+        offender_id=offender_id,
+        category=applies_category or None,
+        schedule=_schedule(schedule),
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+
+
+_FIELDS = (
+    "id",
+    "kind",
+    "geometry",
+    "radius_m",
+    "buffer_m",
+    "applies_to",
+    "offender_id",
+    "applies_category",
+    "schedule",
+    "valid_from",
+    "valid_to",
+    "retired_at",
+    "version",
+)
+
+
+# Points come as two numbers, not as JSON to decode (250,000 school circles); only polygons
+# and non-empty schedules are decoded in Python.
+_LIVE_SQL = """
+SELECT id, kind,
+       CASE WHEN geometry->>'type' = 'Point' THEN NULL ELSE geometry END,
+       CASE WHEN geometry->>'type' = 'Point' THEN (geometry->'coordinates'->>0)::float8 END,
+       CASE WHEN geometry->>'type' = 'Point' THEN (geometry->'coordinates'->>1)::float8 END,
+       radius_m, buffer_m, applies_to, offender_id, applies_category,
+       CASE WHEN schedule = '[]'::jsonb THEN NULL ELSE schedule END, valid_from, valid_to
+FROM geofence_zone WHERE retired_at IS NULL
+"""
+
+
+def _live_zones() -> Iterable[engine.Zone]:
+    with connection.cursor() as cursor:
+        cursor.execute(_LIVE_SQL)
+        while rows := cursor.fetchmany(10_000):
+            for zone_id, kind, geometry, lon, lat, radius_m, *rest in rows:
+                # Django hands jsonb to Python as text (its JSONField decodes it itself).
+                if geometry is None:
+                    geometry = {"type": "Point", "coordinates": [lon, lat]}
+                else:
+                    geometry = json.loads(geometry)
+                rest[4] = json.loads(rest[4]) if rest[4] else []
+                yield _engine_zone(zone_id, kind, geometry, radius_m, *rest)
+
+
+def zone_index_build() -> engine.ZoneIndex:
+    """A full rebuild from the database (start-up, or after ``zone_index_reset``)."""
+    version = zone_set_version()
+    return engine.ZoneIndex(_live_zones(), version=version)
+
+
+def zone_index_current() -> engine.ZoneIndex:
+    """This process's index, patched up to the committed zone-set version."""
+    global _index
+    version = zone_set_version()
+    with _lock:
+        if _index is None:
+            _index = zone_index_build()
+            return _index
+        if _index.version == version:
+            return _index
+        changed = list(
+            Zone.objects.filter(version__gt=_index.version, version__lte=version).only(*_FIELDS)
+        )
+        retired = [z.pk for z in changed if z.retired_at is not None]
+        live = [engine_zone(z) for z in changed if z.retired_at is None]
+        if retired:
+            _index.remove(retired, version=version)
+        if live or not retired:
+            _index.add(live, version=version)
+        return _index
+
+
+def zone_index_reset() -> None:
+    """Forget the index (tests; a process that wants a full rebuild)."""
+    global _index
+    with _lock:
+        _index = None
