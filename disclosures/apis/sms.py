@@ -10,14 +10,15 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from common.exceptions import NotFound
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
+from common.permissions import HoldsPermission
 from disclosures import selectors
 from disclosures.services.sms_check import security_event_review, sms_check_handle
 from push.services import (
@@ -106,14 +107,6 @@ class SmsInboundApi(APIView):
         return Response(self.OutputSerializer({"accepted": True}).data)
 
 
-class _CanReadSecurity(BasePermission):
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(
-            user and user.is_authenticated and user.has_permission("sms_check.security_read")
-        )
-
-
 @extend_schema_serializer(component_name="SmsSecurityEvent")
 class SecurityEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -125,7 +118,8 @@ class SecurityEventSerializer(serializers.Serializer):
 
 
 class SecurityEventListApi(APIView):
-    permission_classes = [_CanReadSecurity]
+    permission_classes = [HoldsPermission]
+    required_permission = "sms_check.security_read"
 
     @extend_schema(
         tags=["sms"],
@@ -134,15 +128,14 @@ class SecurityEventListApi(APIView):
         description="Senders the enumeration detectors silenced, newest first (NPB).",
     )
     def get(self, request: Request) -> Response:
-        paginator = CursorPagination()
-        paginator.ordering = ("-id",)
         events = selectors.security_event_list(actor=request.user)
-        page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(SecurityEventSerializer(page, many=True).data)
+        page = paginate(events, request=request, view=self, paginator=CursorPagination())
+        return page.response(SecurityEventSerializer(page.rows, many=True).data)
 
 
 class SecurityEventReviewApi(APIView):
-    permission_classes = [_CanReadSecurity]
+    permission_classes = [HoldsPermission]
+    required_permission = "sms_check.security_read"
 
     @extend_schema_serializer(component_name="SmsSecurityEventReview")
     class InputSerializer(serializers.Serializer):

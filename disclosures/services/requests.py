@@ -31,7 +31,7 @@ from accounts.models import Officer
 from accounts.roles import Role
 from accounts.scoping import jurisdiction_q
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_read, audit_record
 from common.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from compliance.models import Violation, ViolationStatus
 from disclosures import selectors
@@ -103,6 +103,16 @@ def _audit(actor: Officer | None, action: str, request: RecordsRequest, **detail
         object_id=request.pk,
         purpose=request.audit_purpose,
         details={"state": request.state, **details},
+    )
+
+
+def _audit_read(actor: Officer, request: RecordsRequest, part: str) -> None:
+    audit_read(
+        actor=actor,
+        object_type=OBJECT_TYPE,
+        object_id=request.pk,
+        purpose=request.audit_purpose,
+        details={"state": request.state, "part": part},
     )
 
 
@@ -474,9 +484,8 @@ def records_request_search(*, actor: Officer, request_id: int, limit: int = 10) 
                     round(offender.father_score, 3),
                 )
             )
-    audit_record(
+    audit_read(
         actor=actor,
-        action=AuditAction.SEARCH,
         object_type="offender",
         purpose=request.audit_purpose,
         details={
@@ -484,6 +493,7 @@ def records_request_search(*, actor: Officer, request_id: int, limit: int = 10) 
             "by_cnic": bool(request.suspect_cnic),
             "count": len(candidates),
         },
+        search=True,
     )
     return candidates
 
@@ -638,7 +648,7 @@ def records_request_extract(*, actor: Officer, request_id: int) -> dict[str, Any
     """The extract (JSON) with the advisory, if the actor may read it now; audited."""
     now = timezone.now()
     request = _extract_for(actor, request_id, now)
-    _audit(actor, AuditAction.READ, request, part="extract")
+    _audit_read(actor, request, "extract")
     return {
         "number": request.number,
         "advisory": advisory_for(request),
@@ -669,17 +679,17 @@ def records_request_extract_pdf(*, actor: Officer, request_id: int) -> tuple[Rec
     return request, content
 
 
-def records_request_fir_copy(*, actor: Officer, request_id: int) -> RecordsRequest:
-    """The FIR copy, for whoever may see the request (the prosecutor checks it); audited."""
-    request = selectors.records_request_get(actor=actor, request_id=request_id)
-    _audit(actor, AuditAction.READ, request, part="fir_copy")
-    return request
+def records_request_fir_copy_read(*, actor: Officer, records_request: RecordsRequest) -> None:
+    """Audit a read of the FIR copy of a request the actor sees (``selectors.records_request_get``;
+    the prosecutor checks the copy). Called once the file is open, so a copy lost from storage
+    (404) is not recorded as read."""
+    _audit_read(actor, records_request, "fir_copy")
 
 
 def records_request_read(*, actor: Officer, request_id: int) -> RecordsRequest:
     """One request as its detail shows it; audited."""
     request = selectors.records_request_get(actor=actor, request_id=request_id)
-    _audit(actor, AuditAction.READ, request, part="detail")
+    _audit_read(actor, request, "detail")
     return request
 
 

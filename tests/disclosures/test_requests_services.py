@@ -410,7 +410,8 @@ def test_every_step_view_and_download_is_audited_with_the_request_as_purpose(
     services.records_request_read(actor=investigating_officer, request_id=request.pk)
     services.records_request_extract(actor=investigating_officer, request_id=request.pk)
     services.records_request_extract_pdf(actor=investigating_officer, request_id=request.pk)
-    services.records_request_fir_copy(actor=district_prosecutor, request_id=request.pk)
+    seen = selectors.records_request_get(actor=district_prosecutor, request_id=request.pk)
+    services.records_request_fir_copy_read(actor=district_prosecutor, records_request=seen)
     events = AuditEvent.objects.filter(object_type="records_request", object_id=str(request.pk))
     steps = [
         (e.action, e.details.get("step") or e.details.get("part")) for e in events.order_by("id")
