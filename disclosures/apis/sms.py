@@ -3,7 +3,6 @@ list of security events the enumeration detectors raised."""
 
 from django.conf import settings
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
@@ -13,7 +12,6 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from common.exceptions import NotFound
@@ -21,6 +19,7 @@ from common.pagination import CursorPagination, paginate
 from common.permissions import HoldsPermission
 from disclosures import selectors
 from disclosures.services.sms_check import security_event_review, sms_check_handle
+from push.api import GATEWAY_SIGNATURE_ERRORS, GATEWAY_SIGNATURE_PARAMETERS, GatewayThrottle
 from push.services import (
     SIGNATURE_HEADER,
     SIGNATURE_TIMESTAMP_HEADER,
@@ -29,14 +28,8 @@ from push.services import (
 )
 
 
-class InboundThrottle(SimpleRateThrottle):
-    """Per client address, a wall before the HMAC for a flood of forged posts."""
-
+class InboundThrottle(GatewayThrottle):
     scope = "sms_inbound"
-    rate = "1200/min"
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 class SmsInboundApi(APIView):
@@ -64,23 +57,11 @@ class SmsInboundApi(APIView):
         tags=["sms"],
         operation_id="sms_inbound",
         auth=[],
-        parameters=[
-            OpenApiParameter(
-                SIGNATURE_TIMESTAMP_HEADER, str, OpenApiParameter.HEADER, required=True
-            ),
-            OpenApiParameter(
-                SIGNATURE_HEADER,
-                str,
-                OpenApiParameter.HEADER,
-                required=True,
-                description='hex HMAC-SHA256 of timestamp + "." + body with the shared secret',
-            ),
-        ],
+        parameters=GATEWAY_SIGNATURE_PARAMETERS,
         request=InputSerializer,
         responses={
             200: OutputSerializer,
-            401: OpenApiResponse(description="no signature"),
-            403: OpenApiResponse(description="wrong, stale or replayed signature"),
+            **GATEWAY_SIGNATURE_ERRORS,
             404: OpenApiResponse(description="the public SMS check is switched off"),
         },
         description=(
