@@ -26,6 +26,7 @@ from tests.disclosures.conftest import (
     pdf_bytes,
     registered_suspect,
 )
+from tests.factories import ConvictionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -439,17 +440,14 @@ def test_the_pdf_names_the_officer_request_and_download_time_on_every_page(
     world, investigating_officer, district_prosecutor, registry_admin
 ):
     suspect = registered_suspect(world)
-    for n in range(40):  # enough convictions for several pages
-        suspect.convictions.create(
-            fir_number=f"{n}/2010",
-            police_station="Samanabad",
-            court="Sessions Court Lahore",
-            case_number=f"SC-{n}/2010",
-            conviction_date="2011-01-01",
-            sentence="5 years",
-            sections=["PPC 377"],
-            victim_minor=False,
-        )
+    ConvictionFactory.create_batch(  # enough convictions for several pages
+        40,
+        offender=suspect,
+        conviction_date="2011-01-01",
+        sentence="5 years",
+        sections=["PPC 377"],
+        victim_minor=False,
+    )
     request = answered(investigating_officer, district_prosecutor, registry_admin, suspect)
     services.records_request_deliver(actor=district_prosecutor, request_id=request.pk)
     with time_machine.travel("2026-04-10 07:30:15+00:00", tick=False):
