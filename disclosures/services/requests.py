@@ -347,7 +347,9 @@ def records_request_resubmit(
         values["fir_copy"], values["fir_copy_type"] = _fir_copy(fir_copy)
     now = timezone.now()
     with transaction.atomic():
-        moved = RecordsRequest.objects.filter(pk=request.pk, state=RequestState.RETURNED).update(
+        _move(
+            request,
+            RequestState.RETURNED,
             **values,
             state=RequestState.SUBMITTED,
             officer_attested_at=now,
@@ -358,9 +360,6 @@ def records_request_resubmit(
             resubmissions=request.resubmissions + 1,
             updated_at=now,
         )
-        if not moved:
-            raise Conflict("The request changed meanwhile.")
-        request.refresh_from_db()
         _notify(
             _prosecutors_of(request.district_id),
             "records_request_resubmitted",
@@ -369,6 +368,14 @@ def records_request_resubmit(
         )
         _audit(actor, AuditAction.UPDATE, request, step="resubmit", changed=sorted(changes))
     return request
+
+
+def _move(request: RecordsRequest, from_state: str, **values: Any) -> None:
+    """Move ``request`` on by a conditional update from ``from_state`` (two clicks, or two
+    prosecutors, never both win: the loser is 409) and reload it."""
+    if not RecordsRequest.objects.filter(pk=request.pk, state=from_state).update(**values):
+        raise Conflict("The request changed meanwhile.")
+    request.refresh_from_db()
 
 
 def _prosecutor_step(actor: Officer, request_id: int, state: str) -> RecordsRequest:
@@ -396,15 +403,15 @@ def records_request_forward(
         )
     now = timezone.now()
     with transaction.atomic():
-        if not RecordsRequest.objects.filter(pk=request.pk, state=RequestState.SUBMITTED).update(
+        _move(
+            request,
+            RequestState.SUBMITTED,
             state=RequestState.FORWARDED,
             prosecutor=actor,
             prosecutor_confirmed_at=now,
             forwarded_at=now,
             updated_at=now,
-        ):
-            raise Conflict("The request changed meanwhile.")
-        request.refresh_from_db()
+        )
         _notify(
             _npb_staff(),
             "records_request_forwarded",
@@ -423,15 +430,15 @@ def records_request_return(*, actor: Officer, request_id: int, reason: str) -> R
         raise ValidationError({"reason": ["Say what needs clarifying (at most 500 characters)."]})
     now = timezone.now()
     with transaction.atomic():
-        if not RecordsRequest.objects.filter(pk=request.pk, state=RequestState.SUBMITTED).update(
+        _move(
+            request,
+            RequestState.SUBMITTED,
             state=RequestState.RETURNED,
             prosecutor=actor,
             returned_at=now,
             return_reason=reason,
             updated_at=now,
-        ):
-            raise Conflict("The request changed meanwhile.")
-        request.refresh_from_db()
+        )
         _notify(
             [request.officer],
             "records_request_returned",
@@ -586,15 +593,15 @@ def records_request_answer(
         }
     now = timezone.now()
     with transaction.atomic():
-        if not RecordsRequest.objects.filter(pk=request.pk, state=RequestState.FORWARDED).update(
+        _move(
+            request,
+            RequestState.FORWARDED,
             state=RequestState.ANSWERED,
             answered_at=now,
             answered_by=actor,
             updated_at=now,
             **values,
-        ):
-            raise Conflict("The request changed meanwhile.")
-        request.refresh_from_db()
+        )
         _notify(
             _prosecutors_of(request.district_id),
             "records_request_answered",
@@ -612,14 +619,14 @@ def records_request_deliver(*, actor: Officer, request_id: int) -> RecordsReques
     now = timezone.now()
     expires_at = now + timedelta(days=settings.NIGRANI_RECORDS_EXTRACT_ACCESS_DAYS)
     with transaction.atomic():
-        if not RecordsRequest.objects.filter(pk=request.pk, state=RequestState.ANSWERED).update(
+        _move(
+            request,
+            RequestState.ANSWERED,
             state=RequestState.DELIVERED,
             delivered_at=now,
             access_expires_at=expires_at,
             updated_at=now,
-        ):
-            raise Conflict("The request changed meanwhile.")
-        request.refresh_from_db()
+        )
         _notify(
             [request.officer],
             "records_request_delivered",
