@@ -101,6 +101,7 @@ class SecurityEventSerializer(serializers.Serializer):
 class SecurityEventListApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = "sms_check.security_read"
+    pagination_class = CursorPagination  # newest first (-id); also tells the schema it pages
 
     @extend_schema(
         tags=["sms"],
@@ -110,7 +111,7 @@ class SecurityEventListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         events = selectors.security_event_list(actor=request.user)
-        page = paginate(events, request=request, view=self, paginator=CursorPagination())
+        page = paginate(events, request=request, view=self)
         return page.response(SecurityEventSerializer(page.rows, many=True).data)
 
 
