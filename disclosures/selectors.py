@@ -98,7 +98,7 @@ def extract_access(*, actor: Officer, request: RecordsRequest, now: datetime) ->
 
 
 def security_event_list(*, actor: Officer) -> QuerySet[SecurityEvent]:
-    """The public SMS check's security events, for the NPB (national: no jurisdiction)."""
-    if not actor.is_active or not actor.has_permission("sms_check.security_read"):
-        return SecurityEvent.objects.none()
-    return SecurityEvent.objects.order_by("-id")
+    """The public SMS check's security events, for the NPB: an event belongs to no
+    jurisdiction (no path), so only a national role with the permission sees any."""
+    visible = jurisdiction_q(actor, permission="sms_check.security_read")
+    return SecurityEvent.objects.filter(visible).order_by("-id")

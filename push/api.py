@@ -83,15 +83,39 @@ class NotificationReadApi(APIView):
         return Response(NotificationSerializer(notice).data)
 
 
-class ReceiptThrottle(SimpleRateThrottle):
-    """Per client address: generous for a gateway's bursts of receipts, a wall for a flood of
-    forged ones (each costs an HMAC, and a valid one a row)."""
+class GatewayThrottle(SimpleRateThrottle):
+    """Per client address, for an endpoint the SMS gateway signs: generous for a gateway's
+    bursts, a wall for a flood of forged posts (each costs an HMAC, and a valid one a row).
+    Each endpoint names its own ``scope``."""
 
-    scope = "sms_receipts"
     rate = "1200/min"
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ReceiptThrottle(GatewayThrottle):
+    scope = "sms_receipts"
+
+
+# How every endpoint the SMS gateway signs (``services.gateway_request_authenticate``) is
+# described: its two headers and its two refusals.
+GATEWAY_SIGNATURE_PARAMETERS = [
+    OpenApiParameter(
+        services.SIGNATURE_TIMESTAMP_HEADER, str, OpenApiParameter.HEADER, required=True
+    ),
+    OpenApiParameter(
+        services.SIGNATURE_HEADER,
+        str,
+        OpenApiParameter.HEADER,
+        required=True,
+        description='hex HMAC-SHA256 of timestamp + "." + body with the shared secret',
+    ),
+]
+GATEWAY_SIGNATURE_ERRORS = {
+    401: OpenApiResponse(description="no signature"),
+    403: OpenApiResponse(description="wrong, stale or replayed signature"),
+}
 
 
 class SmsReceiptApi(APIView):
@@ -119,24 +143,9 @@ class SmsReceiptApi(APIView):
         tags=["sms"],
         operation_id="sms_receipt",
         auth=[],
-        parameters=[
-            OpenApiParameter(
-                services.SIGNATURE_TIMESTAMP_HEADER, str, OpenApiParameter.HEADER, required=True
-            ),
-            OpenApiParameter(
-                services.SIGNATURE_HEADER,
-                str,
-                OpenApiParameter.HEADER,
-                required=True,
-                description='hex HMAC-SHA256 of timestamp + "." + body with the shared secret',
-            ),
-        ],
+        parameters=GATEWAY_SIGNATURE_PARAMETERS,
         request=InputSerializer,
-        responses={
-            200: OutputSerializer,
-            401: OpenApiResponse(description="no signature"),
-            403: OpenApiResponse(description="wrong, stale or replayed signature"),
-        },
+        responses={200: OutputSerializer, **GATEWAY_SIGNATURE_ERRORS},
         description=(
             "A delivery receipt from the SMS gateway. A receipt for an unknown message id is "
             "answered 200 and changes nothing; a receipt never moves a message backwards."

@@ -1,5 +1,6 @@
 """Factories for tests: jurisdictions with real polygons, agencies and officers, and the
-domain objects (offenders with their addresses, verification tasks and visits, check-ins).
+domain objects (offenders with their addresses and convictions, verification tasks and
+visits, check-ins).
 
 The domain factories write rows directly, not through the register's services: a test that
 needs an offender "as registered" calls ``offender_create``; one that needs a supervised
@@ -8,7 +9,7 @@ CNIC blind index (``registry.identifiers``), so CNIC lookups work on them as on 
 """
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import factory
 from django.contrib.auth.hashers import make_password
@@ -20,7 +21,7 @@ from checkins.models import Checkin, CheckinMethod, CheckinStatus
 from jurisdictions.models import Beat, District, PoliceStation, Province
 from mobile_api.models import Outcome, TaskKind, TaskSource, TaskStatus, VerificationTask, Visit
 from registry.identifiers import cnic_blind_index
-from registry.models import Address, Offender, OffenderStatus
+from registry.models import Address, Conviction, Offender, OffenderStatus
 
 
 def square(min_lon: float, min_lat: float, size: float) -> dict:
@@ -156,6 +157,24 @@ class OffenderFactory(factory.django.DjangoModelFactory):
         if not create or extracted is False:
             return None
         return AddressFactory(offender=obj, **kwargs)
+
+
+class ConvictionFactory(factory.django.DjangoModelFactory):
+    """A conviction of ``offender`` under a scheduled section (PPC 376, a minor victim), with
+    its own case number (one conviction per court and case)."""
+
+    class Meta:
+        model = Conviction
+
+    offender = factory.SubFactory(OffenderFactory)
+    fir_number = factory.Sequence(lambda n: f"{1000 + n}/2015")
+    police_station = "Samanabad"
+    court = "Sessions Court Lahore"
+    case_number = factory.Sequence(lambda n: f"SC-{1000 + n}/2015")
+    conviction_date = date(2016, 2, 1)
+    sentence = "10 years"
+    sections = factory.LazyFunction(lambda: ["PPC 376"])
+    victim_minor = True
 
 
 # --- field verification -------------------------------------------------------------------------

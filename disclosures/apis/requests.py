@@ -10,7 +10,7 @@ step out of turn is 409; an expired extract 410. Every read is audited by the se
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,16 +22,16 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import Role
-from audit.models import AuditAction
-from audit.services import audit_record
-from common.pagination import CursorPagination
+from audit.services import audit_read
+from common.files import AnyAcceptNegotiation, content_response, file_response
+from common.pagination import CursorPagination, paginate
 from common.parsers import BoundedJSONParser
+from common.permissions import HoldsPermission
 from disclosures import selectors
 from disclosures.models import RecordsRequest, RequestState
 from disclosures.services import requests as services
@@ -45,19 +45,11 @@ ERRORS = {
     404: OpenApiResponse(description="not found, or not the caller's request"),
     409: OpenApiResponse(description="not this request's turn for that step"),
 }
+READ = "records_request.read"  # any role on a request's path; each step's service checks its own
 
 
-class _CanRead(BasePermission):
-    """Any role on a request's path; filing (POST on the list) needs ``records_request.file``.
-    Each step's own permission is checked by its service (403)."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if request.method == "POST" and isinstance(view, RecordsRequestListApi):
-            return user.has_permission("records_request.file")
-        return user.has_permission("records_request.read")
+class RecordsRequestPagination(CursorPagination):
+    ordering = ("-submitted_at", "-id")
 
 
 def _file_bytes(request: Request) -> bytes | None:
@@ -175,9 +167,11 @@ def _annexure(data: dict) -> services.Annexure:
 
 
 class RecordsRequestListApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    # Filing (POST on the list) needs its own permission; reading needs any role on a path.
+    required_permission = {"POST": "records_request.file", "*": READ}
     parser_classes = [MultiPartParser, BoundedJSONParser]
-    pagination_class = CursorPagination
+    pagination_class = RecordsRequestPagination
 
     class FilterSerializer(serializers.Serializer):
         state = serializers.ChoiceField(choices=RequestState.choices, required=False)
@@ -206,19 +200,18 @@ class RecordsRequestListApi(APIView):
             state=filters.validated_data.get("state"),
             overdue_at=timezone.now() if overdue else None,
         )
-        paginator = CursorPagination()
-        paginator.ordering = ("-submitted_at", "-id")
-        page = paginator.paginate_queryset(requests, request, view=self)
+        page = paginate(requests, request=request, view=self)
         # A list shows Annexure A of every request on it: audited like the register's lists.
-        audit_record(
+        audit_read(
             actor=request.user,
-            action=AuditAction.SEARCH,
             object_type=services.OBJECT_TYPE,
             purpose="records_request_list",
-            details={"ids": [r.pk for r in page], "filters": sorted(filters.validated_data)},
+            details={"ids": [r.pk for r in page.rows], "filters": sorted(filters.validated_data)},
+            search=True,
         )
-        data = RecordsRequestSerializer(page, many=True, context={"actor": request.user}).data
-        return paginator.get_paginated_response(data)
+        return page.response(
+            RecordsRequestSerializer(page.rows, many=True, context={"actor": request.user}).data
+        )
 
     @extend_schema(
         tags=[TAG],
@@ -249,7 +242,8 @@ class RecordsRequestListApi(APIView):
 
 
 class RecordsRequestDetailApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = READ
 
     @extend_schema(
         tags=[TAG],
@@ -264,7 +258,8 @@ class RecordsRequestDetailApi(APIView):
 
 
 class RecordsRequestResubmitApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = READ
     parser_classes = [MultiPartParser, BoundedJSONParser]
 
     @extend_schema_serializer(component_name="RecordsRequestResubmit")
@@ -302,7 +297,8 @@ class RecordsRequestResubmitApi(APIView):
 
 
 class RecordsRequestForwardApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = READ
 
     @extend_schema_serializer(component_name="RecordsRequestForward")
     class InputSerializer(serializers.Serializer):
@@ -331,7 +327,8 @@ class RecordsRequestForwardApi(APIView):
 
 
 class RecordsRequestReturnApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = READ
 
     @extend_schema_serializer(component_name="RecordsRequestReturn")
     class InputSerializer(serializers.Serializer):
@@ -372,7 +369,8 @@ class CandidateSerializer(serializers.Serializer):
 
 
 class RecordsRequestSearchApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = READ
 
     @extend_schema(
         tags=[TAG],
@@ -390,7 +388,8 @@ class RecordsRequestSearchApi(APIView):
 
 
 class RecordsRequestAnswerApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = READ
 
     @extend_schema_serializer(component_name="RecordsRequestAnswer")
     class InputSerializer(serializers.Serializer):
@@ -425,7 +424,8 @@ class RecordsRequestAnswerApi(APIView):
 
 
 class RecordsRequestDeliverApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = READ
 
     @extend_schema(
         tags=[TAG],
@@ -444,7 +444,8 @@ class RecordsRequestDeliverApi(APIView):
 
 
 class RecordsRequestExtractApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = READ
 
     @extend_schema(
         tags=[TAG],
@@ -465,7 +466,9 @@ class RecordsRequestExtractApi(APIView):
 
 
 class RecordsRequestExtractPdfApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = READ
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         tags=[TAG],
@@ -484,14 +487,15 @@ class RecordsRequestExtractPdfApi(APIView):
         records_request, content = services.records_request_extract_pdf(
             actor=request.user, request_id=request_id
         )
-        response = HttpResponse(content, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{records_request.number}.pdf"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return content_response(
+            content, filename=f"{records_request.number}.pdf", content_type="application/pdf"
+        )
 
 
 class RecordsRequestFirCopyApi(APIView):
-    permission_classes = [_CanRead]
+    permission_classes = [HoldsPermission]
+    required_permission = READ
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         tags=[TAG],
@@ -499,15 +503,13 @@ class RecordsRequestFirCopyApi(APIView):
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
         description="The FIR copy as kept (decoded and re-encoded), for whoever sees the request.",
     )
-    def get(self, request: Request, request_id: int) -> HttpResponse:
-        records_request = services.records_request_fir_copy(
-            actor=request.user, request_id=request_id
+    def get(self, request: Request, request_id: int) -> FileResponse:
+        records_request = selectors.records_request_get(actor=request.user, request_id=request_id)
+        response = file_response(
+            records_request.fir_copy,
+            filename=f"{records_request.number}-fir",
+            content_types=CONTENT_TYPES,
+            as_attachment=True,
         )
-        with records_request.fir_copy.open("rb") as handle:
-            content = handle.read()
-        response = HttpResponse(content, content_type=CONTENT_TYPES[records_request.fir_copy_type])
-        response["Content-Disposition"] = (
-            f'attachment; filename="{records_request.number}-fir.{records_request.fir_copy_type}"'
-        )
-        response["Cache-Control"] = "no-store"
+        services.records_request_fir_copy_read(actor=request.user, records_request=records_request)
         return response

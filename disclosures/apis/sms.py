@@ -3,23 +3,23 @@ list of security events the enumeration detectors raised."""
 
 from django.conf import settings
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from common.exceptions import NotFound
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 from common.parsers import BoundedJSONParser
+from common.permissions import HoldsPermission
 from disclosures import selectors
 from disclosures.services.sms_check import security_event_review, sms_check_handle
+from push.api import GATEWAY_SIGNATURE_ERRORS, GATEWAY_SIGNATURE_PARAMETERS, GatewayThrottle
 from push.services import (
     SIGNATURE_HEADER,
     SIGNATURE_TIMESTAMP_HEADER,
@@ -28,14 +28,8 @@ from push.services import (
 )
 
 
-class InboundThrottle(SimpleRateThrottle):
-    """Per client address, a wall before the HMAC for a flood of forged posts."""
-
+class InboundThrottle(GatewayThrottle):
     scope = "sms_inbound"
-    rate = "1200/min"
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 class SmsInboundApi(APIView):
@@ -63,23 +57,11 @@ class SmsInboundApi(APIView):
         tags=["sms"],
         operation_id="sms_inbound",
         auth=[],
-        parameters=[
-            OpenApiParameter(
-                SIGNATURE_TIMESTAMP_HEADER, str, OpenApiParameter.HEADER, required=True
-            ),
-            OpenApiParameter(
-                SIGNATURE_HEADER,
-                str,
-                OpenApiParameter.HEADER,
-                required=True,
-                description='hex HMAC-SHA256 of timestamp + "." + body with the shared secret',
-            ),
-        ],
+        parameters=GATEWAY_SIGNATURE_PARAMETERS,
         request=InputSerializer,
         responses={
             200: OutputSerializer,
-            401: OpenApiResponse(description="no signature"),
-            403: OpenApiResponse(description="wrong, stale or replayed signature"),
+            **GATEWAY_SIGNATURE_ERRORS,
             404: OpenApiResponse(description="the public SMS check is switched off"),
         },
         description=(
@@ -106,14 +88,6 @@ class SmsInboundApi(APIView):
         return Response(self.OutputSerializer({"accepted": True}).data)
 
 
-class _CanReadSecurity(BasePermission):
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(
-            user and user.is_authenticated and user.has_permission("sms_check.security_read")
-        )
-
-
 @extend_schema_serializer(component_name="SmsSecurityEvent")
 class SecurityEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -125,7 +99,9 @@ class SecurityEventSerializer(serializers.Serializer):
 
 
 class SecurityEventListApi(APIView):
-    permission_classes = [_CanReadSecurity]
+    permission_classes = [HoldsPermission]
+    required_permission = "sms_check.security_read"
+    pagination_class = CursorPagination  # newest first (-id); also tells the schema it pages
 
     @extend_schema(
         tags=["sms"],
@@ -134,15 +110,14 @@ class SecurityEventListApi(APIView):
         description="Senders the enumeration detectors silenced, newest first (NPB).",
     )
     def get(self, request: Request) -> Response:
-        paginator = CursorPagination()
-        paginator.ordering = ("-id",)
         events = selectors.security_event_list(actor=request.user)
-        page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(SecurityEventSerializer(page, many=True).data)
+        page = paginate(events, request=request, view=self)
+        return page.response(SecurityEventSerializer(page.rows, many=True).data)
 
 
 class SecurityEventReviewApi(APIView):
-    permission_classes = [_CanReadSecurity]
+    permission_classes = [HoldsPermission]
+    required_permission = "sms_check.security_read"
 
     @extend_schema_serializer(component_name="SmsSecurityEventReview")
     class InputSerializer(serializers.Serializer):

@@ -31,7 +31,7 @@ from accounts.models import Officer
 from accounts.roles import Role
 from accounts.scoping import jurisdiction_q
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_read, audit_record
 from common.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from compliance.models import Violation, ViolationStatus
 from disclosures import selectors
@@ -103,6 +103,16 @@ def _audit(actor: Officer | None, action: str, request: RecordsRequest, **detail
         object_id=request.pk,
         purpose=request.audit_purpose,
         details={"state": request.state, **details},
+    )
+
+
+def _audit_read(actor: Officer, request: RecordsRequest, part: str) -> None:
+    audit_read(
+        actor=actor,
+        object_type=OBJECT_TYPE,
+        object_id=request.pk,
+        purpose=request.audit_purpose,
+        details={"state": request.state, "part": part},
     )
 
 
@@ -337,7 +347,9 @@ def records_request_resubmit(
         values["fir_copy"], values["fir_copy_type"] = _fir_copy(fir_copy)
     now = timezone.now()
     with transaction.atomic():
-        moved = RecordsRequest.objects.filter(pk=request.pk, state=RequestState.RETURNED).update(
+        _move(
+            request,
+            RequestState.RETURNED,
             **values,
             state=RequestState.SUBMITTED,
             officer_attested_at=now,
@@ -348,9 +360,6 @@ def records_request_resubmit(
             resubmissions=request.resubmissions + 1,
             updated_at=now,
         )
-        if not moved:
-            raise Conflict("The request changed meanwhile.")
-        request.refresh_from_db()
         _notify(
             _prosecutors_of(request.district_id),
             "records_request_resubmitted",
@@ -359,6 +368,14 @@ def records_request_resubmit(
         )
         _audit(actor, AuditAction.UPDATE, request, step="resubmit", changed=sorted(changes))
     return request
+
+
+def _move(request: RecordsRequest, from_state: str, **values: Any) -> None:
+    """Move ``request`` on by a conditional update from ``from_state`` (two clicks, or two
+    prosecutors, never both win: the loser is 409) and reload it."""
+    if not RecordsRequest.objects.filter(pk=request.pk, state=from_state).update(**values):
+        raise Conflict("The request changed meanwhile.")
+    request.refresh_from_db()
 
 
 def _prosecutor_step(actor: Officer, request_id: int, state: str) -> RecordsRequest:
@@ -386,15 +403,15 @@ def records_request_forward(
         )
     now = timezone.now()
     with transaction.atomic():
-        if not RecordsRequest.objects.filter(pk=request.pk, state=RequestState.SUBMITTED).update(
+        _move(
+            request,
+            RequestState.SUBMITTED,
             state=RequestState.FORWARDED,
             prosecutor=actor,
             prosecutor_confirmed_at=now,
             forwarded_at=now,
             updated_at=now,
-        ):
-            raise Conflict("The request changed meanwhile.")
-        request.refresh_from_db()
+        )
         _notify(
             _npb_staff(),
             "records_request_forwarded",
@@ -413,15 +430,15 @@ def records_request_return(*, actor: Officer, request_id: int, reason: str) -> R
         raise ValidationError({"reason": ["Say what needs clarifying (at most 500 characters)."]})
     now = timezone.now()
     with transaction.atomic():
-        if not RecordsRequest.objects.filter(pk=request.pk, state=RequestState.SUBMITTED).update(
+        _move(
+            request,
+            RequestState.SUBMITTED,
             state=RequestState.RETURNED,
             prosecutor=actor,
             returned_at=now,
             return_reason=reason,
             updated_at=now,
-        ):
-            raise Conflict("The request changed meanwhile.")
-        request.refresh_from_db()
+        )
         _notify(
             [request.officer],
             "records_request_returned",
@@ -474,9 +491,8 @@ def records_request_search(*, actor: Officer, request_id: int, limit: int = 10) 
                     round(offender.father_score, 3),
                 )
             )
-    audit_record(
+    audit_read(
         actor=actor,
-        action=AuditAction.SEARCH,
         object_type="offender",
         purpose=request.audit_purpose,
         details={
@@ -484,6 +500,7 @@ def records_request_search(*, actor: Officer, request_id: int, limit: int = 10) 
             "by_cnic": bool(request.suspect_cnic),
             "count": len(candidates),
         },
+        search=True,
     )
     return candidates
 
@@ -567,15 +584,15 @@ def records_request_answer(
         }
     now = timezone.now()
     with transaction.atomic():
-        if not RecordsRequest.objects.filter(pk=request.pk, state=RequestState.FORWARDED).update(
+        _move(
+            request,
+            RequestState.FORWARDED,
             state=RequestState.ANSWERED,
             answered_at=now,
             answered_by=actor,
             updated_at=now,
             **values,
-        ):
-            raise Conflict("The request changed meanwhile.")
-        request.refresh_from_db()
+        )
         _notify(
             _prosecutors_of(request.district_id),
             "records_request_answered",
@@ -593,14 +610,14 @@ def records_request_deliver(*, actor: Officer, request_id: int) -> RecordsReques
     now = timezone.now()
     expires_at = now + timedelta(days=settings.NIGRANI_RECORDS_EXTRACT_ACCESS_DAYS)
     with transaction.atomic():
-        if not RecordsRequest.objects.filter(pk=request.pk, state=RequestState.ANSWERED).update(
+        _move(
+            request,
+            RequestState.ANSWERED,
             state=RequestState.DELIVERED,
             delivered_at=now,
             access_expires_at=expires_at,
             updated_at=now,
-        ):
-            raise Conflict("The request changed meanwhile.")
-        request.refresh_from_db()
+        )
         _notify(
             [request.officer],
             "records_request_delivered",
@@ -629,7 +646,7 @@ def records_request_extract(*, actor: Officer, request_id: int) -> dict[str, Any
     """The extract (JSON) with the advisory, if the actor may read it now; audited."""
     now = timezone.now()
     request = _extract_for(actor, request_id, now)
-    _audit(actor, AuditAction.READ, request, part="extract")
+    _audit_read(actor, request, "extract")
     return {
         "number": request.number,
         "advisory": advisory_for(request),
@@ -660,17 +677,17 @@ def records_request_extract_pdf(*, actor: Officer, request_id: int) -> tuple[Rec
     return request, content
 
 
-def records_request_fir_copy(*, actor: Officer, request_id: int) -> RecordsRequest:
-    """The FIR copy, for whoever may see the request (the prosecutor checks it); audited."""
-    request = selectors.records_request_get(actor=actor, request_id=request_id)
-    _audit(actor, AuditAction.READ, request, part="fir_copy")
-    return request
+def records_request_fir_copy_read(*, actor: Officer, records_request: RecordsRequest) -> None:
+    """Audit a read of the FIR copy of a request the actor sees (``selectors.records_request_get``;
+    the prosecutor checks the copy). Called once the file is open, so a copy lost from storage
+    (404) is not recorded as read."""
+    _audit_read(actor, records_request, "fir_copy")
 
 
 def records_request_read(*, actor: Officer, request_id: int) -> RecordsRequest:
     """One request as its detail shows it; audited."""
     request = selectors.records_request_get(actor=actor, request_id=request_id)
-    _audit(actor, AuditAction.READ, request, part="detail")
+    _audit_read(actor, request, "detail")
     return request
 
 

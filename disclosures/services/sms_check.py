@@ -35,7 +35,7 @@ from django.utils import timezone
 from accounts.models import Officer
 from accounts.roles import Role
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_read, audit_record
 from common.exceptions import Conflict, Forbidden, NotFound
 from disclosures import enumeration
 from disclosures.models import (
@@ -73,13 +73,13 @@ def _sender(index: str) -> SmsSender:
 
 
 def _audit(*, sender_index: str, cnic_index: str, kind: str, check_id: int | None) -> None:
-    audit_record(
+    audit_read(
         actor=None,
-        action=AuditAction.SEARCH,
         object_type="sms_check",
         object_id=check_id or "",
         purpose=AUDIT_PURPOSE,
         details={"sender": sender_index, "cnic_index": cnic_index, "answer": kind},
+        search=True,
     )
 
 

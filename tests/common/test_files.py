@@ -6,7 +6,7 @@ from django.core.files.storage import InMemoryStorage
 from django.db.models.fields.files import FieldFile, FileField
 
 from common.exceptions import NotFound
-from common.files import file_response
+from common.files import content_response, file_response
 
 TYPES = {"png": "image/png"}
 
@@ -38,3 +38,18 @@ def test_unknown_extension_is_octet_stream() -> None:
 def test_file_missing_from_storage_is_a_404() -> None:
     with pytest.raises(NotFound):
         file_response(_stored("gone.png", None), filename="f", content_types=TYPES)
+
+
+def test_as_attachment_is_a_download_under_the_given_name() -> None:
+    response = file_response(
+        _stored("x/abc.png", b"\x89PNG"), filename="f", content_types=TYPES, as_attachment=True
+    )
+    assert response["Content-Disposition"] == 'attachment; filename="f.png"'
+
+
+def test_generated_content_is_a_download_not_cached() -> None:
+    response = content_response(b"%PDF-1.4", filename="RR-1.pdf", content_type="application/pdf")
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="RR-1.pdf"'
+    assert response["Cache-Control"] == "private, no-store"
+    assert response.content == b"%PDF-1.4"

@@ -14,10 +14,8 @@ from reportlab.pdfgen import canvas
 
 from accounts.roles import AgencyKind
 from disclosures.services import requests as services
-from registry.identifiers import cnic_blind_index
-from registry.models import Conviction
 from tests.conftest import make_officer
-from tests.factories import OffenderFactory
+from tests.factories import ConvictionFactory, OffenderFactory
 
 _serial = itertools.count(1)
 SUSPECT_CNIC = "35202-5550001-1"
@@ -108,27 +106,15 @@ def file_request(officer, **overrides):
 
 def registered_suspect(world, **fields):
     """An active offender (Lahore) who matches the default annexure, with one conviction."""
-    cnic = fields.pop("cnic", SUSPECT_CNIC)
     defaults = {
         "full_name": "Imtiaz Ahmed",
         "father_name": "Ghulam Rasool",
         "aliases": ["Billu"],
-        "cnic": cnic,
-        "cnic_index": cnic_blind_index(cnic),
+        "cnic": SUSPECT_CNIC,
     }
     defaults.update(fields)
     offender = OffenderFactory(district=world.lahore, station=world.lahore_a, **defaults)
-    Conviction.objects.create(
-        offender=offender,
-        fir_number="45/2015",
-        police_station="Samanabad",
-        court="Sessions Court Lahore",
-        case_number="SC-12/2015",
-        conviction_date="2016-02-01",
-        sentence="10 years",
-        sections=["PPC 376"],
-        victim_minor=True,
-    )
+    ConvictionFactory(offender=offender, fir_number="45/2015", case_number="SC-12/2015")
     return offender
 
 

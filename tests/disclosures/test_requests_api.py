@@ -46,6 +46,9 @@ def test_an_officer_files_by_multipart_and_the_prosecutor_sees_it(
     copy = client_for(district_prosecutor).get(f"{URL}{body['id']}/fir-copy/")
     assert copy.status_code == 200
     assert copy["Content-Type"] == "application/pdf"
+    assert copy["Cache-Control"] == "private, no-store"
+    assert copy["Content-Disposition"] == f'attachment; filename="{body["number"]}-fir.pdf"'
+    assert b"".join(copy.streaming_content).startswith(b"%PDF-")
 
 
 def test_unscheduled_sections_are_a_400_naming_the_rule(client_for, investigating_officer):
@@ -140,7 +143,13 @@ def test_the_whole_path_over_http(
     pdf = officer.get(f"{URL}{rid}/extract.pdf")
     assert pdf.status_code == 200
     assert pdf["Content-Type"] == "application/pdf"
-    assert pdf["Cache-Control"] == "no-store"
+    assert pdf["Cache-Control"] == "private, no-store"
+    assert pdf["Content-Disposition"] == f'attachment; filename="{detail["number"]}.pdf"'
+    # A client asking for the PDF by its type gets it (not DRF's 406), an error still in JSON.
+    assert officer.get(f"{URL}{rid}/extract.pdf", HTTP_ACCEPT="application/pdf").status_code == 200
+    refused = officer.get(f"{URL}{rid + 1000}/fir-copy/", HTTP_ACCEPT="application/pdf")
+    assert refused.status_code == 404
+    assert refused.json()["code"] == "not_found"
     text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
     assert "RR-" in text
     assert "Issued to" in text

@@ -26,6 +26,7 @@ from tests.disclosures.conftest import (
     pdf_bytes,
     registered_suspect,
 )
+from tests.factories import ConvictionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -410,7 +411,8 @@ def test_every_step_view_and_download_is_audited_with_the_request_as_purpose(
     services.records_request_read(actor=investigating_officer, request_id=request.pk)
     services.records_request_extract(actor=investigating_officer, request_id=request.pk)
     services.records_request_extract_pdf(actor=investigating_officer, request_id=request.pk)
-    services.records_request_fir_copy(actor=district_prosecutor, request_id=request.pk)
+    seen = selectors.records_request_get(actor=district_prosecutor, request_id=request.pk)
+    services.records_request_fir_copy_read(actor=district_prosecutor, records_request=seen)
     events = AuditEvent.objects.filter(object_type="records_request", object_id=str(request.pk))
     steps = [
         (e.action, e.details.get("step") or e.details.get("part")) for e in events.order_by("id")
@@ -438,17 +440,14 @@ def test_the_pdf_names_the_officer_request_and_download_time_on_every_page(
     world, investigating_officer, district_prosecutor, registry_admin
 ):
     suspect = registered_suspect(world)
-    for n in range(40):  # enough convictions for several pages
-        suspect.convictions.create(
-            fir_number=f"{n}/2010",
-            police_station="Samanabad",
-            court="Sessions Court Lahore",
-            case_number=f"SC-{n}/2010",
-            conviction_date="2011-01-01",
-            sentence="5 years",
-            sections=["PPC 377"],
-            victim_minor=False,
-        )
+    ConvictionFactory.create_batch(  # enough convictions for several pages
+        40,
+        offender=suspect,
+        conviction_date="2011-01-01",
+        sentence="5 years",
+        sections=["PPC 377"],
+        victim_minor=False,
+    )
     request = answered(investigating_officer, district_prosecutor, registry_admin, suspect)
     services.records_request_deliver(actor=district_prosecutor, request_id=request.pk)
     with time_machine.travel("2026-04-10 07:30:15+00:00", tick=False):

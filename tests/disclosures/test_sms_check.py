@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
+from disclosures import selectors
 from disclosures.models import SecurityEvent, SmsCheck, SmsSender
 from disclosures.services.sms_check import sms_check_handle
 from push import services as push_services
@@ -334,3 +335,14 @@ def test_the_npb_lists_and_reviews_an_event_and_may_lift_the_silence(
     assert SmsSender.objects.get().silenced_at is None
     assert _check(_far_apart(80)).kind == "neutral"
     assert AuditEvent.objects.filter(object_type="security_event").count() == 1
+
+
+def test_only_an_active_national_role_with_the_permission_sees_security_events(
+    registry_admin, control_room
+):
+    for cnic in ("35202-1234560-1", "35202-1234561-1", "35202-1234563-2"):
+        _check(cnic)
+    assert selectors.security_event_list(actor=registry_admin).count() == 1
+    assert not selectors.security_event_list(actor=control_room).exists()
+    registry_admin.is_active = False
+    assert not selectors.security_event_list(actor=registry_admin).exists()

@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
-from registry.models import Address, Conviction, NoticeDeadline, Offender, ReportingPolicy
-from tests.factories import OffenderFactory
+from registry.models import Address, NoticeDeadline, Offender, ReportingPolicy
+from tests.factories import ConvictionFactory, OffenderFactory
 
 CHANGELIST = "/admin/registry/offender/"
 CNIC = "35202-7654321-3"
@@ -32,16 +32,13 @@ def offender(world) -> Offender:
         full_name="Imran Aslam",
         father_name="Muhammad Aslam",
     )
-    Conviction.objects.create(
+    ConvictionFactory(
         offender=offender,
         fir_number="123/2021",
         police_station="Ichhra",
-        court="Sessions Court Lahore",
         case_number="SC-45/2021",
         conviction_date="2021-06-01",
         sentence="10 years RI",
-        sections=["PPC 376"],
-        victim_minor=True,
     )
     return offender
 
