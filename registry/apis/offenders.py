@@ -789,6 +789,8 @@ class OffenderLookupApi(APIView):
     """``POST offenders/lookup/`` with ``{"cnic": …}``: a POST so the CNIC stays out of the URL
     (URLs end up in access logs); it reads, it changes nothing."""
 
+    audits_own_refusals = True  # its miss is recorded below, with the counter's purpose
+
     permission_classes = [_OffenderPermission]
     post_is_read = True
 
