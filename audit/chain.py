@@ -167,10 +167,11 @@ SEALED_FIELDS = (
 )
 
 
-def event_leaf(*, event_id: int, txid: int, content: Mapping[str, Any]) -> bytes:
-    """One event's leaf in its batch digest: its id, transaction id and recomputed content
-    hash (never the stored one, which whoever edits the row can recompute too)."""
-    return hashlib.sha256(f"{event_id}:{txid}:{content_hash(content)}".encode()).digest()
+def event_leaf(*, event_id: int, txid: int, hashed: str) -> bytes:
+    """One event's leaf in its batch digest: its id, transaction id and content hash as
+    recomputed from the row (never the stored one, which whoever edits the row can recompute
+    too)."""
+    return hashlib.sha256(f"{event_id}:{txid}:{hashed}".encode()).digest()
 
 
 class BatchDigest:
@@ -182,8 +183,12 @@ class BatchDigest:
         self.first_event_id: int | None = None
         self.last_event_id: int | None = None
 
-    def add(self, *, event_id: int, txid: int, content: Mapping[str, Any]) -> None:
-        self._hash.update(event_leaf(event_id=event_id, txid=txid, content=content))
+    def add(
+        self, *, event_id: int, txid: int, content: Mapping[str, Any], hashed: str | None = None
+    ) -> None:
+        """Add one event; ``hashed`` is its ``content_hash`` when the caller has it already."""
+        leaf = event_leaf(event_id=event_id, txid=txid, hashed=hashed or content_hash(content))
+        self._hash.update(leaf)
         self.count += 1
         if self.first_event_id is None or event_id < self.first_event_id:
             self.first_event_id = event_id

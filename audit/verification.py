@@ -209,14 +209,15 @@ def _sealed(report: TrailReport, walk: _Walk, chunk_size: int) -> None:
         # Carried transactions that ended before this seal join it first: lower txids.
         for txid in sorted(txid for txid in carried if txid not in pending):
             for event in carried.pop(txid):
-                found.add(event_id=event["id"], txid=txid, content=event)
+                found.add(event_id=event["id"], txid=txid, content=event, hashed=event["_hashed"])
         return found, pending
 
     current = next(seals, None)
     found, pending = open_batch(current)
     for event in _events(chunk_size):
         report.events += 1
-        if content_hash(event) != event["hash"]:
+        hashed = content_hash(event)
+        if hashed != event["hash"]:
             edited.append(event["id"])
         while current is not None and event["txid"] >= current["txid_hi"]:
             walk.batch(current, found)
@@ -227,9 +228,9 @@ def _sealed(report: TrailReport, walk: _Walk, chunk_size: int) -> None:
         elif event["txid"] < current["txid_lo"]:
             orphans.append(event["id"])
         elif event["txid"] in pending:
-            carried.setdefault(event["txid"], []).append(event)
+            carried.setdefault(event["txid"], []).append({**event, "_hashed": hashed})
         else:
-            found.add(event_id=event["id"], txid=event["txid"], content=event)
+            found.add(event_id=event["id"], txid=event["txid"], content=event, hashed=hashed)
     while current is not None:
         walk.batch(current, found)
         current = next(seals, None)
