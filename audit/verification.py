@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils.timezone import now as timezone_now
 
 from audit.chain import (
     CHAINED_FIELDS,
@@ -283,14 +284,23 @@ def _checkpoint_problems(
         )
     interval = timedelta(seconds=2 * settings.NIGRANI_AUDIT_CHECKPOINT_SECONDS)
     if first_sealed_at is not None and not checkpoints:
-        from django.utils import timezone
-
-        if timezone.now() - first_sealed_at > interval:
+        if timezone_now() - first_sealed_at > interval:
             report.problems.append(
                 f"no signed checkpoint at {settings_checkpoint_sink().describe()}, though "
                 f"sealing began {first_sealed_at:%Y-%m-%d %H:%M} UTC (the file was removed?)"
             )
     elif first_sealed_at is not None:
+        newest = max(checkpoints, key=lambda c: c.seq)
+        if (
+            walk.previous is not None
+            and walk.previous["seq"] > newest.seq
+            and timezone_now() - walk.previous["sealed_at"] > interval + timedelta(seconds=60)
+        ):
+            report.problems.append(
+                f"seals {newest.seq + 1}–{walk.previous['seq']} are older than "
+                f"{interval.seconds + 60} s and in no checkpoint: the publisher is not running "
+                "(until it does, the newest events can be cut unnoticed)"
+            )
         first = datetime.fromisoformat(checkpoints[0].published_at)
         if first - first_sealed_at > interval + timedelta(seconds=60):
             report.problems.append(

@@ -3,14 +3,17 @@ trail is detected and named. Tampering runs as the owner would (triggers bypasse
 
 import base64
 import json
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
+import time_machine
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from audit.chain import CHAINED_FIELDS, content_hash, event_hash, seal_mac
 from audit.checkpoints import checkpoint_line, line_hash
@@ -278,6 +281,20 @@ def test_checkpoint_line_removed_is_named(trail):
     lines = _checkpoints().read_text().splitlines()
     _checkpoints().write_text(lines[0] + "\n" + lines[2] + "\n")
     assert "checkpoint line 2: does not follow line 1 (lines removed" in _broken()
+
+
+def test_seals_left_out_of_checkpoints_for_long_are_named(trail):
+    _write(2)
+    seal = _seal()
+    assert "audit trail OK" in _verify()  # fresh: the publisher has a minute to catch up
+    with time_machine.travel(seal.sealed_at + timedelta(minutes=4)):
+        assert f"seals {seal.seq}–{seal.seq} are older than 180 s and in no checkpoint" in _broken()
+
+
+def test_no_checkpoint_at_all_is_named_once_sealing_is_old(trail):
+    _checkpoints().unlink()
+    with time_machine.travel(timezone.now() + timedelta(minutes=4)):
+        assert "no signed checkpoint at" in _broken()
 
 
 def test_old_backup_restored_over_a_newer_checkpoint_is_named(trail):
