@@ -305,7 +305,8 @@ def _checkpoint_problems(
         if first - first_sealed_at > interval + timedelta(seconds=60):
             report.problems.append(
                 f"the checkpoints start at {checkpoints[0].published_at}, long after sealing "
-                f"began ({first_sealed_at:%Y-%m-%d %H:%M} UTC): earlier lines were removed"
+                f"began ({first_sealed_at:%Y-%m-%d %H:%M} UTC): earlier lines were removed, or "
+                "no publisher ran meanwhile"
             )
 
 

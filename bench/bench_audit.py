@@ -270,6 +270,7 @@ def _bulk_events(count: int) -> None:
                     ]
                 )
         audit_seal()
+        audit_checkpoint_publish()  # as the publisher does every minute
 
 
 def _empty_trail() -> None:

@@ -297,6 +297,17 @@ def test_no_checkpoint_at_all_is_named_once_sealing_is_old(trail):
         assert "no signed checkpoint at" in _broken()
 
 
+def test_checkpoints_that_begin_long_after_sealing_are_named():
+    # As if the first lines were cut off and the rest rebuilt by someone with the signing key
+    # (or nobody published for minutes): the oldest seals were never anchored outside.
+    _write(3)
+    _seal()
+    later = timezone.now() + timedelta(minutes=5)
+    with time_machine.travel(later):
+        audit_checkpoint_publish(now=later)
+        assert "long after sealing began" in _broken()
+
+
 def test_old_backup_restored_over_a_newer_checkpoint_is_named(trail):
     # Later work, sealed and checkpointed, then the database is put back to its state at the
     # first checkpoint (what restoring that night's backup does).
