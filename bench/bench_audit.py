@@ -1,6 +1,7 @@
 """Audit trail figures: audited writes per second and their latency at 1, 8 and 32 concurrent
 clients, the old design (one global advisory lock held to commit, the hash chain written
-inline) against the new (a plain insert; the sealer links events afterwards); the seal delay
+inline) against the new (a plain insert; the sealer links events afterwards) and against a bare
+insert of the same row (the machine's ceiling at that moment); the seal delay
 under that load; and ``verify_audit`` over a million events.
 
 Both designs write through the same content and canonical form on real PostgreSQL, each client
@@ -109,7 +110,7 @@ def _scratch_database() -> Iterator[None]:
 def _client(record_name: str, start_at: float, seconds: float, queue: Any) -> None:
     """One forked client: its own connection, one audited transaction after another."""
     connections["default"].close()  # never share the parent's socket
-    record = locked_audit_record if record_name == "old" else audit_record
+    record = {"old": locked_audit_record, "new": audit_record, "bare": _bare_insert}[record_name]
     latencies: list[float] = []
     while time.time() < start_at:
         time.sleep(0.001)
@@ -122,6 +123,20 @@ def _client(record_name: str, start_at: float, seconds: float, queue: Any) -> No
         n += 1
     connections["default"].close()
     queue.put(latencies)
+
+
+_BARE_TABLE = "bench_bare_insert"
+
+
+def _bare_insert(**_: Any) -> None:
+    """The machine's ceiling at that moment: the same row into a copy of the events table
+    with no trigger, no hash and no lock (the issue's "unlocked insert")."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_BARE_TABLE} (occurred_at, actor_username, role, agency, device_id,"  # noqa: S608
+            " request_id, action, object_type, object_id, purpose, outcome, details, hash)"
+            " VALUES (now(), 'bench', '', '', '', '', 'create', 'bench', '0', '', 'ok', '{}', '')"
+        )
 
 
 def _sealer_loop(stop: threading.Event, delays: list[float]) -> None:
@@ -179,7 +194,12 @@ def _writes() -> list[tuple[str, float, str, str]]:
     figures: list[tuple[str, float, str, str]] = []
     rates: dict[tuple[str, int], float] = {}
     all_delays: list[float] = []
-    for design in ("old", "new"):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {_BARE_TABLE} (LIKE audit_auditevent"
+            " INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)"
+        )
+    for design in ("old", "new", "bare"):
         for clients in CLIENTS:
             stop, delays = threading.Event(), []
             sealer = threading.Thread(target=_sealer_loop, args=(stop, delays))
@@ -204,11 +224,11 @@ def _writes() -> list[tuple[str, float, str, str]]:
                     )
                 )
             rates[(design, clients)] = rate
-            what = (
-                "one global advisory lock held to commit (before issue 15)"
-                if design == "old"
-                else "plain insert, sealer running alongside"
-            )
+            what = {
+                "old": "one global advisory lock held to commit (before issue 15)",
+                "new": "audit_record: plain insert, sealer running alongside",
+                "bare": "the ceiling: same row, raw SQL, no trigger/hash/lock, same moment",
+            }[design]
             figures.append((f"audit_writes_{design}_{clients}c", round(rate), "writes/s", what))
             figures.append(
                 (
@@ -226,6 +246,14 @@ def _writes() -> list[tuple[str, float, str, str]]:
                 round(rates[("new", clients)] / max(rates[("old", clients)], 1e-9), 2),
                 "x",
                 "new writes/s ÷ old writes/s, same run",
+            )
+        )
+        figures.append(
+            (
+                f"audit_new_vs_bare_{clients}c",
+                round(rates[("new", clients)] / max(rates[("bare", clients)], 1e-9), 2),
+                "x",
+                "new writes/s ÷ bare insert writes/s (1 = scales like any insert)",
             )
         )
     return figures
