@@ -33,7 +33,7 @@ READ_PURPOSE = "audit"
 
 @extend_schema_serializer(component_name="AuditEvent")
 class AuditEventOutputSerializer(serializers.Serializer):
-    """One event as stored, hashes included, so an auditor can re-check the chain by hand.
+    """One event as stored, hashes included, so an auditor can re-check it by hand.
     Shared by list and detail on purpose: a list row is the event."""
 
     id = serializers.IntegerField()
@@ -51,8 +51,10 @@ class AuditEventOutputSerializer(serializers.Serializer):
     purpose = serializers.CharField()
     outcome = serializers.CharField()
     details = serializers.JSONField()
-    prev_hash = serializers.CharField()
-    hash = serializers.CharField()
+    prev_hash = serializers.CharField(
+        allow_null=True, help_text="old chain only (events before sealing); null for sealed events"
+    )
+    hash = serializers.CharField(help_text="SHA-256 of the content (old chain: with prev_hash)")
 
 
 class AuditEventListApi(APIView):

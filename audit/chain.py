@@ -1,4 +1,10 @@
-"""The hash chain's canonical form (pure: no Django), shared by writing and verifying.
+"""The trail's canonical forms (pure: no Django), shared by writing, sealing and verifying.
+
+Two generations live side by side. Events written before issue 15 form one SHA-256 hash chain
+(``event_hash`` over the content and ``prev_hash``). Events written since carry only their own
+content hash and are linked afterwards by the sealer into batches: each seal holds a digest of
+its events' leaves (id, transaction id and content hash, in (txid, id) order) and an HMAC over
+its own canonical form, which names the previous seal's MAC, so seals form a keyed chain.
 
 The canonical form must give the same bytes for a value as written and as read back from
 PostgreSQL, on any Python version: datetimes are rendered in UTC with microseconds, IP
@@ -8,6 +14,7 @@ numbers as decimals, so ``1e16`` comes back as ``10000000000000000``).
 """
 
 import hashlib
+import hmac
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping
@@ -69,6 +76,11 @@ def _normalise(name: str, value: Any) -> Any:
     if name == "details":
         return _canonical_json(value or {})
     return value
+
+
+def content_hash(content: Mapping[str, Any]) -> str:
+    """The hash a new (sealed, not chained) event carries: its content alone."""
+    return event_hash(content, "")
 
 
 def event_hash(content: Mapping[str, Any], prev_hash: str) -> str:
@@ -133,3 +145,70 @@ def chain_verify(events: Iterable[Mapping[str, Any]]) -> ChainReport:
             return ChainReport(count, expected_prev, ChainBreak(event["id"], reason))
         previous = event
     return ChainReport(count, previous["hash"] if previous else GENESIS_HASH, None)
+
+
+# --- seals ------------------------------------------------------------------------------------
+
+SEAL_GENESIS = "0" * 64
+SEALED_FIELDS = (
+    "seq",
+    "kind",
+    "txid_lo",
+    "txid_hi",
+    "pending_txids",
+    "event_count",
+    "total_events",
+    "first_event_id",
+    "last_event_id",
+    "digest",
+    "prev_mac",
+    "key_id",
+    "sealed_at",
+)
+
+
+def event_leaf(*, event_id: int, txid: int, hashed: str) -> bytes:
+    """One event's leaf in its batch digest: its id, transaction id and content hash as
+    recomputed from the row (never the stored one, which whoever edits the row can recompute
+    too)."""
+    return hashlib.sha256(f"{event_id}:{txid}:{hashed}".encode()).digest()
+
+
+class BatchDigest:
+    """Running SHA-256 over the leaves of one batch, in (txid, id) order: constant memory."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256(b"nigrani-audit-batch-v1")
+        self.count = 0
+        self.first_event_id: int | None = None
+        self.last_event_id: int | None = None
+
+    def add(
+        self, *, event_id: int, txid: int, content: Mapping[str, Any], hashed: str | None = None
+    ) -> None:
+        """Add one event; ``hashed`` is its ``content_hash`` when the caller has it already."""
+        leaf = event_leaf(event_id=event_id, txid=txid, hashed=hashed or content_hash(content))
+        self._hash.update(leaf)
+        self.count += 1
+        if self.first_event_id is None or event_id < self.first_event_id:
+            self.first_event_id = event_id
+        if self.last_event_id is None or event_id > self.last_event_id:
+            self.last_event_id = event_id
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def seal_message(seal: Mapping[str, Any]) -> bytes:
+    """The canonical bytes a seal's MAC covers (every sealed field, the key id included)."""
+    canonical = {name: _normalise(name, seal.get(name)) for name in SEALED_FIELDS}
+    canonical["pending_txids"] = sorted(canonical["pending_txids"] or [])
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+
+
+def seal_mac(seal: Mapping[str, Any], key: bytes) -> str:
+    return hmac.new(key, seal_message(seal), hashlib.sha256).hexdigest()
+
+
+def seal_mac_valid(seal: Mapping[str, Any], key: bytes) -> bool:
+    return hmac.compare_digest(seal_mac(seal, key), seal.get("mac") or "")

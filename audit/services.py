@@ -1,21 +1,28 @@
 """Writing the audit trail. Every read and write of offender data goes through ``audit_record``."""
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from audit.chain import CHAINED_FIELDS, GENESIS_HASH, ChainReport, chain_verify, event_hash
-from audit.models import AuditAction, AuditEvent
+from audit import hooks
+from audit.chain import (
+    CHAINED_FIELDS,
+    GENESIS_HASH,
+    SEAL_GENESIS,
+    BatchDigest,
+    content_hash,
+    seal_mac,
+)
+from audit.checkpoints import checkpoint_append, settings_checkpoint_sink
+from audit.keys import settings_checkpoint_keys, settings_seal_keys
+from audit.models import AuditAction, AuditEvent, AuditSeal, DenialWindow, SealKind
+from audit.verification import TrailReport, audit_trail_verify
 from common.net import clean_ip as _clean_ip
 from common.request_context import get_request_context
-
-# One advisory lock serialises chain appends: it is held until the surrounding transaction
-# commits, so the next writer (at READ COMMITTED, Django's default, each statement sees what
-# was committed before it started) always reads the committed head; the chain never forks and
-# id order is chain order. ``prev_hash`` is also unique, so a writer that somehow read a stale
-# head fails instead of forking the chain.
-_CHAIN_LOCK_KEY = 0x4E494752  # "NIGR"
 
 
 def audit_record(
@@ -29,11 +36,9 @@ def audit_record(
     details: dict[str, Any] | None = None,
     username: str = "",
 ) -> AuditEvent:
-    """Append one event to the chain, inside the caller's transaction (or its own).
-
-    The chain lock is held from here until the caller's transaction ends, and every audited
-    transaction in the system waits for it: call this as the last write of a service, after its
-    other row locks, and do no slow work (network, files) between it and the commit.
+    """Append one event, inside the caller's transaction (or its own): the event commits
+    with the write it records, or neither does. Takes no shared lock; the event is sealed
+    (linked into the keyed chain) within about a second of its transaction's end.
 
     ``details`` must never contain protected values (CNIC, names, phone numbers, OTPs) and
     must be plain JSON; ``username`` names the account for events without an authenticated
@@ -57,41 +62,212 @@ def audit_record(
         "outcome": outcome[:255],
         "details": details or {},
     }
+    content["occurred_at"] = timezone.now()
+    # No lock: a plain insert in the caller's transaction. The database stamps ``txid``; the
+    # sealer links the event once its transaction has ended (``audit_seal``).
+    return AuditEvent.objects.create(**content, hash=content_hash(content))
+
+
+# --- refused access ---------------------------------------------------------------------------
+
+_METHOD_ACTIONS = {
+    "GET": AuditAction.READ,
+    "HEAD": AuditAction.READ,
+    "POST": AuditAction.CREATE,
+    "PUT": AuditAction.UPDATE,
+    "PATCH": AuditAction.UPDATE,
+    "DELETE": AuditAction.DELETE,
+}
+AUDIT_DENIALS = "audit_denials"  # object_type of the event that says the cap was reached
+DENIALS_CAPPED = "capped"
+
+
+def _denial_count(*, actor_id: int, window_start: datetime) -> int:
+    """Count one refusal in the officer's current minute and return the new count (an upsert:
+    concurrent refusals of one officer queue on that one row, nobody else's)."""
+    table = DenialWindow._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (actor_id, window_start, count) VALUES (%s, %s, 1) "  # noqa: S608 - table name from the model
+            f"ON CONFLICT (actor_id, window_start) DO UPDATE SET count = {table}.count + 1 "
+            "RETURNING count",
+            [actor_id, window_start],
+        )
+        return cursor.fetchone()[0]
+
+
+def audit_refusal_record(
+    *, actor: Any, method: str, outcome: str, object_type: str, object_id: str, view: str
+) -> AuditEvent | None:
+    """Record one refused request (403 ``denied`` / 404 ``not_found``) on offender data.
+
+    At most ``NIGRANI_AUDIT_DENIALS_PER_MINUTE`` events per officer per minute, then one event
+    saying the cap was reached (the rest of that minute is counted in ``DenialWindow`` only),
+    so a flood cannot fill the trail. At ``NIGRANI_AUDIT_DENIAL_BURST`` in a minute the
+    ``denial_burst`` hook tells the NPB, once per minute. Returns the event written, if any.
+    """
+    now = timezone.now()
+    window_start = now.replace(second=0, microsecond=0)
+    with transaction.atomic():
+        count = _denial_count(actor_id=actor.pk, window_start=window_start)
+        cap = settings.NIGRANI_AUDIT_DENIALS_PER_MINUTE
+        if count == settings.NIGRANI_AUDIT_DENIAL_BURST:
+            hooks.call("denial_burst", actor=actor, count=count, window_start=window_start)
+        if count <= cap:
+            return audit_record(
+                actor=actor,
+                action=_METHOD_ACTIONS.get(method.upper(), AuditAction.READ),
+                object_type=object_type[:64],
+                object_id=object_id,
+                outcome=outcome,
+                details={"view": view[:100], "method": method.upper()[:10]},
+            )
+        if count == cap + 1:
+            return audit_record(
+                actor=actor,
+                action=AuditAction.READ,
+                object_type=AUDIT_DENIALS,
+                outcome=DENIALS_CAPPED,
+                details={"cap_per_minute": cap, "window_start": window_start.isoformat()},
+            )
+    return None
+
+
+def audit_denial_windows_prune(*, now: datetime | None = None) -> int:
+    """Forget refusal counters older than a day (the events themselves stay forever)."""
+    horizon = (now or timezone.now()) - timedelta(days=1)
+    deleted, _ = DenialWindow.objects.filter(window_start__lt=horizon).delete()
+    return deleted
+
+
+# --- sealing ---------------------------------------------------------------------------------
+
+# Taken only by sealers (with try: a second sealer skips its turn), never by writers.
+_SEALER_LOCK_KEY = 0x4E475345  # "NGSE"
+
+
+def _transaction_snapshot() -> tuple[int, list[int]]:
+    """``(xmax, in_progress)`` of the current snapshot: every transaction id below ``xmax``
+    has ended except those in ``in_progress`` (top-level ids, cluster-wide).
+
+    So the events of the ids below ``xmax`` and not in progress are committed and final
+    (their transactions can write no more; a rolled-back one left nothing), and a seal may
+    take them. The ids still in progress are written into the seal and carried: their events,
+    if any, join the first later seal taken after they end. A transaction that commits after
+    later ones is thus sealed later, never skipped, and a long transaction (an import, another
+    database's work on this server) delays only its own events, not everyone's.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_snapshot_xmax(s)::text::bigint,"
+            " ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x ORDER BY 1)"
+            " FROM pg_current_snapshot() AS s"
+        )
+        xmax, in_progress = cursor.fetchone()
+    return xmax, list(in_progress)
+
+
+def _seal_append(*, previous: AuditSeal | None, **fields) -> AuditSeal:
+    keys = settings_seal_keys()
+    seal = {
+        "seq": previous.seq + 1 if previous else 1,
+        "prev_mac": previous.mac if previous else SEAL_GENESIS,
+        "key_id": keys.active_kid,
+        "sealed_at": timezone.now(),
+        **fields,
+    }
+    return AuditSeal.objects.create(**seal, mac=seal_mac(seal, keys.active))
+
+
+def _seal_legacy() -> AuditSeal:
+    """The first seal anchors the chain written before issue 15: its length and head hash
+    (the old chain is still walked event by event by the verifier)."""
+    legacy = AuditEvent.objects.filter(txid__isnull=True)
+    newest = legacy.order_by("-id").values("id", "hash").first()
+    oldest_id = legacy.order_by("id").values_list("id", flat=True).first()
+    count = legacy.count()
+    return _seal_append(
+        previous=None,
+        kind=SealKind.LEGACY,
+        txid_lo=0,
+        txid_hi=0,
+        pending_txids=[],
+        event_count=count,
+        total_events=count,
+        first_event_id=oldest_id,
+        last_event_id=newest["id"] if newest else None,
+        digest=newest["hash"] if newest else GENESIS_HASH,
+    )
+
+
+def audit_seal() -> AuditSeal | None:
+    """Seal every event of every transaction that has ended since the last seal, in
+    ``(txid, id)`` order, as one new seal (see ``_transaction_snapshot`` for why none is
+    skipped); returns it (None: nothing new, or another sealer
+    is at work). Never updates an event. Killed half-way, it leaves nothing: the seal is one
+    transaction, and the next run starts again from the last committed seal.
+    """
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        # Stamped under the lock, so time order follows chain order (one clock permitting).
-        content["occurred_at"] = timezone.now()
-        head = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        prev_hash = head or GENESIS_HASH
-        return AuditEvent.objects.create(
-            **content, prev_hash=prev_hash, hash=event_hash(content, prev_hash)
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SEALER_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                return None
+        xmax, in_progress = _transaction_snapshot()
+        head = AuditSeal.objects.order_by("-seq").first() or _seal_legacy()
+        if xmax <= head.txid_hi and set(head.pending_txids) <= set(in_progress):
+            return None  # no transaction has ended since the last seal
+        # The events of [head's xmax, this xmax) and of the head's pending transactions,
+        # less those still in progress, in (txid, id) order: the order the verifier uses.
+        batch = BatchDigest()
+        events = (
+            AuditEvent.objects.filter(
+                Q(txid__gte=head.txid_hi, txid__lt=xmax) | Q(txid__in=head.pending_txids)
+            )
+            .exclude(txid__in=in_progress)
+            .order_by("txid", "id")
+            .values("id", "txid", *CHAINED_FIELDS)
+            .iterator(chunk_size=5000)
+        )
+        for event in events:
+            batch.add(event_id=event["id"], txid=event["txid"], content=event)
+        if batch.count == 0:
+            return None  # the next seal still starts from the head: nothing is lost
+        pending = [txid for txid in in_progress if txid < xmax]
+        return _seal_append(
+            previous=head,
+            kind=SealKind.BATCH,
+            txid_lo=head.txid_hi,
+            txid_hi=xmax,
+            pending_txids=pending,
+            event_count=batch.count,
+            total_events=head.total_events + batch.count,
+            first_event_id=batch.first_event_id,
+            last_event_id=batch.last_event_id,
+            digest=batch.hexdigest(),
         )
 
 
-# --- verifying the chain ---------------------------------------------------------------------
+def audit_checkpoint_publish(*, now: datetime | None = None) -> str | None:
+    """Sign the newest seal and append it to the checkpoint sink (None: nothing sealed yet)."""
+    head = (
+        AuditSeal.objects.order_by("-seq").values("seq", "mac", "total_events", "txid_hi").first()
+    )
+    if head is None:
+        return None
+    published_at = (now or timezone.now()).isoformat(timespec="seconds")
+    return checkpoint_append(
+        settings_checkpoint_sink(),
+        keys=settings_checkpoint_keys(),
+        head=head,
+        published_at=published_at,
+    )
+
+
+# --- verifying --------------------------------------------------------------------------------
 
 AUDIT_CHAIN = "audit_chain"  # object_type of the events that record a verification
 CHAIN_OK = "ok"
 CHAIN_BROKEN = "broken"
-
-
-def audit_chain_verify(*, chunk_size: int = 2000) -> ChainReport:
-    """Walk the whole trail in id order and report the first event that breaks the chain.
-
-    The one walk behind both ``manage.py verify_audit`` and the nightly job. A server-side
-    cursor streams the table (one snapshot, constant memory), so appends made while this runs
-    neither show up half-way nor break the walk.
-    """
-    events = (
-        AuditEvent.objects.order_by("id")
-        .values("id", *CHAINED_FIELDS, "prev_hash", "hash")
-        .iterator(chunk_size=chunk_size)
-    )
-    try:
-        return chain_verify(events)
-    finally:
-        events.close()  # stopping at a break must still close the server-side cursor
 
 
 def audit_read(
@@ -120,22 +296,23 @@ def audit_read(
     )
 
 
-def audit_chain_check(*, chunk_size: int = 2000) -> ChainReport:
-    """Verify the chain and record the verdict in the trail itself (a read of every event).
+def audit_trail_check(*, chunk_size: int = 5000) -> TrailReport:
+    """Verify the trail and record the verdict in the trail itself (a read of every event).
 
     The verdict event names only ids and counts; it is appended after the walk, so it is
     covered by the next verification, not this one.
     """
-    report = audit_chain_verify(chunk_size=chunk_size)
-    broken = report.first_break
+    report = audit_trail_verify(chunk_size=chunk_size)
     audit_read(
         actor=None,
         object_type=AUDIT_CHAIN,
-        object_id=broken.event_id if broken else "",
-        outcome=CHAIN_OK if broken is None else CHAIN_BROKEN,
+        object_id=report.first_broken_event_id or "",
+        outcome=CHAIN_OK if report.ok else CHAIN_BROKEN,
         details={
-            "verified": report.verified,
-            "first_broken_id": broken.event_id if broken else None,
+            "events": report.events,
+            "seals": report.seals,
+            "problems": len(report.problems),
+            "first_broken_id": report.first_broken_event_id,
         },
     )
     return report

@@ -15,6 +15,7 @@ import dj_database_url
 from backend.env import (
     ConfigError,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_required,
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.WebSessionPolicyMiddleware",
+    "audit.middleware.RefusedAccessAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -247,16 +249,21 @@ _dev_keys_path = VAR_DIR / "dev-keys.json"
 
 
 def _dev_keys() -> dict[str, str]:
-    """Development only: generate keys once and keep them under var/ (never committed)."""
-    if _dev_keys_path.exists():
-        return json.loads(_dev_keys_path.read_text())
-    keys = {
-        "encryption": f"dev1:{b64encode(secrets.token_bytes(32)).decode()}",
-        "blind_index": b64encode(secrets.token_bytes(32)).decode(),
+    """Development only: generate keys once and keep them under var/ (never committed).
+    A file from before a key existed gains the missing keys; existing ones never change."""
+    keys = json.loads(_dev_keys_path.read_text()) if _dev_keys_path.exists() else {}
+    wanted = {
+        "encryption": lambda: f"dev1:{b64encode(secrets.token_bytes(32)).decode()}",
+        "blind_index": lambda: b64encode(secrets.token_bytes(32)).decode(),
+        "audit_seal": lambda: f"dev1:{b64encode(secrets.token_bytes(32)).decode()}",
+        "audit_signing": lambda: f"dev1:{b64encode(secrets.token_bytes(32)).decode()}",
     }
-    _dev_keys_path.parent.mkdir(parents=True, exist_ok=True)
-    _dev_keys_path.write_text(json.dumps(keys))
-    _dev_keys_path.chmod(0o600)
+    missing = {name: make() for name, make in wanted.items() if name not in keys}
+    if missing:
+        keys.update(missing)
+        _dev_keys_path.parent.mkdir(parents=True, exist_ok=True)
+        _dev_keys_path.write_text(json.dumps(keys))
+        _dev_keys_path.chmod(0o600)
     return keys
 
 
@@ -270,6 +277,35 @@ if not _enc_keys or not _blind_key:
     raise ConfigError("NIGRANI_ENCRYPTION_KEYS and NIGRANI_BLIND_INDEX_KEY must be set")
 NIGRANI_ENCRYPTION_KEYS = _enc_keys
 NIGRANI_BLIND_INDEX_KEY = _blind_key
+
+# --- Audit trail (audit/) -------------------------------------------------------------------
+# NIGRANI_AUDIT_SEAL_KEYS: "kid:base64key[,older…]" (>= 32 bytes each), HMAC keys of the seals;
+# the first seals, older ones only verify. NIGRANI_AUDIT_SIGNING_KEY: "kid:base64(32-byte
+# Ed25519 seed)" signing checkpoints; NIGRANI_AUDIT_VERIFY_KEYS: "kid:base64(public key),…" of
+# retired signing keys. None is ever in the database or derived from SECRET_KEY.
+_seal_keys = env_str("NIGRANI_AUDIT_SEAL_KEYS")
+_signing_key = env_str("NIGRANI_AUDIT_SIGNING_KEY")
+if (not _seal_keys or not _signing_key) and DEV_MODE:
+    _generated = _dev_keys()
+    _seal_keys = _seal_keys or _generated["audit_seal"]
+    _signing_key = _signing_key or _generated["audit_signing"]
+if not _seal_keys or not _signing_key:
+    raise ConfigError("NIGRANI_AUDIT_SEAL_KEYS and NIGRANI_AUDIT_SIGNING_KEY must be set")
+NIGRANI_AUDIT_SEAL_KEYS = _seal_keys
+NIGRANI_AUDIT_SIGNING_KEY = _signing_key
+NIGRANI_AUDIT_VERIFY_KEYS = env_str("NIGRANI_AUDIT_VERIFY_KEYS", "")
+# Where signed checkpoints of the sealed head are appended (a JSON-lines file; mount it from
+# outside the database's machine); at least one every NIGRANI_AUDIT_CHECKPOINT_SECONDS.
+NIGRANI_AUDIT_CHECKPOINT_PATH = env_str(
+    "NIGRANI_AUDIT_CHECKPOINT_PATH", str(VAR_DIR / "audit-checkpoints.jsonl")
+)
+NIGRANI_AUDIT_CHECKPOINT_SECONDS = env_int("NIGRANI_AUDIT_CHECKPOINT_SECONDS", 60)
+# The sealer (manage.py audit_sealer) seals committed events this often.
+NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS = env_float("NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS", 1.0)
+# Refused access (403/404 on offender data): events per officer per minute before the rest of
+# that minute is counted but not recorded one by one; at the burst the NPB is notified.
+NIGRANI_AUDIT_DENIALS_PER_MINUTE = env_int("NIGRANI_AUDIT_DENIALS_PER_MINUTE", 30)
+NIGRANI_AUDIT_DENIAL_BURST = env_int("NIGRANI_AUDIT_DENIAL_BURST", 10)
 
 # --- Outbound channels (push/) --------------------------------------------------------------
 NIGRANI_SMS_BACKEND = env_str("NIGRANI_SMS_BACKEND", "console")
@@ -293,8 +329,6 @@ NIGRANI_SMS_RECEIPT_SECRET = env_str("NIGRANI_SMS_RECEIPT_SECRET", "")
 NIGRANI_SMS_RECEIPT_MAX_AGE_SECONDS = env_int("NIGRANI_SMS_RECEIPT_MAX_AGE_SECONDS", 300)
 
 # --- Field verification (mobile_api/) -------------------------------------------------------
-from backend.env import env_float  # noqa: E402 - kept inside this app's section
-
 # When a confirmed visit counts (mobile_api.rules): within max(radius, factor × accuracy) of
 # the registered point, accuracy at most the cap, the fix at most this old, no mock location.
 NIGRANI_VISIT_MIN_RADIUS_M = env_float("NIGRANI_VISIT_MIN_RADIUS_M", 100.0)

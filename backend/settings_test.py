@@ -7,6 +7,12 @@ os.environ.setdefault(
     "NIGRANI_ENCRYPTION_KEYS", "test1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 )
 os.environ.setdefault("NIGRANI_BLIND_INDEX_KEY", "YmxpbmQtaW5kZXgta2V5LWZvci10ZXN0cy0wMDAwMDA=")
+os.environ.setdefault(
+    "NIGRANI_AUDIT_SEAL_KEYS", "seal1:c2VhbC1rZXktZm9yLXRlc3RzLW9ubHktMDEyMzQ1Njc4OQ=="
+)
+os.environ.setdefault(
+    "NIGRANI_AUDIT_SIGNING_KEY", "sign1:c2lnbmluZy1zZWVkLWZvci10ZXN0cy0wMTIzNDU2Nzg="
+)
 
 from backend.settings import *  # noqa: E402,F403
 

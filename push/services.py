@@ -22,6 +22,7 @@ from django.utils import timezone
 from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.models import Officer
+from accounts.roles import AgencyKind
 from common.crypto import settings_blind_index
 from common.exceptions import ApplicationError, NotFound
 from push import jobs
@@ -475,6 +476,30 @@ def notify_officers(
             )
         )
     return Notification.objects.bulk_create(rows)
+
+
+DENIAL_BURST = "denial_burst"
+
+
+def notify_npb_of_denial_burst(*, actor: Officer, count: int, window_start: datetime) -> None:
+    """The ``denial_burst`` audit hook: tell the NPB's auditors (in-app) that an officer's
+    requests on offender data are being refused in a burst (ids and counts only)."""
+    auditors = [
+        officer
+        for officer in Officer.objects.filter(is_active=True, agency__kind=AgencyKind.NPB)
+        if officer.has_permission("audit.read")
+    ]
+    notify_officers(
+        officers=auditors,
+        kind=DENIAL_BURST,
+        text=(
+            f"Officer {actor.username} (#{actor.pk}) had {count} requests on offender data "
+            f"refused within the minute from {window_start:%Y-%m-%d %H:%M} UTC. See the audit "
+            "trail (outcome denied / not_found)."
+        ),
+        object_type="officer",
+        object_id=actor.pk,
+    )
 
 
 def notification_mark_read(*, actor: Officer, notification_id: int) -> Notification:

@@ -1,9 +1,9 @@
 """``make run``: the whole development stack in one command.
 
 Starts the embedded PostgreSQL (pgserver, data under var/pg) unless DATABASE_URL is set, migrates,
-seeds the demo once (idempotent), then runs the ASGI server (HTTP + websockets) and the job
-worker side by side. Ctrl-C (or SIGTERM) stops every process this script started, the embedded
-database included when this script was the one that started it.
+seeds the demo once (idempotent), then runs the ASGI server (HTTP + websockets), the job worker
+and the audit sealer side by side. Ctrl-C (or SIGTERM) stops every process this script started,
+the embedded database included when this script was the one that started it.
 """
 
 import os
@@ -70,7 +70,8 @@ def main() -> int:
             "--host", host, "--port", port, "--proxy-headers",
         ]  # fmt: skip
         worker = [PY, "manage.py", "procrastinate", "worker"]
-        for cmd in (server, worker):
+        sealer = [PY, "manage.py", "audit_sealer"]
+        for cmd in (server, worker, sealer):
             processes.append(subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True))
         base = f"http://{host}:{port}"
         print(
@@ -82,6 +83,7 @@ def main() -> int:
             f"  Admin         {base}/admin/\n"
             f"  Health        {base}/healthz  {base}/readyz\n"
             f"  Job worker    pid {processes[1].pid}\n"
+            f"  Audit sealer  pid {processes[2].pid}\n"
             f"Demo logins are listed above (python manage.py seed_demo --json for scripts).\n",
             flush=True,
         )

@@ -251,22 +251,29 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     Transactional tests (``transaction=True``) are torn down by Django's flush, which empties
     every table with TRUNCATE; audit/migrations/0003 blocks that on audit_auditevent.
-    UPDATE and DELETE stay blocked; tests/audit re-enables this trigger to test it.
+    The seals table likewise. UPDATE and DELETE stay blocked; tests/audit re-enables these
+    triggers to test them.
     """
     from django.db import connection
 
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_trigger WHERE tgname = 'audit_auditevent_no_truncate'")
-        if cursor.fetchone():
-            cursor.execute(
-                "ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_no_truncate"
-            )
+        for table in ("audit_auditevent", "audit_auditseal"):
+            cursor.execute("SELECT 1 FROM pg_trigger WHERE tgname = %s", [f"{table}_no_truncate"])
+            if cursor.fetchone():
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_truncate")
+
     yield
     # The connection pool (settings: NIGRANI_DB_POOL_*) keeps idle connections to the test
     # database; close it before Django drops the database, or the DROP finds them.
     with django_db_blocker.unblock():
         connection.close()
         connection.close_pool()
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_in_tmp(settings, tmp_path):
+    """Signed audit checkpoints go to a file of this test's own, never under var/."""
+    settings.NIGRANI_AUDIT_CHECKPOINT_PATH = str(tmp_path / "audit-checkpoints.jsonl")
 
 
 @pytest.fixture(autouse=True)

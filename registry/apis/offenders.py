@@ -739,6 +739,10 @@ class OffenderLookupApi(APIView):
     """``POST offenders/lookup/`` with ``{"cnic": …}``: a POST so the CNIC stays out of the URL
     (URLs end up in access logs); it reads, it changes nothing."""
 
+    audits_own_refusals = (
+        True  # its miss is recorded by the lookup service, with the counter's purpose
+    )
+
     permission_classes = [HoldsPermission]
     # A POST that only reads (a search body, a CNIC lookup).
     required_permission = selectors.OFFENDER_READ_PERMISSIONS

@@ -1,11 +1,13 @@
-"""audit_record: genesis, linking, and values that survive the round trip through PostgreSQL."""
+"""audit_record: content hash, the database-stamped transaction id, and values that survive
+the round trip through PostgreSQL."""
 
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.db import connection
 
-from audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
+from audit.chain import CHAINED_FIELDS, content_hash
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
 from common.request_context import RequestContext, reset_request_context, set_request_context
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def _stored(event: AuditEvent) -> dict:
     """The event exactly as PostgreSQL gives it back."""
-    return AuditEvent.objects.values("id", *CHAINED_FIELDS, "prev_hash", "hash").get(id=event.id)
+    return AuditEvent.objects.values("id", *CHAINED_FIELDS, "txid", "hash").get(id=event.id)
 
 
 def _in_context(ctx: RequestContext, **kwargs) -> AuditEvent:
@@ -26,7 +28,7 @@ def _in_context(ctx: RequestContext, **kwargs) -> AuditEvent:
         reset_request_context(token)
 
 
-def test_first_event_links_to_genesis_and_hashes_its_content(station_officer):
+def test_event_hashes_its_content_and_carries_its_transaction_id(station_officer):
     event = audit_record(
         actor=station_officer,
         action=AuditAction.READ,
@@ -36,9 +38,12 @@ def test_first_event_links_to_genesis_and_hashes_its_content(station_officer):
         details={"fields": ["address"]},
     )
 
-    assert event.prev_hash == GENESIS_HASH
+    assert event.prev_hash is None
     stored = _stored(event)
-    assert stored["hash"] == event_hash(stored, GENESIS_HASH)
+    assert stored["hash"] == content_hash(stored)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        assert stored["txid"] == cursor.fetchone()[0]  # stamped by the database, not by us
     assert stored["actor_id"] == station_officer.id
     assert stored["actor_username"] == "station-officer"
     assert stored["role"] == "station_officer"
@@ -46,13 +51,16 @@ def test_first_event_links_to_genesis_and_hashes_its_content(station_officer):
     assert stored["object_id"] == "42"
 
 
-def test_each_event_links_to_the_hash_of_the_one_before(auditor):
-    first = audit_record(actor=auditor, action=AuditAction.READ)
-    second = audit_record(actor=None, action=AuditAction.LOGIN_FAILED, username="ghost")
-    third = audit_record(actor=auditor, action=AuditAction.READ)
+def test_the_transaction_id_cannot_be_chosen_by_the_writer(auditor):
+    event = AuditEvent.objects.create(
+        occurred_at=datetime(2026, 3, 1, tzinfo=UTC), action=AuditAction.READ, hash="x", txid=1
+    )
+    event.refresh_from_db()
+    assert event.txid != 1
 
-    assert second.prev_hash == first.hash
-    assert third.prev_hash == second.hash
+
+def test_events_without_an_actor_keep_the_username(auditor):
+    second = audit_record(actor=None, action=AuditAction.LOGIN_FAILED, username="ghost")
     assert second.actor_id is None
     assert second.actor_username == "ghost"
 
@@ -66,7 +74,7 @@ def test_timestamp_with_microseconds_hashes_identically_when_read_back(auditor):
     assert stored["occurred_at"] == instant
     assert stored["occurred_at"].microsecond == 789012
     assert stored["occurred_at"].utcoffset() is not None
-    assert event_hash(stored, stored["prev_hash"]) == stored["hash"] == event.hash
+    assert content_hash(stored) == stored["hash"] == event.hash
 
 
 @pytest.mark.parametrize(
@@ -86,7 +94,7 @@ def test_client_address_is_stored_cleanly_and_hashes_identically_when_read_back(
 
     stored = _stored(event)
     assert stored["client_ip"] == stored_ip
-    assert event_hash(stored, stored["prev_hash"]) == stored["hash"]
+    assert content_hash(stored) == stored["hash"]
 
 
 def test_details_round_trip_through_jsonb_hash_identically():
@@ -96,7 +104,7 @@ def test_details_round_trip_through_jsonb_hash_identically():
         details={"rows": 1e16, "ratio": 0.1, "ok": True, "skipped": None, "codes": ["a", "ب"]},
     )
     stored = _stored(event)
-    assert event_hash(stored, stored["prev_hash"]) == stored["hash"]
+    assert content_hash(stored) == stored["hash"]
 
 
 def test_non_json_details_are_refused_and_nothing_is_written():

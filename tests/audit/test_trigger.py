@@ -3,7 +3,7 @@
 import pytest
 from django.db import DatabaseError, transaction
 
-from audit.models import AuditAction, AuditEvent
+from audit.models import AuditAction, AuditEvent, AuditSeal
 from audit.services import audit_record
 from tests.audit.helpers import TRUNCATE_TRIGGER, raw_execute
 
@@ -61,4 +61,35 @@ def test_truncate_is_rejected_outside_the_test_database_flush(event):
 
 def test_appending_still_works(event):
     second = audit_record(actor=None, action=AuditAction.LOGIN_FAILED, username="ghost")
-    assert second.prev_hash == event.hash
+    assert AuditEvent.objects.filter(id__in=[event.id, second.id]).count() == 2
+
+
+@pytest.fixture
+def seal(event) -> AuditSeal:
+    return AuditSeal.objects.create(
+        seq=1,
+        kind="legacy",
+        txid_lo=0,
+        txid_hi=0,
+        event_count=0,
+        total_events=0,
+        digest="0" * 64,
+        prev_mac="0" * 64,
+        key_id="k",
+        mac="1" * 64,
+        sealed_at=event.occurred_at,
+    )
+
+
+def test_seals_cannot_be_updated_or_deleted(seal):
+    for statement, operation in (
+        ("UPDATE audit_auditseal SET event_count = 5", "UPDATE"),
+        ("DELETE FROM audit_auditseal", "DELETE"),
+    ):
+        with pytest.raises(DatabaseError) as excinfo, transaction.atomic():
+            raw_execute(statement)
+        assert f"audit_auditseal is append-only: {operation} is not allowed" in str(excinfo.value)
+    raw_execute("ALTER TABLE audit_auditseal ENABLE TRIGGER audit_auditseal_no_truncate")
+    with pytest.raises(DatabaseError, match="TRUNCATE is not allowed"), transaction.atomic():
+        raw_execute("TRUNCATE audit_auditseal")
+    assert AuditSeal.objects.filter(pk=seal.pk, event_count=0).exists()

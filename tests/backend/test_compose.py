@@ -16,6 +16,8 @@ REQUIRED_IN_PRODUCTION = {
     "ALLOWED_HOSTS",
     "NIGRANI_ENCRYPTION_KEYS",
     "NIGRANI_BLIND_INDEX_KEY",
+    "NIGRANI_AUDIT_SEAL_KEYS",
+    "NIGRANI_AUDIT_SIGNING_KEY",
     "REDIS_URL",
 }
 
@@ -30,10 +32,13 @@ def _settings_env_names() -> set[str]:
     return set(re.findall(r'env_\w+\(\s*"([A-Z0-9_]+)"', source))
 
 
-def test_compose_has_the_four_services_with_health_checks(compose):
+def test_compose_has_its_services_with_health_checks(compose):
     services = compose["services"]
-    assert set(services) == {"db", "redis", "web", "worker"}
+    assert set(services) == {"db", "redis", "migrate", "web", "worker", "sealer"}
     for name, service in services.items():
+        if name == "migrate":  # one-shot: the others wait for it to complete successfully
+            assert service["restart"] == "no"
+            continue
         assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
     assert services["db"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
@@ -52,19 +57,37 @@ def test_web_serves_the_asgi_app_and_worker_runs_procrastinate(compose):
     web = compose["services"]["web"]
     command = " ".join(web["command"]) if isinstance(web["command"], list) else web["command"]
     assert "uvicorn backend.asgi:application" in command
-    assert "migrate" in command
+    assert "migrate" not in command  # the app role may not change the schema
     worker = compose["services"]["worker"]["command"]
     assert worker[-2:] == ["procrastinate", "worker"]
+    assert compose["services"]["sealer"]["command"][-1] == "audit_sealer"
     for name in ("web", "worker"):
         depends = compose["services"][name]["depends_on"]
         assert depends["db"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_migrations_run_as_the_owner_and_everything_else_as_the_app_role(compose):
+    services = compose["services"]
+    migrate = services["migrate"]
+    assert "manage.py migrate" in migrate["command"][-1]
+    assert "grant_app_role nigrani_app" in migrate["command"][-1]
+    assert migrate["environment"]["DATABASE_URL"].startswith("postgres://nigrani_owner:")
+    for name in ("web", "worker", "sealer"):
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://nigrani_app:")
+    roles = compose["configs"]["db-roles"]["content"]
+    assert "CREATE ROLE nigrani_app LOGIN" in roles
+    assert "SUPERUSER" not in roles
+    assert "ALTER SCHEMA public OWNER TO nigrani_owner" in roles
+    db_init = services["db"]["configs"][0]
+    assert db_init["target"].startswith("/docker-entrypoint-initdb.d/")
 
 
 def test_compose_environment_agrees_with_the_settings_module(compose):
     read_by_settings = _settings_env_names()
     assert read_by_settings | {"DATABASE_URL"} >= REQUIRED_IN_PRODUCTION
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "sealer", "migrate"):
         env = compose["services"][name]["environment"]
         unknown = set(env) - read_by_settings
         assert not unknown, f"{name} sets variables the settings never read: {unknown}"
@@ -73,7 +96,13 @@ def test_compose_environment_agrees_with_the_settings_module(compose):
         assert "NIGRANI_DEV" not in env
         assert "DJANGO_DEBUG" not in env
         # Secrets have no default: compose refuses to start without them.
-        for secret in ("SECRET_KEY", "NIGRANI_ENCRYPTION_KEYS", "NIGRANI_BLIND_INDEX_KEY"):
+        for secret in (
+            "SECRET_KEY",
+            "NIGRANI_ENCRYPTION_KEYS",
+            "NIGRANI_BLIND_INDEX_KEY",
+            "NIGRANI_AUDIT_SEAL_KEYS",
+            "NIGRANI_AUDIT_SIGNING_KEY",
+        ):
             assert ":?" in env[secret], f"{secret} must be required, not defaulted"
     assert compose["services"]["web"]["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert "@db:5432/" in compose["services"]["web"]["environment"]["DATABASE_URL"]

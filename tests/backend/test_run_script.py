@@ -90,6 +90,7 @@ def test_run_serves_the_api_and_ctrl_c_leaves_no_process(scratch_database_url):
         commands = [" ".join(child.cmdline()) for child in children]
         assert any("uvicorn" in c for c in commands)
         assert any("procrastinate worker" in c for c in commands)
+        assert any("manage.py audit_sealer" in c for c in commands)
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)

@@ -26,6 +26,8 @@ def _production_env(**overrides: str) -> dict[str, str]:
         ALLOWED_HOSTS="nigrani.example.pk",
         NIGRANI_ENCRYPTION_KEYS=f"k1:{key}",
         NIGRANI_BLIND_INDEX_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        NIGRANI_AUDIT_SEAL_KEYS=f"s1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
+        NIGRANI_AUDIT_SIGNING_KEY=f"c1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
     )
     env.update(overrides)
     return env
@@ -57,7 +59,14 @@ def test_production_defaults_are_safe():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "NIGRANI_ENCRYPTION_KEYS", "NIGRANI_BLIND_INDEX_KEY"]
+    "missing",
+    [
+        "SECRET_KEY",
+        "NIGRANI_ENCRYPTION_KEYS",
+        "NIGRANI_BLIND_INDEX_KEY",
+        "NIGRANI_AUDIT_SEAL_KEYS",
+        "NIGRANI_AUDIT_SIGNING_KEY",
+    ],
 )
 def test_production_refuses_to_start_without_a_secret(missing):
     env = _production_env()

@@ -1,31 +1,36 @@
-"""Walk the audit hash chain in id order and report the first event that breaks it."""
+"""Verify the whole audit trail: old chain, seals, events and the signed checkpoints."""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.services import audit_chain_verify
+from audit.verification import audit_trail_verify
 
 
 class Command(BaseCommand):
-    help = "Verify the audit trail's hash chain; exits non-zero at the first broken event."
+    help = (
+        "Verify the audit trail (old hash chain, keyed seals, every event, signed checkpoints);"
+        " exits non-zero naming every problem found."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--chunk-size",
             type=int,
-            default=2000,
-            help="rows fetched per round trip from the server-side cursor",
+            default=5000,
+            help="rows fetched per round trip from the server-side cursors",
         )
 
     def handle(self, *args: Any, chunk_size: int, **options: Any) -> None:
-        report = audit_chain_verify(chunk_size=chunk_size)
-        if report.first_break is not None:
-            raise CommandError(
-                f"audit chain BROKEN at event {report.first_break.event_id}: "
-                f"{report.first_break.reason} ({report.count - 1} events verified before it)"
-            )
-        self.stdout.write(f"audit chain OK: {report.count} events")
-        # Anchoring the head elsewhere (a signed note, another system) also catches the one
-        # thing a chain alone cannot: removal of the newest events.
-        self.stdout.write(f"head: {report.head_hash}")
+        report = audit_trail_verify(chunk_size=chunk_size)
+        summary = (
+            f"{report.events} events ({report.legacy_events} in the old chain, "
+            f"{report.sealed_events} in newer seals, {report.unsealed_events} not yet sealed); "
+            f"{report.seals} seals; {report.checkpoints} signed checkpoints"
+        )
+        if not report.ok:
+            problems = "\n".join(f"  - {problem}" for problem in report.problems)
+            raise CommandError(f"audit trail BROKEN: {summary}\n{problems}")
+        self.stdout.write(f"audit trail OK: {summary}")
+        if report.head_seq is not None:
+            self.stdout.write(f"head: seal {report.head_seq} {report.head_mac}")
