@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "compliance",
     "mobile_api",
     "checkins",
+    "liaison",
     "django.contrib.postgres",
 ]
 
@@ -337,6 +338,9 @@ NIGRANI_CHECKIN_DAILY_CHALLENGES = env_int("NIGRANI_CHECKIN_DAILY_CHALLENGES", 5
 NIGRANI_CHECKIN_ACCURACY_CAP_M = env_int("NIGRANI_CHECKIN_ACCURACY_CAP_M", 150)
 # Language of the offender's SMS (check-in codes, reminders): ur or en.
 NIGRANI_SMS_LANGUAGE = env_str("NIGRANI_SMS_LANGUAGE", "ur")
+# A hand-over between stations not accepted by the receiving station within this many hours is
+# listed as overdue (issue 16).
+NIGRANI_HANDOVER_ACCEPT_HOURS = env_int("NIGRANI_HANDOVER_ACCEPT_HOURS", 48)
 
 # --- Logging: structured enough to grep, never protected values ------------------------------
 LOGGING = {

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("mobile_api.urls")),
     path("", include("checkins.urls")),
     path("", include("push.urls")),
+    path("", include("liaison.urls")),
 ]
 
 urlpatterns = [

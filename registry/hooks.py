@@ -12,6 +12,13 @@ every hook the register offers:
 - ``offender_transferred(offender, old_district, actor)`` — supervision moved to another district.
 - ``notice_late(notice, actor)`` — a notice was filed after its deadline: compliance violation.
 - ``travel_returned(notice, actor)`` — a travel notice was closed on return.
+- ``notice_filed(notice, actor)`` — a notice of change was filed (after its write and audit):
+  the offender's receipt, the NPB told of international travel.
+- ``travel_acknowledged(notice, actor)`` — a travel notice was acknowledged (after the write).
+- ``travel_cancelled(notice, actor)`` — a travel notice was cancelled (after the write).
+- ``supervision_moved(offender, previous, current, actor)`` — the open supervision period
+  changed (another district or station); ``previous``/``current`` are the closed and the new
+  ``SupervisionPeriod``: the hand-over between the two sides.
 - ``timeline_entries(offender)`` — extra entries for the offender's timeline; each handler
   returns a list of dicts ``{"at", "kind", "summary", "object_type", "object_id"}``.
 - ``reporting_policy_changed(policy, actor)`` — a tier's intervals changed: the schedules kept by
@@ -31,6 +38,10 @@ HOOK_NAMES = frozenset(
         "offender_transferred",
         "notice_late",
         "travel_returned",
+        "notice_filed",
+        "travel_acknowledged",
+        "travel_cancelled",
+        "supervision_moved",
         "timeline_entries",
         "beat_offender_ids",
         "reporting_policy_changed",

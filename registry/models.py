@@ -129,6 +129,11 @@ class Offender(TimestampedModel):
     registration_ends_on = models.DateField(null=True, blank=True)
     next_checkin_due = models.DateField(null=True, blank=True, db_index=True)
     next_verification_due = models.DateField(null=True, blank=True, db_index=True)
+    # The language of the SMS the register sends the offender (receipts); "" follows the
+    # deployment's NIGRANI_SMS_LANGUAGE, so a deployment default can change without a migration.
+    sms_language = models.CharField(
+        max_length=2, choices=[("ur", "Urdu"), ("en", "English")], blank=True, default=""
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -51,6 +51,7 @@ from checkins.models import (
     OtpChallenge,
     StationTerminal,
 )
+from checkins.receipts import checkin_receipt_issue
 from checkins.selectors import checkin_get
 from common.exceptions import ApplicationError, Conflict, Forbidden, NotFound, RateLimited
 from push.services import notify_officers, sms_cancel, sms_enqueue
@@ -747,6 +748,7 @@ def _confirm(
         checkin.travel_notices_closed.set(closed)
     Offender.objects.filter(pk=offender.pk).update(next_checkin_due=next_due, updated_at=now)
     offender.next_checkin_due = next_due
+    checkin_receipt_issue(checkin=checkin)
     # The override's reason is free text and may name people: it stays on the check-in.
     audit_record(
         actor=actor,

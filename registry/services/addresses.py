@@ -112,7 +112,10 @@ def address_change(
         offender.station = station
         offender.beat = beat
         offender.save(update_fields=["district", "station", "beat", "updated_at"])
-        supervision_sync(offender=offender, at=now)
+        previous = SupervisionPeriod.objects.filter(
+            offender=offender, ended_at__isnull=True
+        ).first()
+        current = supervision_sync(offender=offender, at=now)
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -128,6 +131,15 @@ def address_change(
             },
         )
         hooks.call("address_changed", offender=offender, address=address, actor=actor)
+        if previous is not None and previous.pk != current.pk:
+            previous.refresh_from_db(fields=["ended_at"])
+            hooks.call(
+                "supervision_moved",
+                offender=offender,
+                previous=previous,
+                current=current,
+                actor=actor,
+            )
         if transferred:
             hooks.call(
                 "offender_transferred", offender=offender, old_district=old_district, actor=actor

@@ -289,6 +289,7 @@ def notice_file(
         )
         if notice.is_late:
             hooks.call("notice_late", notice=notice, actor=actor)
+        hooks.call("notice_filed", notice=notice, actor=actor)
     return notice
 
 
@@ -509,6 +510,8 @@ def notice_acknowledge(*, actor: Officer, notice_id: int) -> Notice:
             changes={"acknowledged_at": timezone.now(), "acknowledged_by": actor},
         )
         _audit_transition(actor=actor, notice=notice, from_status=NoticeStatus.FILED)
+        if notice.kind in TRAVEL_KINDS:
+            hooks.call("travel_acknowledged", notice=notice, actor=actor)
     return notice
 
 
@@ -533,6 +536,7 @@ def notice_cancel(*, actor: Officer, notice_id: int, reason: str) -> Notice:
         )
         # The reason is free text and may name people: it stays on the notice.
         _audit_transition(actor=actor, notice=notice, from_status=from_status)
+        hooks.call("travel_cancelled", notice=notice, actor=actor)
     return notice
 
 
