@@ -41,6 +41,8 @@ def _day(value: date | None) -> str:
 
 
 def _control_room(district_id: int | None) -> QuerySet[Officer]:
+    if district_id is None:
+        return Officer.objects.none()
     return Officer.objects.filter(role=Role.CONTROL_ROOM, district_id=district_id, is_active=True)
 
 
@@ -275,12 +277,15 @@ def registration_end_announce(*, today: date | None = None) -> int:
     npb = list(_npb())
     announced = 0
     for offender in ending.iterator():
+        ends_on = offender.registration_ends_on
+        if ends_on is None:  # filtered out above; narrows the type
+            continue
         with transaction.atomic():
             try:
                 with transaction.atomic():
                     RegistrationEndAnnounced.objects.create(
                         offender=offender,
-                        ends_on=offender.registration_ends_on,
+                        ends_on=ends_on,
                         announced_at=timezone.now(),
                     )
             except IntegrityError:

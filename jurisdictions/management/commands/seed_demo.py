@@ -22,6 +22,7 @@ SEEDERS: list[str] = [
     "push.demo.seed_demo_push",
     "mobile_api.demo.seed_demo_mobile_api",
     "checkins.demo.seed_demo_checkins",
+    "liaison.demo.seed_demo_liaison",
 ]
 
 
