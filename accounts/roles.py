@@ -133,7 +133,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # The register talking to the people it concerns (issue 16)
     "receipt.read": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER}),
     "handover.read": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
-    "handover.accept": frozenset({_R.STATION_OFFICER}),
+    "handover.accept": frozenset({_R.STATION_OFFICER, _R.CONTROL_ROOM}),
     "registration_end.read": frozenset({_R.REGISTRY_ADMIN, _R.CONTROL_ROOM}),
     "registration_end.confirm": frozenset({_R.REGISTRY_ADMIN}),
     "travel.export": frozenset({_R.REGISTRY_ADMIN}),

@@ -9,11 +9,11 @@ name ids, dates and jurisdictions only: never a name, CNIC or phone (``push.Noti
 from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Officer
-from accounts.roles import Role
+from accounts.roles import Role, Scope
 from accounts.scoping import jurisdiction_q
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -217,16 +217,21 @@ def on_supervision_moved(
 
 
 def handover_accept(*, actor: Officer, handover_id: int) -> Handover:
-    """The receiving station takes the hand-over on (audited). Any other officer: 404; an
+    """The receiving station takes the hand-over on (audited); the receiving district's
+    control room when there is no receiving station. Any other officer: 404; an
     accepted or superseded one: 409 (a conditional update, so two officers at once get one
     success and one 409)."""
     if not actor.has_permission("handover.accept"):
         raise Forbidden("You may not accept hand-overs.")
     with transaction.atomic():
-        handover = Handover.objects.filter(
-            jurisdiction_q(actor, station="to_station_id", permission="handover.accept"),
-            pk=handover_id,
-        ).first()
+        receiving = jurisdiction_q(
+            actor, district="to_district_id", station="to_station_id", permission="handover.accept"
+        )
+        if actor.scope == Scope.DISTRICT:
+            # A district accepts only what has no receiving station yet (an address without a
+            # point is supervised by the district alone); a station's hand-over is the station's.
+            receiving &= Q(to_station__isnull=True)
+        handover = Handover.objects.filter(receiving, pk=handover_id).first()
         if handover is None:
             raise NotFound()
         now = timezone.now()

@@ -105,12 +105,33 @@ def test_the_receiving_station_accepts_and_it_is_audited(
         handover_accept(actor=station_officer_kasur, handover_id=handover.pk)
 
 
-def test_a_control_room_cannot_accept(world, station_officer, kasur_control_room, offender):
+def test_a_control_room_accepts_only_what_has_no_receiving_station(
+    world, station_officer, kasur_control_room, control_room, registry_admin, offender
+):
+    _move(station_officer, offender, "kasur", IN_KASUR_A)
+    to_station = Handover.objects.get(offender=offender)
+    with pytest.raises(NotFound):
+        handover_accept(actor=kasur_control_room, handover_id=to_station.pk)
+    # Back to Lahore at an address without a point: the district alone supervises.
+    notice_file(
+        actor=registry_admin,
+        offender_id=offender.pk,
+        kind="address_change",
+        changed_on=timezone.localdate(),
+        details={"address": {"text": "Somewhere in Lahore", "district": "lahore"}},
+    )
+    district_only = Handover.objects.get(offender=offender, status=HandoverStatus.PENDING)
+    assert district_only.to_station is None
+    with pytest.raises(NotFound):
+        handover_accept(actor=kasur_control_room, handover_id=district_only.pk)
+    accepted = handover_accept(actor=control_room, handover_id=district_only.pk)
+    assert accepted.status == HandoverStatus.ACCEPTED
+
+
+def test_other_roles_cannot_accept(world, station_officer, data_entry, offender):
     _move(station_officer, offender, "kasur", IN_KASUR_A)
     with pytest.raises(Forbidden):
-        handover_accept(
-            actor=kasur_control_room, handover_id=Handover.objects.get(offender=offender).pk
-        )
+        handover_accept(actor=data_entry, handover_id=Handover.objects.get(offender=offender).pk)
 
 
 def test_a_second_move_supersedes_the_pending_hand_over(
@@ -156,7 +177,7 @@ def test_the_handover_endpoints(
     assert listed.json()["results"][0]["to_station"] == "kasur-a"
     url = f"/api/v1/handovers/{handover.pk}/accept/"
     assert api_client.post(url).status_code == 401
-    assert client_for(control_room).post(url).status_code == 403
+    assert client_for(control_room).post(url).status_code == 404
     assert client_for(station_officer).post(url).status_code == 404
     response = client_for(station_officer_kasur).post(url)
     assert response.status_code == 200, response.content
