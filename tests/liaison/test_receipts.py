@@ -177,3 +177,14 @@ def test_the_printable_page_is_a5_in_both_languages(client_for, station_officer,
     assert "check-in" in html
     assert offender.cnic not in html
     assert AuditEvent.objects.filter(object_type="receipt", details__printed=True).exists()
+
+
+def test_the_offenders_language_is_set_on_the_record(client_for, registry_admin, offender):
+    url = f"/api/v1/offenders/{offender.pk}/"
+    response = client_for(registry_admin).patch(url, {"sms_language": "en"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["sms_language"] == "en"
+    offender.refresh_from_db()
+    assert offender.sms_language == "en"
+    refused = client_for(registry_admin).patch(url, {"sms_language": "fr"}, format="json")
+    assert refused.status_code == 400
