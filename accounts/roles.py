@@ -149,6 +149,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "gateway.manage": frozenset({_R.REGISTRY_ADMIN}),
     "zone.read": frozenset({_R.REGISTRY_ADMIN, _R.CONTROL_ROOM, _R.STATION_OFFICER}),
     "zone.manage": frozenset({_R.REGISTRY_ADMIN, _R.CONTROL_ROOM}),
+    # The register talking to the people it concerns (issue 16)
+    "receipt.read": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER}),
+    "handover.read": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
+    "handover.accept": frozenset({_R.STATION_OFFICER, _R.CONTROL_ROOM}),
+    "registration_end.read": frozenset({_R.REGISTRY_ADMIN, _R.CONTROL_ROOM}),
+    "registration_end.confirm": frozenset({_R.REGISTRY_ADMIN}),
+    "travel.export": frozenset({_R.REGISTRY_ADMIN}),
 }
 
 

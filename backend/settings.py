@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "checkins",
     "disclosures",
     "geofence",
+    "liaison",
     "django.contrib.postgres",
 ]
 
@@ -406,6 +407,9 @@ NIGRANI_LOOKUP_PER_STATION = env_int("NIGRANI_LOOKUP_PER_STATION", 100)
 NIGRANI_LOOKUP_MISS_BURST = env_int("NIGRANI_LOOKUP_MISS_BURST", 10)
 # Language of the offender's SMS (check-in codes, reminders): ur or en.
 NIGRANI_SMS_LANGUAGE = env_str("NIGRANI_SMS_LANGUAGE", "ur")
+# A hand-over between stations not accepted by the receiving station within this many hours is
+# listed as overdue (issue 16).
+NIGRANI_HANDOVER_ACCEPT_HOURS = env_int("NIGRANI_HANDOVER_ACCEPT_HOURS", 48)
 
 # --- Disclosures (disclosures/) -------------------------------------------------------------
 # Records requests: the prosecutor's clock from each submission; the prosecutor is reminded

@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("push.urls")),
     path("", include("disclosures.urls")),
     path("", include("geofence.urls")),
+    path("", include("liaison.urls")),
 ]
 
 urlpatterns = [

@@ -138,3 +138,51 @@ class Notification(TimestampedModel):
 
     def __str__(self) -> str:
         return f"notification #{self.pk} {self.kind}"
+
+
+class Receipt(TimestampedModel):
+    """The written acknowledgement the offender gets of a notice or a check-in.
+
+    ``reference`` is the short code the offender quotes; it resolves, for the supervising
+    station (``station``, scoping), to the recorded object (``object_type``/``object_id``).
+    ``offender_id`` and ``object_id`` are plain ids: push sits below the apps whose records a
+    receipt acknowledges. ``sms`` is empty when the offender has no phone (the printable page).
+    """
+
+    reference = models.CharField(max_length=9, unique=True)
+    kind = models.CharField(max_length=40)
+    offender_id = models.BigIntegerField(db_index=True)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField()
+    station = models.ForeignKey(
+        "jurisdictions.PoliceStation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the offender's supervising station (who may look the reference up)",
+    )
+    recorded_station = models.ForeignKey(
+        "jurisdictions.PoliceStation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="where it was recorded (named in the text)",
+    )
+    language = models.CharField(max_length=2)
+    sms = models.ForeignKey(
+        SmsMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_type", "object_id"], name="receipt_one_per_object"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"receipt {self.reference}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from push import api
+from push import api, api_receipts
 
 app_name = "push"
 
@@ -14,4 +14,12 @@ urlpatterns = [
         name="notification-read",
     ),
     path("sms/receipts/", api.SmsReceiptApi.as_view(), name="sms-receipts"),
+    path(
+        "receipts/<str:reference>/", api_receipts.ReceiptDetailApi.as_view(), name="receipt-detail"
+    ),
+    path(
+        "receipts/<str:reference>/print/",
+        api_receipts.ReceiptPrintApi.as_view(),
+        name="receipt-print",
+    ),
 ]

@@ -31,6 +31,11 @@ every hook the register offers:
   date must not move when the interval changes (check-ins: those in a missed period).
 - ``counter_lookup_burst(officer, misses)`` — a burst of CNIC lookups that matched no one at a
   counter (``registry.services.lookup``): a higher app raises the security notice.
+- ``notice_filed(notice, actor)`` — a notice of change was filed (after its write and audit):
+  the offender's receipt, the NPB told of international travel.
+- ``supervision_moved(offender, previous, current, actor)`` — the open supervision period
+  changed (another district or station); ``previous``/``current`` are the closed and the new
+  ``SupervisionPeriod``: the hand-over between the two sides.
 - ``beat_offender_ids(officer)`` — offender ids a beat officer may see (those with a task
   assigned to it); with no handler a beat officer sees none.
 """
@@ -49,6 +54,8 @@ HOOK_NAMES = frozenset(
         "travel_acknowledged",
         "travel_cancelled",
         "travel_returned",
+        "notice_filed",
+        "supervision_moved",
         "timeline_entries",
         "beat_offender_ids",
         "counter_lookup_burst",

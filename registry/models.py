@@ -133,6 +133,11 @@ class Offender(TimestampedModel):
     # confirmed check-in and the last counted confirmed verification visit.
     last_checkin_on = models.DateField(null=True, blank=True)
     last_verified_on = models.DateField(null=True, blank=True)
+    # The language of the SMS the register sends the offender (receipts); "" follows the
+    # deployment's NIGRANI_SMS_LANGUAGE, so a deployment default can change without a migration.
+    sms_language = models.CharField(
+        max_length=2, choices=[("ur", "Urdu"), ("en", "English")], blank=True, default=""
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

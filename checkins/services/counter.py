@@ -52,6 +52,7 @@ from checkins.models import (
     OtpChallenge,
     StationTerminal,
 )
+from checkins.receipts import checkin_receipt_issue
 from checkins.selectors import checkin_get
 from common.exceptions import ApplicationError, Conflict, Forbidden, NotFound, RateLimited
 from push.services import notify_officers, sms_cancel, sms_enqueue
@@ -768,6 +769,7 @@ def _confirm(
         checkin.notices.set(notices)
     if closed:
         checkin.travel_notices_closed.set(closed)
+    checkin_receipt_issue(checkin=checkin)
     # The override's reason is free text and may name people: it stays on the check-in.
     audit_record(
         actor=actor,

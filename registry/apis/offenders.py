@@ -164,6 +164,7 @@ class OffenderSerializer(serializers.Serializer):
     address = serializers.SerializerMethodField()
     released_on = serializers.DateField(allow_null=True)
     release_prison = serializers.CharField()
+    sms_language = serializers.CharField(help_text="ur, en, or empty: the deployment's")
     registration_ends_on = serializers.DateField(allow_null=True)
     next_checkin_due = serializers.DateField(allow_null=True)
     next_verification_due = serializers.DateField(allow_null=True)
@@ -478,6 +479,12 @@ class OffenderDetailApi(APIView):
     @extend_schema_serializer(component_name="OffenderUpdate")
     class InputSerializer(_IdentityFields):
         address = AddressInputSerializer()
+        sms_language = serializers.ChoiceField(
+            choices=["", "ur", "en"],
+            required=False,
+            allow_blank=True,
+            help_text="the offender's SMS language (receipts); empty: the deployment's",
+        )
 
     @extend_schema(
         tags=[TAG],

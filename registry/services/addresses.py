@@ -94,14 +94,17 @@ def _supervise_at(
     station: PoliceStation | None,
     beat: Beat | None,
     at: datetime,
-) -> None:
+) -> tuple[SupervisionPeriod | None, SupervisionPeriod]:
     """Supervision follows the current address: the record's district, station and beat, and
-    the open supervision period with them."""
+    the open supervision period with them. Returns the period open before and the one open
+    now (the same period when supervision did not move)."""
     offender.district = district
     offender.station = station
     offender.beat = beat
     offender.save(update_fields=["district", "station", "beat", "updated_at"])
-    supervision_sync(offender=offender, at=at)
+    previous = SupervisionPeriod.objects.filter(offender=offender, ended_at__isnull=True).first()
+    current = supervision_sync(offender=offender, at=at)
+    return previous, current
 
 
 def address_change(
@@ -140,7 +143,9 @@ def address_change(
         old_district = offender.district if offender.district_id else None
         old_station_id = offender.station_id
         transferred = old_district is not None and old_district.pk != district.pk
-        _supervise_at(offender=offender, district=district, station=station, beat=beat, at=now)
+        previous, current = _supervise_at(
+            offender=offender, district=district, station=station, beat=beat, at=now
+        )
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -156,6 +161,15 @@ def address_change(
             },
         )
         hooks.call("address_changed", offender=offender, address=address, actor=actor)
+        if previous is not None and previous.pk != current.pk:
+            previous.refresh_from_db(fields=["ended_at"])
+            hooks.call(
+                "supervision_moved",
+                offender=offender,
+                previous=previous,
+                current=current,
+                actor=actor,
+            )
         if transferred:
             hooks.call(
                 "offender_transferred", offender=offender, old_district=old_district, actor=actor

@@ -333,6 +333,7 @@ def notice_file(
         )
         if notice.is_late and not via_counter:
             hooks.call("notice_late", notice=notice, actor=actor)
+        hooks.call("notice_filed", notice=notice, actor=actor)
     return notice
 
 

@@ -99,8 +99,20 @@ _TEXT_FIELDS: dict[str, tuple[int, bool]] = {
     "biometric_ref": (255, False),
 }
 UPDATABLE_FIELDS = frozenset(
-    {*_TEXT_FIELDS, "aliases", "gender", "date_of_birth", "phone", "cnic", "risk_tier", "address"}
+    {
+        *_TEXT_FIELDS,
+        "aliases",
+        "gender",
+        "date_of_birth",
+        "phone",
+        "cnic",
+        "risk_tier",
+        "address",
+        "sms_language",
+    }
 )
+# The offender's SMS language; "" follows the deployment's NIGRANI_SMS_LANGUAGE.
+SMS_LANGUAGES = ("", "ur", "en")
 
 
 @dataclass
@@ -685,6 +697,10 @@ def offender_update(*, actor: Officer, offender_id: int, data: dict[str, Any]) -
             changes["cnic"], changes["cnic_index"] = _cnic(data, errors, exclude_pk=offender.pk)
         if "risk_tier" in data:
             changes["risk_tier"] = _risk_tier(data, errors)
+        if "sms_language" in data:
+            if data["sms_language"] not in SMS_LANGUAGES:
+                errors.add("sms_language", "One of ur, en, or empty for the deployment's.")
+            changes["sms_language"] = data["sms_language"]
         address = _address(data["address"], errors) if "address" in data else None
         if address is not None:
             _require_district(actor, address.district)

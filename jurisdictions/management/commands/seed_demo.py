@@ -24,6 +24,7 @@ SEEDERS: list[str] = [
     "checkins.demo.seed_demo_checkins",
     "disclosures.demo.seed_demo_disclosures",
     "geofence.demo.seed_demo_geofence",
+    "liaison.demo.seed_demo_liaison",
 ]
 
 
