@@ -335,6 +335,14 @@ NIGRANI_CHECKIN_ACCURACY_CAP_M = env_int("NIGRANI_CHECKIN_ACCURACY_CAP_M", 150)
 # Language of the offender's SMS (check-in codes, reminders): ur or en.
 NIGRANI_SMS_LANGUAGE = env_str("NIGRANI_SMS_LANGUAGE", "ur")
 
+# --- Alerts (compliance/ lifecycle, push/ delivery) -------------------------------------------
+# A websocket ticket opens one socket within this many seconds; an open socket re-checks its
+# officer's sign-in and role this often (at most 60: a logout closes it within a minute).
+NIGRANI_WS_TICKET_SECONDS = env_int("NIGRANI_WS_TICKET_SECONDS", 30)
+NIGRANI_WS_RECHECK_SECONDS = env_float("NIGRANI_WS_RECHECK_SECONDS", 60.0)
+if not 0 < NIGRANI_WS_RECHECK_SECONDS <= 60:
+    raise ConfigError("NIGRANI_WS_RECHECK_SECONDS must be in (0, 60]")
+
 # --- Logging: structured enough to grep, never protected values ------------------------------
 LOGGING = {
     "version": 1,

@@ -44,3 +44,21 @@ def deliver_violation_alert(violation_id: int) -> str:
         violation.district_id,
     )
     return ALERT_PENDING
+
+
+# Every minute: the shortest acknowledgement deadline (critical, 2 minutes) is then late by at
+# most a minute. Procrastinate reads cron in UTC.
+ESCALATION_SWEEP_CRON = "* * * * *"
+
+
+@app.periodic(cron=ESCALATION_SWEEP_CRON)
+@app.task(name="compliance.sweep_escalations", queue="alerts", retry=_ALERT_RETRY)
+def sweep_escalations(timestamp: int) -> dict[str, int]:
+    """Climb every alert past its deadline one step (set-based); see
+    ``compliance.alerts.alert_escalation_sweep``."""
+    from compliance.alerts import alert_escalation_sweep
+
+    result = alert_escalation_sweep()
+    if result["escalated"] or result["reopened"]:
+        logger.info("escalation sweep: %s", result)
+    return result

@@ -138,3 +138,105 @@ class Notification(TimestampedModel):
 
     def __str__(self) -> str:
         return f"notification #{self.pk} {self.kind}"
+
+
+class AlertEventType(models.TextChoices):
+    """What a control room is told about an alert (the websocket message types)."""
+
+    RAISED = "alert.raised"
+    UPDATED = "alert.updated"  # acknowledged, assigned, a repeat joined the episode
+    ESCALATED = "alert.escalated"  # climbed (or repeated) a ladder step
+    CLOSED = "alert.closed"  # resolved or dismissed
+
+
+class AlertSequence(models.Model):
+    """The last sequence number handed out in a district's alert stream. Taking the next one
+    is ``UPDATE … SET last_seq = last_seq + n RETURNING``: the row lock is held until commit,
+    so events of one district commit in sequence order and a reader never sees a gap fill in
+    later."""
+
+    district = models.OneToOneField(
+        "jurisdictions.District", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last_seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"district {self.district_id} at {self.last_seq}"
+
+
+class AlertEvent(models.Model):
+    """One event of a district's alert stream, written in the transaction that caused it (an
+    outbox): group sends are at-most-once, so a socket that missed one backfills from here.
+    ``payload`` carries ids, codes and times only: no names, CNIC, phone numbers, addresses."""
+
+    district = models.ForeignKey(
+        "jurisdictions.District", on_delete=models.CASCADE, related_name="+"
+    )
+    seq = models.BigIntegerField()
+    type = models.CharField(max_length=32, choices=AlertEventType.choices)
+    alert_id = models.BigIntegerField(help_text="the violation id (push sits below compliance)")
+    payload = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["district", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "seq"], name="alertevent_unique_seq"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="alertevent_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.seq} of district {self.district_id}"
+
+
+class WsTicket(models.Model):
+    """A short-lived, single-use ticket that opens one websocket (stored as its SHA-256).
+
+    It remembers what the officer signed in with (the web session or the device token), so an
+    open socket can be closed when that sign-in ends."""
+
+    ticket_hash = models.CharField(max_length=64, unique=True)
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    session_key = models.CharField(max_length=40, blank=True)
+    device_token = models.ForeignKey(
+        "accounts.DeviceToken", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="wsticket_one_sign_in",
+                condition=(Q(session_key="") & Q(device_token__isnull=False))
+                | (~Q(session_key="") & Q(device_token__isnull=True)),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ws ticket {self.pk} of {self.officer_id}"
+
+
+class AlertCursor(models.Model):
+    """The last sequence of a district's stream an officer's client acknowledged: where a
+    reconnect without an explicit ``after`` resumes."""
+
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    district = models.ForeignKey(
+        "jurisdictions.District", on_delete=models.CASCADE, related_name="+"
+    )
+    acked_seq = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["officer", "district"], name="alertcursor_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.officer_id} at {self.acked_seq} in {self.district_id}"

@@ -14,4 +14,5 @@ urlpatterns = [
         name="notification-read",
     ),
     path("sms/receipts/", api.SmsReceiptApi.as_view(), name="sms-receipts"),
+    path("ws-ticket/", api.WsTicketApi.as_view(), name="ws-ticket"),
 ]
