@@ -16,6 +16,7 @@ from accounts.roles import render_markdown as render_permissions_markdown
 from backend.env import (
     ConfigError,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_required,
@@ -241,7 +242,21 @@ NIGRANI_BLIND_INDEX_KEY = _blind_key
 
 # --- Outbound channels (push/) --------------------------------------------------------------
 NIGRANI_SMS_BACKEND = env_str("NIGRANI_SMS_BACKEND", "console")
+# Pushes: console (development: prints), fcm (Firebase Cloud Messaging) or none (off).
 NIGRANI_PUSH_BACKEND = env_str("NIGRANI_PUSH_BACKEND", "console")
+if NIGRANI_PUSH_BACKEND not in ("console", "fcm", "none"):
+    raise ConfigError("NIGRANI_PUSH_BACKEND must be console, fcm or none")
+# FCM: the service-account key file; another base URL than Google's (a local fake in tests);
+# a short per-request timeout; attempts per message and the backoff base (2, 4, 8 … s, capped
+# at 10 minutes, never sooner than a 429's Retry-After); a message "sending" this long (its
+# worker died) is sent again; how long FCM keeps an undelivered message.
+NIGRANI_FCM_CREDENTIALS_FILE = env_str("NIGRANI_FCM_CREDENTIALS_FILE", "")
+NIGRANI_FCM_ENDPOINT = env_str("NIGRANI_FCM_ENDPOINT", "")
+NIGRANI_FCM_TIMEOUT_SECONDS = env_float("NIGRANI_FCM_TIMEOUT_SECONDS", 5.0)
+NIGRANI_PUSH_MAX_ATTEMPTS = env_int("NIGRANI_PUSH_MAX_ATTEMPTS", 8)
+NIGRANI_PUSH_RETRY_BASE_SECONDS = env_float("NIGRANI_PUSH_RETRY_BASE_SECONDS", 2.0)
+NIGRANI_PUSH_STUCK_SECONDS = env_int("NIGRANI_PUSH_STUCK_SECONDS", 120)
+NIGRANI_PUSH_TTL_SECONDS = env_int("NIGRANI_PUSH_TTL_SECONDS", 3600)
 # console (development only: prints and keeps the outbox row) or http (a generic HTTPS gateway).
 NIGRANI_SMS_HTTP_URL = env_str("NIGRANI_SMS_HTTP_URL", "")
 NIGRANI_SMS_HTTP_API_KEY = env_str("NIGRANI_SMS_HTTP_API_KEY", "")
@@ -261,8 +276,6 @@ NIGRANI_SMS_RECEIPT_SECRET = env_str("NIGRANI_SMS_RECEIPT_SECRET", "")
 NIGRANI_SMS_RECEIPT_MAX_AGE_SECONDS = env_int("NIGRANI_SMS_RECEIPT_MAX_AGE_SECONDS", 300)
 
 # --- Field verification (mobile_api/) -------------------------------------------------------
-from backend.env import env_float  # noqa: E402 - kept inside this app's section
-
 # When a confirmed visit counts (mobile_api.rules): within max(radius, factor × accuracy) of
 # the registered point, accuracy at most the cap, the fix at most this old, no mock location.
 NIGRANI_VISIT_MIN_RADIUS_M = env_float("NIGRANI_VISIT_MIN_RADIUS_M", 100.0)
@@ -342,6 +355,9 @@ NIGRANI_WS_TICKET_SECONDS = env_int("NIGRANI_WS_TICKET_SECONDS", 30)
 NIGRANI_WS_RECHECK_SECONDS = env_float("NIGRANI_WS_RECHECK_SECONDS", 60.0)
 if not 0 < NIGRANI_WS_RECHECK_SECONDS <= 60:
     raise ConfigError("NIGRANI_WS_RECHECK_SECONDS must be in (0, 60]")
+# A critical alert still unacknowledged this long after its step was pushed is also sent by
+# SMS to the step's officers with a work phone.
+NIGRANI_ALERT_SMS_AFTER_SECONDS = env_int("NIGRANI_ALERT_SMS_AFTER_SECONDS", 60)
 
 # --- Logging: structured enough to grep, never protected values ------------------------------
 LOGGING = {

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -43,9 +44,12 @@ from compliance.models import (
 )
 from push.alert_stream import alert_events_append
 from push.models import AlertEventType
+from push.pushes import push_enqueue
 from push.services import notify_officers
 
 NOTICE_KIND = "alert"
+ASSIGNED_KIND = "alert_assigned"
+ASSIGNEE_TARGET = "assignee"
 ACK_TIMEOUT_REASON = "acknowledgement timed out"
 
 
@@ -179,20 +183,115 @@ def _notify_steps(violations: list[Violation], *, now: datetime) -> list[AlertNo
         if not officers:
             notices.append(AlertNotice(officer=None, channel=NoticeChannel.NOBODY, **common))
             continue
-        # No identity in the text: the officer opens the alert by id.
-        notify_officers(
-            officers=officers,
-            kind=NOTICE_KIND,
-            text=f"Alert #{violation.pk}: {violation.kind}, severity {violation.severity}",
-            object_type="violation",
-            object_id=violation.pk,
-        )
-        seen: set[int] = set()
-        for officer in officers:
-            if officer.pk not in seen:
-                seen.add(officer.pk)
-                notices.append(AlertNotice(officer=officer, channel=NoticeChannel.IN_APP, **common))
+        notices.extend(_tell(violation, officers, common=common, kind=NOTICE_KIND))
+    _schedule_sms_fallbacks(violations, now=now)
     return AlertNotice.objects.bulk_create(notices)
+
+
+def _schedule_sms_fallbacks(violations: list[Violation], *, now: datetime) -> None:
+    from compliance.jobs import alert_sms_fallback_job
+
+    with_sms = set(
+        AlertPolicy.objects.filter(
+            severity__in={v.severity for v in violations}, sms_fallback=True
+        ).values_list("severity", flat=True)
+    )
+    when = now + timedelta(seconds=settings.NIGRANI_ALERT_SMS_AFTER_SECONDS)
+    for violation in violations:
+        if violation.severity in with_sms:
+            alert_sms_fallback_job.configure(schedule_at=when).defer(
+                violation_id=violation.pk,
+                level=violation.escalation_level,
+                repeat=violation.escalation_repeats,
+            )
+
+
+SMS_PURPOSE = "alert_fallback"
+
+
+def alert_sms_fallback(*, violation_id: int, level: int, repeat: int) -> int:
+    """The SMS fallback of a critical alert: if it is still open at the same step, text the
+    step's officers who have a work phone (the text names no offender); once per step.
+    Returns how many SMS were queued."""
+    from push.services import sms_enqueue
+
+    with transaction.atomic():
+        violation = Violation.objects.select_for_update().filter(pk=violation_id).first()
+        if (
+            violation is None
+            or violation.status != ViolationStatus.OPEN
+            or (violation.escalation_level, violation.escalation_repeats) != (level, repeat)
+        ):
+            return 0
+        step = AlertNotice.objects.filter(violation=violation, level=level, repeat=repeat)
+        if step.filter(channel=NoticeChannel.SMS).exists():
+            return 0
+        officers = Officer.objects.filter(
+            pk__in=step.exclude(target=ASSIGNEE_TARGET)
+            .filter(officer__isnull=False)
+            .values("officer_id"),
+            is_active=True,
+        ).exclude(work_phone="")
+        now = timezone.now()
+        notices = []
+        for officer in officers:
+            sms_enqueue(
+                to=officer.work_phone,
+                text=(
+                    f"Nigrani: critical alert #{violation.pk} ({violation.kind}) is not "
+                    "acknowledged. Open Nigrani or call the control room."
+                ),
+                purpose=SMS_PURPOSE,
+            )
+            notices.append(
+                AlertNotice(
+                    violation=violation,
+                    level=level,
+                    repeat=repeat,
+                    target=step.first().target,
+                    officer=officer,
+                    channel=NoticeChannel.SMS,
+                    notified_at=now,
+                )
+            )
+        AlertNotice.objects.bulk_create(notices)
+    return len(notices)
+
+
+def _tell(violation: Violation, officers: list[Officer], *, common: dict, kind: str) -> list:
+    """In-app notice and push to each officer (no identity: the officer opens the alert by
+    id); one unsaved ``AlertNotice`` per officer and channel used."""
+    notify_officers(
+        officers=officers,
+        kind=kind,
+        text=f"Alert #{violation.pk}: {violation.kind}, severity {violation.severity}",
+        object_type="violation",
+        object_id=violation.pk,
+    )
+    pushed = {
+        message.officer_id
+        for message in push_enqueue(
+            officers=officers,
+            purpose=kind,
+            data={
+                "type": kind,
+                "alert_id": str(violation.pk),
+                "kind": violation.kind,
+                "severity": str(violation.severity),
+                "level": str(violation.escalation_level),
+            },
+        )
+    }
+    notices = []
+    seen: set[int] = set()
+    for officer in officers:
+        if officer.pk in seen:
+            continue
+        seen.add(officer.pk)
+        notices.append(AlertNotice(officer=officer, channel=NoticeChannel.IN_APP, **common))
+        if officer.pk in pushed:
+            notices.append(AlertNotice(officer=officer, channel=NoticeChannel.PUSH, **common))
+    return notices
 
 
 # --- lifecycle steps, called inside compliance.services' transactions --------------------------
@@ -365,22 +464,14 @@ def alert_assign(*, actor: Officer, violation: Violation, assignee: Officer, now
     Violation.objects.filter(pk=violation.pk).update(assigned_to=assignee, assigned_at=now)
     violation.assigned_to = assignee
     violation.assigned_at = now
-    notify_officers(
-        officers=[assignee],
-        kind="alert_assigned",
-        text=f"Alert #{violation.pk} ({violation.kind}) is assigned to you",
-        object_type="violation",
-        object_id=violation.pk,
-    )
-    AlertNotice.objects.create(
-        violation=violation,
-        level=violation.escalation_level,
-        repeat=violation.escalation_repeats,
-        target="assignee",
-        officer=assignee,
-        channel=NoticeChannel.IN_APP,
-        notified_at=now,
-    )
+    common = {
+        "violation": violation,
+        "level": violation.escalation_level,
+        "repeat": violation.escalation_repeats,
+        "target": ASSIGNEE_TARGET,
+        "notified_at": now,
+    }
+    AlertNotice.objects.bulk_create(_tell(violation, [assignee], common=common, kind=ASSIGNED_KIND))
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,

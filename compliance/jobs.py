@@ -62,3 +62,11 @@ def sweep_escalations(timestamp: int) -> dict[str, int]:
     if result["escalated"] or result["reopened"]:
         logger.info("escalation sweep: %s", result)
     return result
+
+
+@app.task(name="compliance.alert_sms_fallback", queue="alerts", retry=_ALERT_RETRY)
+def alert_sms_fallback_job(violation_id: int, level: int, repeat: int) -> int:
+    """A critical alert's step, some time after its push: SMS if still unacknowledged."""
+    from compliance.alerts import alert_sms_fallback
+
+    return alert_sms_fallback(violation_id=violation_id, level=level, repeat=repeat)

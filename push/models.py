@@ -240,3 +240,59 @@ class AlertCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.officer_id} at {self.acked_seq} in {self.district_id}"
+
+
+class PushStatus(models.TextChoices):
+    QUEUED = "queued"  # waiting for (another) attempt
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"  # FCM accepted it
+    DEAD = "dead"  # FCM says the registration token is gone (UNREGISTERED / INVALID_ARGUMENT)
+    FAILED = "failed"  # refused for another reason, or out of attempts
+    CANCELLED = "cancelled"  # the device was revoked or the officer signed out before sending
+
+
+class PushMessage(TimestampedModel):
+    """One data-only push to one enrolled phone, written in the caller's transaction.
+
+    ``message_id`` travels in the payload and stays the same across retries: delivery is
+    at-least-once (a worker that dies after FCM accepted a message sends it again) and the app
+    drops a message id it has already seen. ``data`` holds ids and codes only."""
+
+    message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    device_token = models.ForeignKey(
+        "accounts.DeviceToken", on_delete=models.CASCADE, related_name="+"
+    )
+    purpose = models.CharField(max_length=40)
+    data = models.JSONField()
+    status = models.CharField(max_length=16, choices=PushStatus.choices, default=PushStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=64, blank=True, help_text="an error code, no text")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                name="pushmessage_status_valid", condition=Q(status__in=PushStatus.values)
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="pushmessage_queued_idx",
+                condition=Q(status=PushStatus.QUEUED),
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                name="pushmessage_sending_idx",
+                condition=Q(status=PushStatus.SENDING),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"push #{self.pk} {self.purpose} {self.status}"
