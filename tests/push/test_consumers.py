@@ -30,11 +30,12 @@ TIMEOUT = 5
 
 @pytest.fixture(autouse=True)
 def redis_layer(settings):
-    """The production layer (channels_redis) on this run's Redis database, never in-memory."""
+    """The production layer (channels_redis' pub/sub layer, see settings) on this run's Redis
+    database, never in-memory."""
     url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [url]},
         }
     }
