@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
 # Use DATABASE_URL when given, else start the embedded PostgreSQL (pgserver) under var/pg.
 WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) scripts/embedded_db.py url)}"
 
-.PHONY: install run test bench lint format schema stop-db ci manage
+.PHONY: install run test bench chaos lint format schema stop-db ci manage
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: install
 
 bench: install
 	$(WITH_DB) NIGRANI_DEV=1 $(PY) -m bench
+
+# kill -9 the job worker in the middle of 10,000 pushes; counts lost and duplicated (scratch DB).
+chaos: install
+	$(WITH_DB) NIGRANI_DEV=1 $(PY) scripts/chaos_push.py 10000
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -41,6 +41,11 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
     last_sent = 0
     recheck: asyncio.Task | None = None
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The live handler and the periodic catch-up both send: one at a time, in order.
+        self.sending = asyncio.Lock()
+
     async def connect(self) -> None:
         ticket = self.scope.get("ws_ticket")
         if ticket is None:
@@ -59,9 +64,10 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         self.group = alert_stream.district_group(self.district_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        self.last_sent = await database_sync_to_async(self._resume_point)(query.get("after"))
-        await self._backfill(upto=None)
-        await self.send_json({"type": MSG_READY, "seq": self.last_sent})
+        async with self.sending:
+            self.last_sent = await database_sync_to_async(self._resume_point)(query.get("after"))
+            await self._backfill(upto=None)
+            await self.send_json({"type": MSG_READY, "seq": self.last_sent})
         self.recheck = asyncio.create_task(self._recheck_loop())
 
     def _resume_point(self, after: str | None) -> int:
@@ -80,20 +86,22 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             district_id=self.district_id, after=self.last_sent, upto=upto
         )
         for event in events:
-            await self.send_json(event)
-            self.last_sent = event["seq"]
+            if event["seq"] > self.last_sent:
+                await self.send_json(event)
+                self.last_sent = event["seq"]
 
     async def alert_event(self, message: dict) -> None:
         """A live event of the district's group (``push.alert_stream.GROUP_MESSAGE_TYPE``)."""
         event = message["event"]
         seq = event["seq"]
-        if seq <= self.last_sent:
-            return
-        if seq > self.last_sent + 1:
-            await self._backfill(upto=seq)
-            return
-        await self.send_json(event)
-        self.last_sent = seq
+        async with self.sending:
+            if seq <= self.last_sent:
+                return
+            if seq > self.last_sent + 1:
+                await self._backfill(upto=seq)
+                return
+            await self.send_json(event)
+            self.last_sent = seq
 
     async def receive_json(self, content: dict, **kwargs) -> None:
         if not isinstance(content, dict) or content.get("type") != MSG_ACK:
@@ -117,12 +125,16 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         return district_id == self.district_id
 
     async def _recheck_loop(self) -> None:
-        """Sockets otherwise outlive a logout: re-check the sign-in and the role regularly."""
+        """Sockets otherwise outlive a logout: re-check the sign-in and the role regularly.
+        Then catch up from the database: an event whose group send was lost (Redis down) with
+        no later event to reveal the gap still arrives within one interval."""
         while True:
             await asyncio.sleep(settings.NIGRANI_WS_RECHECK_SECONDS)
             if not await database_sync_to_async(self._still_allowed)():
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
+            async with self.sending:
+                await self._backfill(upto=None)
 
     async def disconnect(self, code: int) -> None:
         if self.recheck is not None:

@@ -93,7 +93,11 @@ class FcmBackend:
         base = (settings.NIGRANI_FCM_ENDPOINT or GOOGLE_FCM_BASE).rstrip("/")
         service = messaging._get_messaging_service(self.app)
         service._fcm_url = f"{base}/v1/projects/{self.app.project_id}/messages:send"
-        service._client.session.mount(base, requests.adapters.HTTPAdapter(max_retries=0))
+        # Sized like the SDK's own FCM adapter: send_each runs one thread per message.
+        service._client.session.mount(
+            base,
+            requests.adapters.HTTPAdapter(pool_connections=100, pool_maxsize=100, max_retries=0),
+        )
         if base != GOOGLE_FCM_BASE:
             # google-auth looks up the service account's "regional access boundary" at
             # Google's IAM API in a background thread; pointed elsewhere (a local fake, an

@@ -134,7 +134,11 @@ def _handler(fake: FakeFcm) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Authorization") != f"Bearer {ACCESS_TOKEN}":
                 self._answer(401, _error(401, "UNAUTHENTICATED"))
                 return
-            message = json.loads(raw)["message"]
+            try:
+                message = json.loads(raw)["message"]
+            except (ValueError, KeyError):  # a body cut short by a client killed mid-send
+                self._answer(400, _error(400, "INVALID_ARGUMENT"))
+                return
             token = message["token"]
             mode = fake.next_mode(token)
             with fake._lock:

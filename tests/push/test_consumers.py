@@ -222,6 +222,26 @@ async def test_a_lost_group_send_is_filled_from_the_database(control_room, offen
         await communicator.disconnect()
 
 
+async def test_a_lost_last_event_arrives_by_the_periodic_catch_up(
+    control_room, offender, monkeypatch
+):
+    """Redis down while the last event is raised: no later event reveals the gap, the
+    re-check interval's catch-up from the database delivers it anyway, once."""
+    ticket, _ = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    try:
+        _, seq = await receive_until_ready(communicator)
+        monkeypatch.setattr(alert_stream, "alert_events_broadcast", lambda events: 0)
+        violation, _ = await raise_async(offender, key="lost-for-good")
+
+        event = await communicator.receive_json_from(timeout=TIMEOUT)
+
+        assert (event["seq"], event["alert"]["id"]) == (seq + 1, violation.pk)
+        assert await communicator.receive_nothing(timeout=0.3)
+    finally:
+        await communicator.disconnect()
+
+
 async def test_a_reconnect_without_after_resumes_from_the_acknowledged_cursor(
     control_room, offender
 ):

@@ -22,6 +22,7 @@ SEEDERS: list[str] = [
     "push.demo.seed_demo_push",
     "mobile_api.demo.seed_demo_mobile_api",
     "checkins.demo.seed_demo_checkins",
+    "compliance.demo.seed_demo_alerts",
 ]
 
 
