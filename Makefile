@@ -28,8 +28,10 @@ bench: install
 	$(WITH_DB) NIGRANI_DEV=1 $(PY) -m bench
 
 # kill -9 the job worker in the middle of 10,000 pushes; counts lost and duplicated (scratch DB).
+# ... and stop Redis (an embedded Valkey of its own) for a minute under 20 open alert sockets.
 chaos: install
 	$(WITH_DB) NIGRANI_DEV=1 $(PY) scripts/chaos_push.py 10000
+	$(WITH_DB) NIGRANI_DEV=1 $(PY) scripts/chaos_redis.py 60 20
 
 lint: install
 	$(VENV)/bin/ruff check .
