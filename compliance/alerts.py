@@ -44,8 +44,8 @@ from compliance.models import (
 )
 from push.alert_stream import alert_events_append
 from push.models import AlertEventType
-from push.pushes import push_enqueue
-from push.services import notify_officers
+from push.pushes import push_enqueue_many
+from push.services import notify_officers_many
 
 NOTICE_KIND = "alert"
 ASSIGNED_KIND = "alert_assigned"
@@ -169,7 +169,8 @@ def _notify_steps(violations: list[Violation], *, now: datetime) -> list[AlertNo
             ladders[violation.severity] = _ladder(violation.severity)
         targets[violation.pk] = (ladders[violation.severity][violation.escalation_level], violation)
     recipients = _recipients(targets)
-    notices = []
+    notices: list[AlertNotice] = []
+    told: list[tuple[Violation, list[Officer], dict]] = []
     for violation in violations:
         target = targets[violation.pk][0]
         officers = recipients.get(violation.pk, [])
@@ -180,12 +181,63 @@ def _notify_steps(violations: list[Violation], *, now: datetime) -> list[AlertNo
             "target": target,
             "notified_at": now,
         }
-        if not officers:
+        if officers:
+            told.append((violation, officers, common))
+        else:
             notices.append(AlertNotice(officer=None, channel=NoticeChannel.NOBODY, **common))
-            continue
-        notices.extend(_tell(violation, officers, common=common, kind=NOTICE_KIND))
+    notices.extend(_tell(told, kind=NOTICE_KIND))
     _schedule_sms_fallbacks(violations, now=now)
     return AlertNotice.objects.bulk_create(notices)
+
+
+def _tell(told: list[tuple[Violation, list[Officer], dict]], *, kind: str) -> list:
+    """In-app notice and push to each alert's officers (no identity: the officer opens the
+    alert by id), set-based across the alerts; one unsaved ``AlertNotice`` per officer and
+    channel used."""
+    if not told:
+        return []
+    notify_officers_many(
+        notices=[
+            (
+                officers,
+                kind,
+                f"Alert #{violation.pk}: {violation.kind}, severity {violation.severity}",
+                "violation",
+                violation.pk,
+            )
+            for violation, officers, _ in told
+        ]
+    )
+    pushed = {
+        (message.data["alert_id"], message.officer_id)
+        for message in push_enqueue_many(
+            pushes=[
+                (
+                    officers,
+                    kind,
+                    {
+                        "type": kind,
+                        "alert_id": str(violation.pk),
+                        "kind": violation.kind,
+                        "severity": str(violation.severity),
+                        "level": str(violation.escalation_level),
+                    },
+                )
+                for violation, officers, _ in told
+            ]
+        )
+    }
+    notices = []
+    for violation, officers, common in told:
+        seen: set[int] = set()
+        for officer in officers:
+            if officer.pk in seen:
+                continue
+            seen.add(officer.pk)
+            notices.append(AlertNotice(officer=officer, channel=NoticeChannel.IN_APP, **common))
+            if (str(violation.pk), officer.pk) in pushed:
+                notices.append(AlertNotice(officer=officer, channel=NoticeChannel.PUSH, **common))
+    return notices
 
 
 def _schedule_sms_fallbacks(violations: list[Violation], *, now: datetime) -> None:
@@ -197,13 +249,17 @@ def _schedule_sms_fallbacks(violations: list[Violation], *, now: datetime) -> No
         ).values_list("severity", flat=True)
     )
     when = now + timedelta(seconds=settings.NIGRANI_ALERT_SMS_AFTER_SECONDS)
-    for violation in violations:
-        if violation.severity in with_sms:
-            alert_sms_fallback_job.configure(schedule_at=when).defer(
-                violation_id=violation.pk,
-                level=violation.escalation_level,
-                repeat=violation.escalation_repeats,
-            )
+    due = [
+        {
+            "violation_id": violation.pk,
+            "level": violation.escalation_level,
+            "repeat": violation.escalation_repeats,
+        }
+        for violation in violations
+        if violation.severity in with_sms
+    ]
+    if due:
+        alert_sms_fallback_job.configure(schedule_at=when).batch_defer(*due)
 
 
 SMS_PURPOSE = "alert_fallback"
@@ -256,42 +312,6 @@ def alert_sms_fallback(*, violation_id: int, level: int, repeat: int) -> int:
             )
         AlertNotice.objects.bulk_create(notices)
     return len(notices)
-
-
-def _tell(violation: Violation, officers: list[Officer], *, common: dict, kind: str) -> list:
-    """In-app notice and push to each officer (no identity: the officer opens the alert by
-    id); one unsaved ``AlertNotice`` per officer and channel used."""
-    notify_officers(
-        officers=officers,
-        kind=kind,
-        text=f"Alert #{violation.pk}: {violation.kind}, severity {violation.severity}",
-        object_type="violation",
-        object_id=violation.pk,
-    )
-    pushed = {
-        message.officer_id
-        for message in push_enqueue(
-            officers=officers,
-            purpose=kind,
-            data={
-                "type": kind,
-                "alert_id": str(violation.pk),
-                "kind": violation.kind,
-                "severity": str(violation.severity),
-                "level": str(violation.escalation_level),
-            },
-        )
-    }
-    notices = []
-    seen: set[int] = set()
-    for officer in officers:
-        if officer.pk in seen:
-            continue
-        seen.add(officer.pk)
-        notices.append(AlertNotice(officer=officer, channel=NoticeChannel.IN_APP, **common))
-        if officer.pk in pushed:
-            notices.append(AlertNotice(officer=officer, channel=NoticeChannel.PUSH, **common))
-    return notices
 
 
 # --- lifecycle steps, called inside compliance.services' transactions --------------------------
@@ -471,7 +491,7 @@ def alert_assign(*, actor: Officer, violation: Violation, assignee: Officer, now
         "target": ASSIGNEE_TARGET,
         "notified_at": now,
     }
-    AlertNotice.objects.bulk_create(_tell(violation, [assignee], common=common, kind=ASSIGNED_KIND))
+    AlertNotice.objects.bulk_create(_tell([(violation, [assignee], common)], kind=ASSIGNED_KIND))
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,

@@ -23,12 +23,13 @@ _ALERT_RETRY = RetryStrategy(
 
 @app.task(name="compliance.deliver_violation_alert", queue="alerts", retry=_ALERT_RETRY)
 def deliver_violation_alert(violation_id: int) -> str:
-    """Deliver the alert for a newly raised violation.
+    """The worker's record of a newly raised alert.
 
-    Alert routing and delivery (websocket fan-out, push) belong to the alerts issue, which fills
-    this body in; for now the job proves the hand-over: it loads the violation, skips one that
-    officers already closed before the worker got to it, and logs that delivery is pending.
-    Logs carry ids and codes only, never the offender's identity.
+    Delivery itself needs no work here: the raise's transaction already wrote the ladder's
+    first notices, the pushes (``push.PushMessage``, sent by ``push.deliver_pushes``) and the
+    stream events (broadcast after commit, backfilled from the rows). This job loads the
+    violation, skips one that officers closed before the worker got to it, and logs that its
+    delivery is under way. Logs carry ids and codes only, never the offender's identity.
     """
     violation = Violation.objects.only("id", "kind", "severity", "status", "district_id").get(
         pk=violation_id

@@ -34,25 +34,44 @@ RETRY_CAP_SECONDS = 600
 def push_enqueue(*, officers: Iterable[Officer], purpose: str, data: dict[str, str]) -> list:
     """One queued push per live, push-registered phone of each officer, in the caller's
     transaction, and a delivery job deferred with them. Nothing when pushes are off."""
-    unknown = set(data) - ALLOWED_DATA_KEYS
-    if unknown or not all(isinstance(v, str) for v in data.values()):
-        raise ValidationError({"data": [f"Only string ids and codes: {sorted(unknown)}"]})
+    return push_enqueue_many(pushes=[(officers, purpose, data)])
+
+
+def push_enqueue_many(
+    *, pushes: Iterable[tuple[Iterable[Officer], str, dict[str, str]]]
+) -> list[PushMessage]:
+    """``push_enqueue`` for many ``(officers, purpose, data)`` at once: one device query, one
+    insert, one delivery job."""
+    wanted: list[tuple[set[int], str, dict[str, str]]] = []
+    for officers, purpose, data in pushes:
+        unknown = set(data) - ALLOWED_DATA_KEYS
+        if unknown or not all(isinstance(v, str) for v in data.values()):
+            raise ValidationError({"data": [f"Only string ids and codes: {sorted(unknown)}"]})
+        wanted.append(({o.pk for o in officers if o.is_active}, purpose, data))
     if settings.NIGRANI_PUSH_BACKEND == "none":
         return []
-    officer_ids = {officer.pk for officer in officers if officer.is_active}
+    officer_ids = set().union(*(ids for ids, _, _ in wanted)) if wanted else set()
     if not officer_ids:
         return []
     now = timezone.now()
-    devices = DeviceToken.objects.filter(
-        officer_id__in=officer_ids,
-        officer__is_active=True,
-        revoked_at__isnull=True,
-        expires_at__gt=now,
-        fcm_dead_at__isnull=True,
-    ).exclude(fcm_token="")
+    devices_by_officer: dict[int, list[int]] = {}
+    for device_id, officer_id in (
+        DeviceToken.objects.filter(
+            officer_id__in=officer_ids,
+            officer__is_active=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+            fcm_dead_at__isnull=True,
+        )
+        .exclude(fcm_token="")
+        .values_list("id", "officer_id")
+    ):
+        devices_by_officer.setdefault(officer_id, []).append(device_id)
     rows = PushMessage.objects.bulk_create(
-        PushMessage(officer_id=device.officer_id, device_token=device, purpose=purpose, data=data)
-        for device in devices.only("id", "officer_id")
+        PushMessage(officer_id=officer_id, device_token_id=device_id, purpose=purpose, data=data)
+        for ids, purpose, data in wanted
+        for officer_id in sorted(ids)
+        for device_id in devices_by_officer.get(officer_id, [])
     )
     if rows:
         from push.jobs import deliver_pushes
