@@ -3,6 +3,8 @@ district permission, live events, backfill after a disconnect (in order, once), 
 when a group send is lost, cursors, and closing on logout, token revocation and role loss."""
 
 import os
+import sys
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -28,15 +30,29 @@ ORIGIN = [(b"origin", b"http://testserver")]
 TIMEOUT = 5
 
 
+@pytest.fixture(scope="session")
+def redis_url():
+    """REDIS_URL's Redis when set (CI: the machine's), else the embedded Valkey that make run
+    uses, started for the session: never an in-memory layer, never a silent skip."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import embedded_redis
+
+    proc, url = embedded_redis.start()
+    yield url
+    proc.terminate()
+    proc.wait()
+
+
 @pytest.fixture(autouse=True)
-def redis_layer(settings):
-    """The production layer (channels_redis' pub/sub layer, see settings) on this run's Redis
-    database, never in-memory."""
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+def redis_layer(settings, redis_url):
+    """The production layer (channels_redis' pub/sub layer, see settings) on that Redis."""
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [url]},
+            "CONFIG": {"hosts": [redis_url]},
         }
     }
     settings.NIGRANI_WS_RECHECK_SECONDS = 0.05
