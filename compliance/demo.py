@@ -64,5 +64,5 @@ def seed_demo_alerts() -> SeedSummary:
     Violation.objects.filter(pk=violation.pk).update(ack_due_at=now - timedelta(seconds=1))
     summary.created["escalations"] = alert_escalation_sweep()["escalated"]
     violation.refresh_from_db()
-    summary.created[f"alert #{violation.pk} now at ladder step"] = violation.escalation_level
+    summary.created[f"= ladder step of demo alert #{violation.pk}"] = violation.escalation_level
     return summary
