@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
 # Use DATABASE_URL when given, else start the embedded PostgreSQL (pgserver) under var/pg.
 WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) scripts/embedded_db.py url)}"
 
-.PHONY: install run test bench lint format schema stop-db ci manage fuzz
+.PHONY: install run test bench chaos lint format schema stop-db ci manage fuzz
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ bench: install
 # Schemathesis against uvicorn on 127.0.0.1 as three demo roles (slow; not in CI): scripts/fuzz.py.
 fuzz: install
 	$(WITH_DB) $(PY) scripts/fuzz.py
+# kill -9 the job worker in the middle of 10,000 pushes; counts lost and duplicated (scratch DB).
+# ... and stop Redis (an embedded Valkey of its own) for a minute under 20 open alert sockets.
+chaos: install
+	$(WITH_DB) NIGRANI_DEV=1 $(PY) scripts/chaos_push.py 10000
+	$(WITH_DB) NIGRANI_DEV=1 $(PY) scripts/chaos_redis.py 60 20
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -27,6 +27,7 @@ from accounts.services import (
     auth_enrolment_check,
     auth_logout,
     device_login,
+    device_push_token_set,
     device_revoke,
     officer_unlock,
     totp_enrol_confirm,
@@ -384,3 +385,33 @@ class OfficerTotpResetApi(APIView):
         officer = officer_managed_get(actor=request.user, officer_id=officer_id)
         totp_reset(actor=request.user, officer=officer)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DevicePushTokenApi(APIView):
+    @extend_schema_serializer(component_name="DevicePushToken")
+    class InputSerializer(serializers.Serializer):
+        fcm_token = serializers.CharField(max_length=4096)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="auth_device_push_token",
+        request=InputSerializer,
+        responses={204: None},
+        description=(
+            "Register this phone's FCM registration token on the device token the request is "
+            "made with (bearer only). Pushes are data-only and carry no personal data; they "
+            "stop when the device is revoked or the officer signs out."
+        ),
+    )
+    def put(self, request: Request) -> Response:
+        if not isinstance(request.auth, DeviceToken):
+            raise ApplicationError(
+                "Only an enrolled phone (bearer token) can register for push.",
+                code="device_token_required",
+            )
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        device_push_token_set(
+            device_token=request.auth, fcm_token=payload.validated_data["fcm_token"]
+        )
+        return Response(status=204)

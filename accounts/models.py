@@ -72,6 +72,9 @@ class Officer(AbstractUser):
     # Failed logins before this moment no longer count towards a lockout: set by a successful
     # login and by an unlock, so an unlocked officer is not locked again by old failures.
     failures_reset_at = models.DateTimeField(null=True, blank=True)
+    # Work phone (E.164) for the SMS fallback of critical alerts: not every officer's phone
+    # has Google services for push.
+    work_phone = models.CharField(max_length=16, blank=True)
 
     REQUIRED_FIELDS = ["full_name", "role"]
     objects = UserManager()
@@ -144,6 +147,12 @@ class DeviceToken(TimestampedModel):
     revoked_by = models.ForeignKey(
         Officer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The phone's FCM registration token, registered by the app after sign-in; pushes go only
+    # to live tokens (so a revoked device or a logged-out officer gets none), never to one FCM
+    # reported dead (UNREGISTERED / INVALID_ARGUMENT).
+    fcm_token = models.CharField(max_length=4096, blank=True)
+    fcm_registered_at = models.DateTimeField(null=True, blank=True)
+    fcm_dead_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["officer", "device_id"])]

@@ -156,6 +156,37 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "registration_end.read": frozenset({_R.REGISTRY_ADMIN, _R.CONTROL_ROOM}),
     "registration_end.confirm": frozenset({_R.REGISTRY_ADMIN}),
     "travel.export": frozenset({_R.REGISTRY_ADMIN}),
+    # Alerts (compliance owns the lifecycle, push the delivery): a live control-room socket,
+    # assigning an alert to an officer, granting the escalation ladder's duties.
+    "alert.watch": frozenset({_R.REGISTRY_ADMIN, _R.CONTROL_ROOM}),
+    "alert.assign": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
+    "alert.duty.grant": frozenset({_R.SYSTEM_ADMIN}),
+}
+
+
+class Duty(StrEnum):
+    """A standing duty on the escalation ladder, held on top of a role (an officer row in
+    ``compliance.OfficerDuty``, granted and revoked through an audited service)."""
+
+    OFFICER_IN_CHARGE = "officer_in_charge"
+    SUPERVISOR = "supervisor"
+    NATIONAL_DESK = "national_desk"
+
+
+# duty → (the role that may hold it, description)
+DUTY_TABLE: dict[Duty, tuple[Role, str]] = {
+    Duty.OFFICER_IN_CHARGE: (
+        Role.STATION_OFFICER,
+        "Station officer in charge (SHO): second step of the alert ladder for the station.",
+    ),
+    Duty.SUPERVISOR: (
+        Role.CONTROL_ROOM,
+        "Control-room supervisor: third step of the alert ladder for the district.",
+    ),
+    Duty.NATIONAL_DESK: (
+        Role.REGISTRY_ADMIN,
+        "NPB national desk: the ladder's top step, for every district.",
+    ),
 }
 
 
@@ -206,4 +237,13 @@ def render_markdown() -> str:
     for perm, holders in PERMISSIONS.items():
         marks = " | ".join("✔" if r in holders else "" for r in roles)
         lines.append(f"| `{perm}` | {marks} |")
+    lines += [
+        "",
+        "Escalation-ladder duties (granted to an officer of the role, by `alert.duty.grant`):",
+        "",
+        "| duty | role | what for |",
+        "|---|---|---|",
+    ]
+    for duty, (role, text) in DUTY_TABLE.items():
+        lines.append(f"| `{duty}` | `{role}` | {text} |")
     return "\n".join(lines) + "\n"

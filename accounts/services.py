@@ -932,6 +932,34 @@ def device_revoke(*, actor: Officer, officer: Officer, device_id: str) -> int:
         )
 
 
+def device_push_token_set(*, device_token: DeviceToken, fcm_token: str) -> DeviceToken:
+    """Register the phone's FCM registration token on the device token it signed in with (a
+    new token replaces the old one and revives a token FCM had reported dead). Audited without
+    the token itself."""
+    fcm_token = fcm_token.strip()
+    if not fcm_token or len(fcm_token) > 4096 or any(c.isspace() for c in fcm_token):
+        raise ApplicationError(
+            "A registration token is required.", fields={"fcm_token": ["invalid"]}
+        )
+    if not device_token.is_active_at(timezone.now()):
+        raise TokenRejected("This token was revoked; sign in again.", code="token_revoked")
+    now = timezone.now()
+    with transaction.atomic():
+        DeviceToken.objects.filter(pk=device_token.pk).update(
+            fcm_token=fcm_token, fcm_registered_at=now, fcm_dead_at=None
+        )
+        audit_record(
+            actor=device_token.officer,
+            action=AuditAction.UPDATE,
+            object_type=OFFICER,
+            object_id=device_token.officer_id,
+            details={"token_id": device_token.pk, "fcm_token_registered": True},
+        )
+    device_token.fcm_token, device_token.fcm_registered_at = fcm_token, now
+    device_token.fcm_dead_at = None
+    return device_token
+
+
 # --- retention -------------------------------------------------------------------------------
 
 

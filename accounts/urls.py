@@ -11,6 +11,7 @@ urlpatterns = [
     path("totp/enrol/", api.TotpEnrolApi.as_view(), name="auth-totp-enrol"),
     path("totp/confirm/", api.TotpConfirmApi.as_view(), name="auth-totp-confirm"),
     path("devices/", api.DeviceListApi.as_view(), name="auth-device-list"),
+    path("devices/push-token/", api.DevicePushTokenApi.as_view(), name="auth-device-push-token"),
     path(
         "devices/<str:device_id>/revoke/", api.DeviceRevokeApi.as_view(), name="auth-device-revoke"
     ),

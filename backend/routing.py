@@ -1,3 +1,5 @@
 """Websocket routes of every app; the control-room consumer arrives with the alerts issue."""
 
-websocket_urlpatterns: list = []
+from push.routing import websocket_urlpatterns as push_websockets
+
+websocket_urlpatterns: list = [*push_websockets]

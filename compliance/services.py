@@ -12,8 +12,8 @@ from django.utils import timezone
 from accounts.models import Officer
 from audit.models import AuditAction
 from audit.services import audit_record
-from common.exceptions import Conflict, Forbidden
-from compliance import selectors
+from common.exceptions import Conflict, Forbidden, NotFound
+from compliance import alerts, selectors
 from compliance.jobs import deliver_violation_alert
 from compliance.models import (
     Severity,
@@ -47,14 +47,23 @@ def violation_raise(
     lat: float | None = None,
     summary: str,
     detected_at: datetime | None = None,
+    occurred_district_id: int | None = None,
 ) -> tuple[Violation, bool]:
     """Raise a violation for ``cause`` once: returns ``(violation, created)``.
 
     Idempotency rests on the ``violation_unique_cause`` constraint, not on a check before the
     insert: the insert runs in a savepoint, and when a concurrent or earlier raise already made
     the row, the unique violation rolls the savepoint back and the existing row is returned.
-    Only the raise that created the row audits it and defers the alert job, in the caller's
-    transaction, so a rolled-back workflow leaves neither violation nor job behind.
+    Only the raise that created the row audits it and starts its alert (step 1 told, stream
+    events, the delivery job), in the caller's transaction, so a rolled-back workflow leaves
+    neither violation nor alert behind.
+
+    A repeat of an open episode (same offender and kind while an earlier one is open or
+    acknowledged) is still its own violation row, but joins that episode (``episode``) and
+    updates its alert instead of starting a second ladder.
+
+    Routing: ``occurred_district_id`` (or the district covering ``lon``/``lat``) is the
+    district where it happened; its control room is told too when it is not the offender's.
 
     ``summary`` is shown to officers and logged: it must not hold names, CNIC or phone numbers.
     """
@@ -67,28 +76,58 @@ def violation_raise(
         "cause_id": cause_id,
         "cause_key": cause_key,
     }
+    if occurred_district_id is None and lon is not None and lat is not None:
+        occurred_district_id = _district_at(lon=lon, lat=lat)
+    if occurred_district_id == offender.district_id:
+        occurred_district_id = None
+    now = timezone.now()
+    fields = {
+        **identity,
+        "offender": offender,
+        "severity": severity,
+        "occurred_at": occurred_at,
+        "detected_at": detected_at or now,
+        "lon": lon,
+        "lat": lat,
+        "district_id": offender.district_id,
+        "station_id": offender.station_id,
+        "occurred_district_id": occurred_district_id,
+        "summary": summary,
+    }
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                violation = Violation.objects.create(
-                    **identity,
-                    offender=offender,
-                    severity=severity,
-                    occurred_at=occurred_at,
-                    detected_at=detected_at or timezone.now(),
-                    lon=lon,
-                    lat=lat,
-                    district_id=offender.district_id,
-                    station_id=offender.station_id,
-                    summary=summary,
-                )
-        except IntegrityError:
-            existing = Violation.objects.filter(**identity).first()
-            if existing is None:
-                # Not the uniqueness of the cause (another constraint): a real error.
-                raise
+        existing = Violation.objects.filter(**identity).first()
+        if existing is not None:
             return existing, False
-        deliver_violation_alert.defer(violation_id=violation.pk)
+        # Two tries: a concurrent raise may open the episode between our look and our insert
+        # (the violation_one_open_episode constraint refuses the second head); we then join it.
+        for _ in range(2):
+            head = (
+                Violation.objects.select_for_update()
+                .filter(
+                    offender=offender,
+                    kind=kind,
+                    episode__isnull=True,
+                    status__in=[ViolationStatus.OPEN, ViolationStatus.ACKNOWLEDGED],
+                )
+                .first()
+            )
+            try:
+                with transaction.atomic():
+                    violation = Violation.objects.create(**fields, episode=head)
+                break
+            except IntegrityError:
+                existing = Violation.objects.filter(**identity).first()
+                if existing is not None:
+                    return existing, False
+                if head is not None:
+                    raise  # not the cause, not the episode: a real error
+        else:
+            raise IntegrityError("could not open or join the violation's episode")
+        if head is None:
+            alerts.alert_start(violation, now=now)
+            deliver_violation_alert.defer(violation_id=violation.pk)
+        else:
+            alerts.alert_repeat(head, now=now)
         audit_record(
             actor=None,
             action=AuditAction.CREATE,
@@ -101,6 +140,7 @@ def violation_raise(
                 "cause_type": cause_type.model,
                 "cause_id": cause_id,
                 "cause_key": cause_key,
+                "episode": head.pk if head else None,
             },
         )
     return violation, True
@@ -157,6 +197,13 @@ def late_notice_violation_raise(*, notice: Any, actor: Officer | None = None) ->
         summary=f"{notice.kind} notice #{notice.pk} filed {days_late} day(s) after its deadline",
     )
     return violation
+
+
+def _district_at(*, lon: float, lat: float) -> int | None:
+    from jurisdictions.resolve import jurisdiction_resolve
+
+    district = jurisdiction_resolve(lon=lon, lat=lat).district
+    return district.pk if district else None
 
 
 def _validate_raise(
@@ -262,4 +309,34 @@ def _violation_transition(
         )
         for field, value in changes.items():
             setattr(violation, field, value)
+        if violation.episode_id is None:
+            if to_status == ViolationStatus.ACKNOWLEDGED:
+                alerts.alert_acknowledged(violation, now=now)
+            else:
+                alerts.alert_closed(violation, actor=actor, now=now)
+    return violation
+
+
+def violation_assign(*, actor: Officer, violation_id: int, officer_id: int) -> Violation:
+    """Give an open alert to an officer who can see it; the officer is told at once."""
+    if not actor.has_permission("alert.assign"):
+        raise Forbidden("You may not assign alerts.")
+    with transaction.atomic():
+        violation = selectors.violation_get(actor=actor, violation_id=violation_id)
+        if violation.status not in (ViolationStatus.OPEN, ViolationStatus.ACKNOWLEDGED):
+            raise Conflict(
+                f"A violation that is {violation.status} cannot be assigned.",
+                code="invalid_transition",
+                extra={"status": violation.status},
+            )
+        if violation.episode_id is not None:
+            raise Conflict(
+                f"This violation is part of alert #{violation.episode_id}: assign that.",
+                code="part_of_episode",
+                extra={"episode": violation.episode_id},
+            )
+        assignee = Officer.objects.filter(pk=officer_id, is_active=True).first()
+        if assignee is None:
+            raise NotFound("No such officer.", fields={"officer": ["not found"]})
+        alerts.alert_assign(actor=actor, violation=violation, assignee=assignee, now=timezone.now())
     return violation

@@ -28,4 +28,9 @@ urlpatterns = [
         apis.ViolationDismissApi.as_view(),
         name="violation-dismiss",
     ),
+    path(
+        "violations/<int:violation_id>/assign/",
+        apis.ViolationAssignApi.as_view(),
+        name="violation-assign",
+    ),
 ]

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from common.pagination import CursorPagination, paginate
 from common.parsers import BoundedJSONParser
 from common.permissions import HoldsPermission
-from push import selectors, services
+from push import alert_stream, selectors, services
 
 TAG = "notifications"
 
@@ -168,3 +168,40 @@ class SmsReceiptApi(APIView):
             occurred_at=data.get("at"),
         )
         return Response(self.OutputSerializer({"accepted": True}).data)
+
+
+class WsTicketApi(APIView):
+    permission_classes = [HoldsPermission]
+    required_permission = "alert.watch"
+
+    @extend_schema_serializer(component_name="WsTicket")
+    class OutputSerializer(serializers.Serializer):
+        ticket = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+        url = serializers.CharField(help_text="path of the alert socket, ticket included")
+
+    @extend_schema(
+        tags=["alerts"],
+        operation_id="ws_ticket_create",
+        request=None,
+        responses={201: OutputSerializer},
+        description=(
+            "A short-lived single-use ticket for `ws/alerts/?ticket=…`: the socket never "
+            "carries a long-lived token in its URL. Bound to the sign-in that asked for it, "
+            "so the socket closes when that session or device token ends."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        from accounts.models import DeviceToken
+
+        device_token = request.auth if isinstance(request.auth, DeviceToken) else None
+        session_key = "" if device_token else (request.session.session_key or "")
+        issued = alert_stream.ws_ticket_issue(
+            officer=request.user, session_key=session_key, device_token=device_token
+        )
+        body = {
+            "ticket": issued.ticket,
+            "expires_at": issued.expires_at,
+            "url": f"/ws/alerts/?ticket={issued.ticket}",
+        }
+        return Response(self.OutputSerializer(body).data, status=201)

@@ -43,3 +43,45 @@ def prune_receipt_signatures(timestamp: int) -> int:
     deleted = services.sms_receipt_signatures_prune()
     logger.info("pruned %s receipt signatures", deleted)
     return deleted
+
+
+PUSH_QUEUE = "push"
+PUSH_SWEEP_CRON = "* * * * *"
+# One job drains at most this many batches; more work defers a follow-up job.
+_BATCHES_PER_JOB = 20
+
+
+@app.task(name="push.deliver_pushes", queue=PUSH_QUEUE)
+def deliver_pushes() -> dict[str, int]:
+    """Send due pushes in batches of ≤ 500 until none is due, then schedule a job for the
+    earliest retry, if any (see ``push.pushes``)."""
+    from django.utils import timezone
+
+    from push import pushes
+
+    totals: dict[str, int] = {}
+    for _ in range(_BATCHES_PER_JOB):
+        counts = pushes.push_deliver_batch()
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        if not counts["claimed"]:
+            break
+    else:
+        deliver_pushes.defer()
+        return totals
+    due = pushes.push_next_due()
+    if due is not None:
+        deliver_pushes.configure(schedule_at=max(due, timezone.now())).defer()
+    return totals
+
+
+@app.periodic(cron=PUSH_SWEEP_CRON)
+@app.task(name="push.sweep_pushes", queue=PUSH_QUEUE)
+def sweep_pushes(timestamp: int) -> int:
+    """Every minute: queue again pushes of dead workers and make sure due ones have a job."""
+    from push import pushes
+
+    requeued = pushes.push_sweep()
+    if requeued or pushes.push_next_due() is not None:
+        deliver_pushes.defer()
+    return requeued

@@ -186,3 +186,161 @@ class Receipt(TimestampedModel):
 
     def __str__(self) -> str:
         return f"receipt {self.reference}"
+
+
+class AlertEventType(models.TextChoices):
+    """What a control room is told about an alert (the websocket message types)."""
+
+    RAISED = "alert.raised"
+    UPDATED = "alert.updated"  # acknowledged, assigned, a repeat joined the episode
+    ESCALATED = "alert.escalated"  # climbed (or repeated) a ladder step
+    CLOSED = "alert.closed"  # resolved or dismissed
+
+
+class AlertSequence(models.Model):
+    """The last sequence number handed out in a district's alert stream. Taking the next one
+    is ``UPDATE … SET last_seq = last_seq + n RETURNING``: the row lock is held until commit,
+    so events of one district commit in sequence order and a reader never sees a gap fill in
+    later."""
+
+    district = models.OneToOneField(
+        "jurisdictions.District", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last_seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"district {self.district_id} at {self.last_seq}"
+
+
+class AlertEvent(models.Model):
+    """One event of a district's alert stream, written in the transaction that caused it (an
+    outbox): group sends are at-most-once, so a socket that missed one backfills from here.
+    ``payload`` carries ids, codes and times only: no names, CNIC, phone numbers, addresses."""
+
+    district = models.ForeignKey(
+        "jurisdictions.District", on_delete=models.CASCADE, related_name="+"
+    )
+    seq = models.BigIntegerField()
+    type = models.CharField(max_length=32, choices=AlertEventType.choices)
+    alert_id = models.BigIntegerField(help_text="the violation id (push sits below compliance)")
+    payload = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["district", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "seq"], name="alertevent_unique_seq"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="alertevent_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.seq} of district {self.district_id}"
+
+
+class WsTicket(models.Model):
+    """A short-lived, single-use ticket that opens one websocket (stored as its SHA-256).
+
+    It remembers what the officer signed in with (the web session or the device token), so an
+    open socket can be closed when that sign-in ends."""
+
+    ticket_hash = models.CharField(max_length=64, unique=True)
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    session_key = models.CharField(max_length=40, blank=True)
+    device_token = models.ForeignKey(
+        "accounts.DeviceToken", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="wsticket_one_sign_in",
+                condition=(Q(session_key="") & Q(device_token__isnull=False))
+                | (~Q(session_key="") & Q(device_token__isnull=True)),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ws ticket {self.pk} of {self.officer_id}"
+
+
+class AlertCursor(models.Model):
+    """The last sequence of a district's stream an officer's client acknowledged: where a
+    reconnect without an explicit ``after`` resumes."""
+
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    district = models.ForeignKey(
+        "jurisdictions.District", on_delete=models.CASCADE, related_name="+"
+    )
+    acked_seq = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["officer", "district"], name="alertcursor_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.officer_id} at {self.acked_seq} in {self.district_id}"
+
+
+class PushStatus(models.TextChoices):
+    QUEUED = "queued"  # waiting for (another) attempt
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"  # FCM accepted it
+    DEAD = "dead"  # FCM says the registration token is gone (UNREGISTERED / INVALID_ARGUMENT)
+    FAILED = "failed"  # refused for another reason, or out of attempts
+    CANCELLED = "cancelled"  # the device was revoked or the officer signed out before sending
+
+
+class PushMessage(TimestampedModel):
+    """One data-only push to one enrolled phone, written in the caller's transaction.
+
+    ``message_id`` travels in the payload and stays the same across retries: delivery is
+    at-least-once (a worker that dies after FCM accepted a message sends it again) and the app
+    drops a message id it has already seen. ``data`` holds ids and codes only."""
+
+    message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    device_token = models.ForeignKey(
+        "accounts.DeviceToken", on_delete=models.CASCADE, related_name="+"
+    )
+    purpose = models.CharField(max_length=40)
+    data = models.JSONField()
+    status = models.CharField(max_length=16, choices=PushStatus.choices, default=PushStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=64, blank=True, help_text="an error code, no text")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                name="pushmessage_status_valid", condition=Q(status__in=PushStatus.values)
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="pushmessage_queued_idx",
+                condition=Q(status=PushStatus.QUEUED),
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                name="pushmessage_sending_idx",
+                condition=Q(status=PushStatus.SENDING),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"push #{self.pk} {self.purpose} {self.status}"

@@ -451,6 +451,37 @@ def notify_officers(
 ) -> list[Notification]:
     """In-app notices for officers, written in the caller's transaction (one row per distinct
     active officer). ``text`` is shown as is: it must not hold names, CNIC or phone numbers."""
+    return notify_officers_many(notices=[(officers, kind, text, object_type, object_id)])
+
+
+def notify_officers_many(
+    *, notices: Iterable[tuple[Iterable[Officer], str, str, str, int | str]]
+) -> list[Notification]:
+    """``notify_officers`` for many ``(officers, kind, text, object_type, object_id)`` at once,
+    in one insert (a sweep telling a thousand alerts' officers)."""
+    rows: list[Notification] = []
+    for officers, kind, text, object_type, object_id in notices:
+        errors = _notice_errors(kind=kind, text=text, object_type=object_type, object_id=object_id)
+        if errors:
+            raise ValidationError(errors)
+        seen: set[int] = set()
+        for officer in officers:
+            if officer.pk in seen or not officer.is_active:
+                continue
+            seen.add(officer.pk)
+            rows.append(
+                Notification(
+                    officer=officer,
+                    kind=kind,
+                    text=text.strip(),
+                    object_type=object_type,
+                    object_id=str(object_id),
+                )
+            )
+    return Notification.objects.bulk_create(rows)
+
+
+def _notice_errors(*, kind: str, text: str, object_type: str, object_id: int | str) -> dict:
     errors: dict[str, list[str]] = {}
     if not PURPOSE.match(kind or ""):
         errors["kind"] = ["A short lowercase code is expected, e.g. checkin_locked."]
@@ -458,24 +489,7 @@ def notify_officers(
         errors["text"] = ["A text of 1 to 500 characters is required."]
     if not object_type or len(object_type) > 40 or len(str(object_id)) > 64:
         errors["object_type"] = ["An object type (≤ 40) and id (≤ 64) are required."]
-    if errors:
-        raise ValidationError(errors)
-    seen: set[int] = set()
-    rows = []
-    for officer in officers:
-        if officer.pk in seen or not officer.is_active:
-            continue
-        seen.add(officer.pk)
-        rows.append(
-            Notification(
-                officer=officer,
-                kind=kind,
-                text=text.strip(),
-                object_type=object_type,
-                object_id=str(object_id),
-            )
-        )
-    return Notification.objects.bulk_create(rows)
+    return errors
 
 
 DENIAL_BURST = "denial_burst"

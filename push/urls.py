@@ -22,4 +22,5 @@ urlpatterns = [
         api_receipts.ReceiptPrintApi.as_view(),
         name="receipt-print",
     ),
+    path("ws-ticket/", api.WsTicketApi.as_view(), name="ws-ticket"),
 ]

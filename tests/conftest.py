@@ -289,15 +289,21 @@ def _migration_seeded_rows(request, django_db_blocker):
     if not uses_db:
         return
     request.getfixturevalue("django_db_setup")
+    import importlib
+
     from django.apps import apps as django_apps
 
+    from compliance.models import AlertPolicy
     from registry.models import ReportingPolicy
 
     with django_db_blocker.unblock():
         if not ReportingPolicy.objects.exists():
-            import importlib
-
             importlib.import_module("registry.migrations.0003_seed_policies").seed(
+                django_apps, None
+            )
+
+        if not AlertPolicy.objects.exists():
+            importlib.import_module("compliance.migrations.0005_seed_alert_policies").seed(
                 django_apps, None
             )
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('compliance', '0004_violation_ended_at'),
+        ('compliance', '0006_violation_ended_at'),
         ('jurisdictions', '0002_bbox_gist_indexes'),
         ('registry', '0003_seed_policies'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

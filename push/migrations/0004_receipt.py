@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('jurisdictions', '0002_bbox_gist_indexes'),
-        ('push', '0001_initial'),
+        ('push', '0003_push_outbox'),
     ]
 
     operations = [

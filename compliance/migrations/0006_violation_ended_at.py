@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compliance', '0003_violationstatuschange'),
+        ('compliance', '0005_seed_alert_policies'),
     ]
 
     operations = [

@@ -1,0 +1,337 @@
+"""Alert figures: violation raised → ``alert.raised`` on a websocket (through Redis), fan-out
+to 200 concurrent control-room sockets, alert → FCM request at a local fake FCM server, FCM
+throughput from one worker, and the set-based escalation sweep.
+
+Everything runs against the real services: the ASGI application in process with channels'
+WebsocketCommunicator on the configured Redis (REDIS_URL, else make run's embedded Valkey is
+started for the run), PostgreSQL, firebase-admin against tests/push/fake_fcm.py. Its rows live
+in a district of its own and are deleted at the end (audit events stay: the trail is
+append-only).
+"""
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+RAISES = 200
+SOCKETS = 200
+FAN_OUTS = 20
+FCM_LATENCY = 200
+FCM_THROUGHPUT = 2000
+SWEEP_ALERTS = 3_000
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def _ensure_redis() -> object | None:
+    if settings.REDIS_URL:
+        return None
+    sys.path.insert(0, str(Path(settings.BASE_DIR) / "scripts"))
+    import embedded_redis
+
+    proc, url = embedded_redis.start()
+    settings.REDIS_URL = url
+    return proc
+
+
+def _layer_settings() -> None:
+    from channels.layers import channel_layers
+
+    backend = {
+        "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "core": "channels_redis.core.RedisChannelLayer",
+    }[settings.NIGRANI_CHANNEL_LAYER]
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": backend, "CONFIG": {"hosts": [settings.REDIS_URL]}}
+    }
+    channel_layers.backends.clear()
+
+
+def _world():
+    from tests.compliance.offenders import make_offender
+
+    from accounts.models import Officer
+    from jurisdictions.models import Beat, District, PoliceStation, Province
+    from tests.factories import square
+
+    tag = uuid.uuid4().hex[:6]
+    province, _ = Province.objects.get_or_create(code="bench", defaults={"name": "Bench"})
+    district = District.objects.create(
+        province=province, code=f"bench-alerts-{tag}", name="Bench", boundary=square(60, 20, 1)
+    )
+    station = PoliceStation.objects.create(
+        district=district,
+        code=f"bench-alerts-{tag}-s",
+        name="Bench S",
+        boundary=square(60, 20, 1),
+        location={"type": "Point", "coordinates": [60.5, 20.5]},
+    )
+    beat = Beat.objects.create(
+        station=station, code=f"bench-alerts-{tag}-b", name="Bench B", boundary=square(60, 20, 1)
+    )
+    watcher = Officer.objects.create_user(
+        username=f"bench-cr-{tag}", password=None, full_name="Bench", role="control_room",
+        district=district,
+    )  # fmt: skip
+    beat_officer = Officer.objects.create_user(
+        username=f"bench-beat-{tag}", password=None, full_name="Bench", role="beat_officer",
+        district=district, station=station, beat=beat,
+    )  # fmt: skip
+    offender = make_offender(district=district, station=station, beat=beat)
+    return district, station, beat, watcher, beat_officer, offender
+
+
+def _ticket(officer) -> str:
+    from push.alert_stream import ws_ticket_issue
+
+    client = Client()
+    client.force_login(officer)
+    return ws_ticket_issue(officer=officer, session_key=client.session.session_key).ticket
+
+
+def _raise(offender, key: str):
+    from compliance.models import Severity, ViolationKind
+    from compliance.services import violation_raise
+
+    with transaction.atomic():
+        return violation_raise(
+            offender=offender,
+            kind=ViolationKind.ABSCONDING_SUSPECTED,
+            severity=Severity.CRITICAL,
+            occurred_at=timezone.now(),
+            cause=offender,
+            cause_key=key,
+            summary="bench",
+        )[0]
+
+
+def _close(violation_id: int, actor) -> None:
+    from compliance.services import violation_dismiss
+
+    violation_dismiss(actor=actor, violation_id=violation_id, reason="bench")
+
+
+async def _open(ticket: str):
+    from channels.testing import WebsocketCommunicator
+
+    from backend.asgi import application
+
+    communicator = WebsocketCommunicator(
+        application, f"/ws/alerts/?ticket={ticket}", headers=[(b"origin", b"http://localhost")]
+    )
+    connected, _ = await communicator.connect(timeout=30)
+    assert connected
+    while (await communicator.receive_json_from(timeout=30))["type"] != "ready":
+        pass
+    return communicator
+
+
+async def _ws_figures(offender, watcher) -> list[tuple]:
+    tickets = [await sync_to_async(_ticket)(watcher) for _ in range(SOCKETS)]
+    raise_async = sync_to_async(_raise)
+    close_async = sync_to_async(_close)
+    one = await _open(tickets[0])
+    latencies = []
+    for n in range(RAISES):
+        started = time.perf_counter()
+        violation = await raise_async(offender, f"ws-{n}")
+        while True:
+            event = await one.receive_json_from(timeout=30)
+            if event["type"] == "alert.raised":
+                break
+        latencies.append((time.perf_counter() - started) * 1000)
+        await close_async(violation.pk, watcher)
+        await one.receive_json_from(timeout=30)  # its alert.closed
+    others = [await _open(ticket) for ticket in tickets[1:]]
+    sockets = [one, *others]
+    fan_out = []
+    for n in range(FAN_OUTS):
+        started = time.perf_counter()
+        violation = await raise_async(offender, f"fan-{n}")
+
+        async def until_raised(communicator):
+            while (await communicator.receive_json_from(timeout=60))["type"] != "alert.raised":
+                pass
+
+        await asyncio.gather(*(until_raised(c) for c in sockets))
+        fan_out.append((time.perf_counter() - started) * 1000)
+        await close_async(violation.pk, watcher)
+        await asyncio.gather(*(c.receive_json_from(timeout=60) for c in sockets))
+    for communicator in sockets:
+        await communicator.disconnect()
+    return [
+        ("raise → alert.raised p50", round(statistics.median(latencies), 1), "ms",
+         f"{RAISES} raises, commit → websocket client, {settings.NIGRANI_CHANNEL_LAYER} layer"),
+        ("raise → alert.raised p99", round(_percentile(latencies, 0.99), 1), "ms",
+         "same; no concurrent ping load (ping ingest is the geofence branch's)"),
+        ("fan-out to 200 sockets p50", round(statistics.median(fan_out), 1), "ms",
+         f"{SOCKETS} sockets held in one process, raise → all received, {FAN_OUTS} runs"),
+        ("fan-out to 200 sockets max", round(max(fan_out), 1), "ms", "same"),
+    ]  # fmt: skip
+
+
+def _fcm_figures(watcher, beat_officer) -> list[tuple]:
+    from accounts.models import DeviceToken
+    from accounts.services import device_push_token_set, device_token_issue
+    from push import fcm
+    from push.models import PushMessage
+    from push.pushes import push_deliver_batch, push_enqueue
+    from tests.push.fake_fcm import start_fake_fcm, stop_fake_fcm
+
+    fake = start_fake_fcm()
+    saved = {
+        name: getattr(settings, name)
+        for name in ("NIGRANI_PUSH_BACKEND", "NIGRANI_FCM_CREDENTIALS_FILE", "NIGRANI_FCM_ENDPOINT")
+    }
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            settings.NIGRANI_PUSH_BACKEND = "fcm"
+            settings.NIGRANI_FCM_CREDENTIALS_FILE = str(fake.service_account_file(Path(directory)))
+            settings.NIGRANI_FCM_ENDPOINT = fake.url
+            issued = device_token_issue(officer=beat_officer, device_id="bench", device_name="b")
+            device_push_token_set(device_token=issued.device_token, fcm_token="bench-ok")  # noqa: S106
+            data = {"type": "alert", "alert_id": "1", "kind": "bench", "severity": "4"}
+            push_deliver_batch()  # the OAuth exchange, once
+            latencies = []
+            for _ in range(FCM_LATENCY):
+                fake.sends.clear()
+                started = time.monotonic()
+                with transaction.atomic():
+                    push_enqueue(officers=[beat_officer], purpose="bench", data=data)
+                push_deliver_batch()
+                latencies.append((fake.sends[0]["received_at"] - started) * 1000)
+            PushMessage.objects.bulk_create(
+                PushMessage(officer=beat_officer, device_token=issued.device_token,
+                            purpose="bench", data=data)
+                for _ in range(FCM_THROUGHPUT)
+            )  # fmt: skip
+            started = time.perf_counter()
+            sent = 0
+            while True:
+                counts = push_deliver_batch()
+                if not counts["claimed"]:
+                    break
+                sent += counts["sent"]
+            throughput = sent / (time.perf_counter() - started)
+    finally:
+        for backend in fcm._backends.values():
+            backend.close()
+        fcm._backends.clear()
+        for name, value in saved.items():
+            setattr(settings, name, value)
+        stop_fake_fcm(fake)
+        PushMessage.objects.filter(officer=beat_officer).delete()
+        DeviceToken.objects.filter(officer=beat_officer).delete()
+    return [
+        ("alert push → fake FCM p50", round(statistics.median(latencies), 1), "ms",
+         f"{FCM_LATENCY} pushes, enqueue commit → request at the fake (one worker, no queue)"),
+        ("alert push → fake FCM p99", round(_percentile(latencies, 0.99), 1), "ms", "same"),
+        ("FCM throughput, one worker", round(throughput), "msg/s",
+         f"{FCM_THROUGHPUT} pushes, send_each batches of 500, fake FCM on 127.0.0.1"),
+    ]  # fmt: skip
+
+
+def _sweep_figure(district, station, beat, watcher) -> list[tuple]:
+    from tests.compliance.offenders import make_offender
+
+    from compliance.alerts import alert_escalation_sweep
+    from compliance.models import Severity, Violation
+    from push.models import AlertEvent
+
+    offenders = [make_offender(district=district, station=station, beat=beat) for _ in range(10)]
+    from django.contrib.contenttypes.models import ContentType
+
+    from registry.models import Offender
+
+    cause_type = ContentType.objects.get_for_model(Offender)
+    now = timezone.now()
+    rows = [
+        Violation(
+            kind=f"bench_{n // len(offenders)}", offender=offenders[n % len(offenders)],
+            severity=Severity.CRITICAL, occurred_at=now, detected_at=now, district=district,
+            station=station, cause_type=cause_type, cause_id=str(n), summary="bench",
+            escalation_level=1, ack_due_at=now,
+        )
+        for n in range(SWEEP_ALERTS)
+    ]  # fmt: skip
+    Violation.objects.bulk_create(rows, batch_size=2000)
+    started = time.perf_counter()
+    climbed = 0
+    while True:
+        result = alert_escalation_sweep(now=now + timezone.timedelta(seconds=1))
+        if not result["escalated"]:
+            break
+        climbed += result["escalated"]
+    elapsed = time.perf_counter() - started
+    AlertEvent.objects.filter(district=district).delete()
+    return [
+        ("escalation sweep", round(climbed / elapsed), "alerts/s",
+         f"{SWEEP_ALERTS} due critical alerts climbed one step (batches of 1000, notices, "
+         "events, audit)"),
+    ]  # fmt: skip
+
+
+def _cleanup(district, officers) -> None:
+    from accounts.models import Officer
+    from compliance.models import AlertNotice, Violation
+    from jurisdictions.models import Beat, PoliceStation
+    from push.models import AlertCursor, AlertEvent, AlertSequence, Notification, WsTicket
+    from registry.models import Address, Offender
+
+    violations = Violation.objects.filter(district=district)
+    ids = list(violations.values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        # The jobs deferred for them (alert delivery, SMS fallback) would find nothing.
+        cursor.execute(
+            "DELETE FROM procrastinate_jobs WHERE status = 'todo' AND task_name = ANY(%s) "
+            "AND (args->>'violation_id')::bigint = ANY(%s)",
+            [["compliance.deliver_violation_alert", "compliance.alert_sms_fallback"], ids],
+        )
+    AlertNotice.objects.filter(violation_id__in=ids).delete()
+    violations.filter(episode__isnull=False).delete()
+    violations.delete()
+    AlertEvent.objects.filter(district=district).delete()
+    AlertSequence.objects.filter(district=district).delete()
+    AlertCursor.objects.filter(district=district).delete()
+    WsTicket.objects.filter(officer__in=officers).delete()
+    Notification.objects.filter(officer__in=officers).delete()
+    Address.objects.filter(offender__district=district).delete()
+    Offender.objects.filter(district=district).delete()
+    Officer.objects.filter(pk__in=[o.pk for o in officers]).delete()
+    Beat.objects.filter(station__district=district).delete()
+    PoliceStation.objects.filter(district=district).delete()
+    district.delete()
+
+
+def run() -> list[tuple]:
+    redis_proc = _ensure_redis()
+    _layer_settings()
+    os.environ.setdefault("NIGRANI_WS_RECHECK_SECONDS", "60")
+    district, station, beat, watcher, beat_officer, offender = _world()
+    figures: list[tuple] = []
+    try:
+        figures += asyncio.run(_ws_figures(offender, watcher))
+        figures += _fcm_figures(watcher, beat_officer)
+        figures += _sweep_figure(district, station, beat, watcher)
+    finally:
+        try:
+            _cleanup(district, [watcher, beat_officer])
+        finally:
+            if redis_proc is not None:
+                redis_proc.terminate()
+                redis_proc.wait()
+    return figures

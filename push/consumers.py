@@ -1,0 +1,145 @@
+"""The control room's live alert socket, ``ws/alerts/?ticket=…&district=…&after=…``.
+
+Thin on purpose: the ticket is redeemed by ``push.ws_auth.TicketAuthMiddleware``; the rules
+(who may watch which district, is the sign-in still good, what was missed) live in
+``push.alert_stream``. Delivery is in order and once per connection: the consumer remembers
+the last sequence it sent, drops what it already sent, and fills any gap from the database
+(a group send can be lost; the rows cannot).
+"""
+
+import asyncio
+import contextlib
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from push import alert_stream
+
+# Server → client message types (besides the alert event types of push.models.AlertEventType).
+MSG_READY = "ready"  # backfill done: {"seq": last sequence sent}; live events follow
+MSG_ERROR = "error"  # a client message was not understood: {"code": …}
+# Client → server message types.
+MSG_ACK = "ack"  # {"seq": N}: the client has every event up to N (where a reconnect resumes)
+
+# Close codes (4000–4999 are the application's).
+CLOSE_UNAUTHENTICATED = 4401  # no ticket, or an unknown, used or expired one
+CLOSE_FORBIDDEN = 4403  # the officer may not watch this district, or no longer may
+
+
+def _query(scope: dict) -> dict[str, str]:
+    parsed = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return {key: values[-1] for key, values in parsed.items()}
+
+
+class AlertConsumer(AsyncJsonWebsocketConsumer):
+    """One control-room socket on one district's alert stream."""
+
+    district_id: int | None = None
+    group: str | None = None
+    last_sent = 0
+    recheck: asyncio.Task | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The live handler and the periodic catch-up both send: one at a time, in order.
+        self.sending = asyncio.Lock()
+
+    async def connect(self) -> None:
+        ticket = self.scope.get("ws_ticket")
+        if ticket is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        query = _query(self.scope)
+        self.district_code = query.get("district") or None
+        self.district_id = await database_sync_to_async(alert_stream.ws_watch_district)(
+            officer_id=ticket.officer_id, district_code=self.district_code
+        )
+        if self.district_id is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        # Join before reading the backlog: an event committed in between arrives live and is
+        # dropped as already sent, never missed.
+        self.group = alert_stream.district_group(self.district_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        async with self.sending:
+            self.last_sent = await database_sync_to_async(self._resume_point)(query.get("after"))
+            await self._backfill(upto=None)
+            await self.send_json({"type": MSG_READY, "seq": self.last_sent})
+        self.recheck = asyncio.create_task(self._recheck_loop())
+
+    def _resume_point(self, after: str | None) -> int:
+        if after is not None and after.isdigit():
+            return int(after)
+        ticket = self.scope["ws_ticket"]
+        acked = alert_stream.alert_cursor_get(
+            officer_id=ticket.officer_id, district_id=self.district_id
+        )
+        if acked is not None:
+            return acked
+        return alert_stream.alert_stream_head(district_id=self.district_id)
+
+    async def _backfill(self, *, upto: int | None) -> None:
+        events = await database_sync_to_async(alert_stream.alert_events_after)(
+            district_id=self.district_id, after=self.last_sent, upto=upto
+        )
+        for event in events:
+            if event["seq"] > self.last_sent:
+                await self.send_json(event)
+                self.last_sent = event["seq"]
+
+    async def alert_event(self, message: dict) -> None:
+        """A live event of the district's group (``push.alert_stream.GROUP_MESSAGE_TYPE``)."""
+        event = message["event"]
+        seq = event["seq"]
+        async with self.sending:
+            if seq <= self.last_sent:
+                return
+            if seq > self.last_sent + 1:
+                await self._backfill(upto=seq)
+                return
+            await self.send_json(event)
+            self.last_sent = seq
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        if not isinstance(content, dict) or content.get("type") != MSG_ACK:
+            await self.send_json({"type": MSG_ERROR, "code": "unknown_type"})
+            return
+        seq = content.get("seq")
+        if not isinstance(seq, int) or seq < 0 or seq > self.last_sent:
+            await self.send_json({"type": MSG_ERROR, "code": "bad_seq"})
+            return
+        await database_sync_to_async(alert_stream.alert_cursor_ack)(
+            officer_id=self.scope["ws_ticket"].officer_id, district_id=self.district_id, seq=seq
+        )
+
+    def _still_allowed(self) -> bool:
+        ticket = self.scope["ws_ticket"]
+        if not alert_stream.ws_sign_in_valid(ticket=ticket):
+            return False
+        district_id = alert_stream.ws_watch_district(
+            officer_id=ticket.officer_id, district_code=self.district_code
+        )
+        return district_id == self.district_id
+
+    async def _recheck_loop(self) -> None:
+        """Sockets otherwise outlive a logout: re-check the sign-in and the role regularly.
+        Then catch up from the database: an event whose group send was lost (Redis down) with
+        no later event to reveal the gap still arrives within one interval."""
+        while True:
+            await asyncio.sleep(settings.NIGRANI_WS_RECHECK_SECONDS)
+            if not await database_sync_to_async(self._still_allowed)():
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            async with self.sending:
+                await self._backfill(upto=None)
+
+    async def disconnect(self, code: int) -> None:
+        if self.recheck is not None:
+            self.recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.recheck
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
