@@ -258,7 +258,7 @@ def audit_checkpoint_publish(*, now: datetime | None = None) -> str | None:
     return checkpoint_append(
         settings_checkpoint_sink(),
         keys=settings_checkpoint_keys(),
-        head=head,
+        head=dict(head),
         published_at=published_at,
     )
 
