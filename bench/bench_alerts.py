@@ -62,11 +62,9 @@ def _layer_settings() -> None:
 
 
 def _world():
-    from tests.compliance.offenders import make_offender
-
     from accounts.models import Officer
     from jurisdictions.models import Beat, District, PoliceStation, Province
-    from tests.factories import square
+    from tests.factories import OffenderFactory, square
 
     tag = uuid.uuid4().hex[:6]
     province, _ = Province.objects.get_or_create(code="bench", defaults={"name": "Bench"})
@@ -91,7 +89,7 @@ def _world():
         username=f"bench-beat-{tag}", password=None, full_name="Bench", role="beat_officer",
         district=district, station=station, beat=beat,
     )  # fmt: skip
-    offender = make_offender(district=district, station=station, beat=beat)
+    offender = OffenderFactory(district=district, station=station, beat=beat)
     return district, station, beat, watcher, beat_officer, offender
 
 
@@ -246,13 +244,12 @@ def _fcm_figures(watcher, beat_officer) -> list[tuple]:
 
 
 def _sweep_figure(district, station, beat, watcher) -> list[tuple]:
-    from tests.compliance.offenders import make_offender
-
     from compliance.alerts import alert_escalation_sweep
     from compliance.models import Severity, Violation
     from push.models import AlertEvent
+    from tests.factories import OffenderFactory
 
-    offenders = [make_offender(district=district, station=station, beat=beat) for _ in range(10)]
+    offenders = [OffenderFactory(district=district, station=station, beat=beat) for _ in range(10)]
     from django.contrib.contenttypes.models import ContentType
 
     from registry.models import Offender

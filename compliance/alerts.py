@@ -84,7 +84,15 @@ def alert_payload(violation: Violation) -> dict[str, Any]:
         "escalation_exhausted": violation.escalation_exhausted_at is not None,
         "assigned_to": violation.assigned_to_id,
         "repeat_count": violation.repeat_count,
+        "ended_at": iso(violation.ended_at),
     }
+
+
+def alert_ended(violation: Violation) -> None:
+    """The system saw the breach stop (``violation_end``): the control room is told
+    (``alert.updated`` with ``ended_at``), but the alert stays open and keeps its deadlines —
+    an ended breach still needs an officer to look at it."""
+    alert_emit([violation], AlertEventType.UPDATED)
 
 
 def alert_districts(violation: Violation) -> list[int]:

@@ -173,6 +173,7 @@ def violation_end(*, violation: Violation, ended_at: datetime, reason: str = "")
             object_id=violation.pk,
             details={"ended_at": ended_at.isoformat(), "reason": reason},
         )
+        alerts.alert_ended(violation)
     return True
 
 

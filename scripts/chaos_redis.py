@@ -39,14 +39,13 @@ async def _scenario(seconds_down: float, sockets: int, port: int, redis_proc) ->
     from channels.testing import WebsocketCommunicator
     from django.test import Client
     from django.utils import timezone
-    from tests.compliance.offenders import make_offender
 
     from backend.asgi import application
     from compliance.models import Severity, ViolationKind
     from compliance.services import violation_raise
     from push.alert_stream import ws_ticket_issue
     from tests.conftest import make_officer
-    from tests.factories import square
+    from tests.factories import OffenderFactory, square
 
     def world():
         from jurisdictions.models import District, PoliceStation, Province
@@ -60,7 +59,7 @@ async def _scenario(seconds_down: float, sockets: int, port: int, redis_proc) ->
             location={"type": "Point", "coordinates": [60.5, 20.5]},
         )  # fmt: skip
         officer = make_officer("chaos-cr", "control_room", "police", district=district)
-        return make_offender(district=district, station=station), officer
+        return OffenderFactory(district=district, station=station), officer
 
     def ticket(officer) -> str:
         client = Client()

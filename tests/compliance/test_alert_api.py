@@ -11,7 +11,7 @@ from compliance.alerts import alert_escalation_sweep
 from compliance.models import Severity, ViolationKind
 from compliance.services import violation_acknowledge, violation_assign
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 LIST = "/api/v1/violations/"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -89,7 +89,7 @@ def test_filtered_list_query_count_does_not_grow_with_rows(
     url = f"{LIST}?open=true&unacknowledged=true&overdue=false"
 
     def one_offender_alert(n: int):
-        offender = make_offender(district=world.lahore, station=world.lahore_a)
+        offender = OffenderFactory(district=world.lahore, station=world.lahore_a)
         violation, _ = raise_for(offender, key=str(n))
         violation_assign(
             actor=control_room, violation_id=violation.pk, officer_id=station_officer.pk

@@ -31,6 +31,7 @@ from compliance.services import (
     violation_acknowledge,
     violation_assign,
     violation_dismiss,
+    violation_end,
     violation_resolve,
 )
 from push.models import AlertEvent, AlertEventType, Notification
@@ -368,3 +369,20 @@ def test_a_revoked_supervisor_is_no_longer_told(
             alert_escalation_sweep()
 
     assert AlertNotice.objects.get(violation=violation, level=3).channel == NoticeChannel.NOBODY
+
+
+def test_a_breach_the_system_saw_end_tells_the_control_room_and_stays_open(
+    lahore_a_offender, ladder, world
+):
+    with time_machine.travel(T0, tick=False):
+        violation, _ = raise_for(lahore_a_offender, severity=Severity.HIGH)
+    ended = T0 + timedelta(minutes=5)
+    with time_machine.travel(ended, tick=False):
+        assert violation_end(violation=violation, ended_at=ended, reason="left_zone")
+        assert not violation_end(violation=violation, ended_at=ended, reason="left_zone")
+
+    updates = AlertEvent.objects.filter(alert_id=violation.pk, type=AlertEventType.UPDATED)
+    assert [event.payload["ended_at"] for event in updates] == [ended.isoformat()]
+    violation.refresh_from_db()
+    assert violation.status == ViolationStatus.OPEN  # an officer still has to look at it
+    assert violation.ack_due_at == T0 + timedelta(minutes=10)

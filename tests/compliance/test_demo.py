@@ -1,10 +1,10 @@
 """The alerts demo: duties on the ladder, one critical alert raised and already escalated,
 and idempotent."""
 
+from accounts.demo import seed_world
 from accounts.roles import Duty
 from compliance.demo import DEMO_CAUSE_KEY, seed_demo_alerts
 from compliance.models import AlertNotice, OfficerDuty, Severity, Violation
-from jurisdictions.demo import seed_world
 from push.models import AlertEvent, AlertEventType
 from registry.demo import seed_offenders
 

@@ -22,7 +22,7 @@ from push.alert_stream import ws_ticket_issue
 from push.consumers import CLOSE_FORBIDDEN, MSG_ACK, MSG_READY
 from push.models import AlertEventType, WsTicket
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,7 +90,7 @@ raise_async = sync_to_async(raise_for)
 
 @pytest.fixture
 def offender(world):
-    return make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    return OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
 
 
 # --- who may connect -------------------------------------------------------------------------

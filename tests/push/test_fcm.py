@@ -19,7 +19,7 @@ from push import fcm
 from push.models import PushMessage, PushStatus, SmsMessage
 from push.pushes import MAX_BATCH, push_deliver_batch, push_enqueue, push_sweep
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 from tests.push.fake_fcm import start_fake_fcm, stop_fake_fcm
 
 DATA = {"type": "alert", "alert_id": "1", "kind": "missed_checkin", "severity": "4"}
@@ -238,7 +238,7 @@ def test_a_dead_workers_pushes_are_sent_again_with_the_same_message_id(fcm_backe
 
 
 def test_an_alerts_pushes_carry_no_personal_data(fcm_backend, world, beat_officer):
-    offender = make_offender(
+    offender = OffenderFactory(
         district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1, phone="+923009998887"
     )
     phone(beat_officer, "tok-beat")
@@ -261,7 +261,7 @@ def test_an_alerts_pushes_carry_no_personal_data(fcm_backend, world, beat_office
 
 
 def test_assignment_pushes_the_assignee(fcm_backend, world, control_room, station_officer):
-    offender = make_offender(district=world.lahore, station=world.lahore_a)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a)
     phone(station_officer, "tok-station")
     violation, _ = raise_for(offender)
 
@@ -280,7 +280,7 @@ def test_assignment_pushes_the_assignee(fcm_backend, world, control_room, statio
 def critical_alert(world, beat_officer, beat_officer_elsewhere):
     beat_officer.work_phone = "+923001110001"
     beat_officer.save(update_fields=["work_phone"])
-    offender = make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
     violation, _ = raise_for(offender, severity=Severity.CRITICAL)
     return violation, offender
 
@@ -313,7 +313,7 @@ def test_no_sms_once_acknowledged_or_climbed(critical_alert, control_room):
 def test_the_fallback_is_scheduled_for_critical_alerts_only(world):
     from procrastinate.contrib.django.models import ProcrastinateJob
 
-    offender = make_offender(district=world.lahore, station=world.lahore_a)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a)
     raise_for(offender, key="medium", severity=Severity.MEDIUM)
     assert not ProcrastinateJob.objects.filter(task_name="compliance.alert_sms_fallback").exists()
 
@@ -327,7 +327,7 @@ def test_the_fallback_is_scheduled_for_critical_alerts_only(world):
 
 def test_a_phone_registers_its_fcm_token_with_its_bearer_token(api_client, beat_officer):
     issued = device_token_issue(officer=beat_officer, device_id="phone-9", device_name="p")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.token}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.token}", HTTP_X_DEVICE_ID="phone-9")
 
     response = api_client.put(
         "/api/v1/auth/devices/push-token/", {"fcm_token": "tok-registered"}, format="json"
