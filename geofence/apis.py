@@ -14,6 +14,7 @@ from common.dates import BoundedDateTimeField
 from common.exceptions import ApplicationError
 from common.pagination import CursorPagination
 from common.parsers import BoundedJSONBatchParser
+from common.permissions import HoldsPermission
 from geofence import selectors
 from geofence.authentication import DeviceCredentialAuthentication, Sender
 from geofence.models import Applicability, CredentialStatus, DeviceKind, Zone, ZoneKind
@@ -21,21 +22,6 @@ from geofence.services import devices, zones
 from geofence.services.pings import IngestResult, MalformedBatch, pings_ingest
 
 TAG = "geofence"
-
-
-def _holds(permission: str) -> type[BasePermission]:
-    class HoldsPermission(BasePermission):
-        def has_permission(self, request: Request, view: APIView) -> bool:
-            user = request.user
-            return bool(
-                user
-                and user.is_authenticated
-                and hasattr(user, "has_permission")
-                and user.has_permission(permission)
-            )
-
-    HoldsPermission.__name__ = f"Holds_{permission.replace('.', '_')}"
-    return HoldsPermission
 
 
 class _Pagination(CursorPagination):
@@ -74,9 +60,8 @@ def _enrolled(enrolled: devices.Enrolled) -> dict[str, Any]:
 
 
 class TrackingDeviceListApi(APIView):
-    def get_permissions(self) -> list[BasePermission]:
-        perm = "tracking_device.enrol" if self.request.method == "POST" else "tracking_device.read"
-        return [_holds(perm)()]
+    permission_classes = [HoldsPermission]
+    required_permission = {"POST": "tracking_device.enrol", "*": "tracking_device.read"}
 
     @extend_schema_serializer(component_name="TrackingDeviceListFilter")
     class FilterSerializer(serializers.Serializer):
@@ -132,7 +117,8 @@ class TrackingDeviceListApi(APIView):
 
 
 class TrackingDeviceRevokeApi(APIView):
-    permission_classes = [_holds("tracking_device.revoke")]
+    permission_classes = [HoldsPermission]
+    required_permission = "tracking_device.revoke"
 
     @extend_schema_serializer(component_name="TrackingDeviceRevokeInput")
     class InputSerializer(serializers.Serializer):
@@ -156,7 +142,8 @@ class TrackingDeviceRevokeApi(APIView):
 
 
 class TrackingDeviceReplaceApi(APIView):
-    permission_classes = [_holds("tracking_device.enrol")]
+    permission_classes = [HoldsPermission]
+    required_permission = "tracking_device.enrol"
 
     @extend_schema_serializer(component_name="TrackingDeviceReplaceInput")
     class InputSerializer(serializers.Serializer):
@@ -193,7 +180,8 @@ class EnrolledGatewaySerializer(GatewaySerializer):
 
 
 class GatewayListApi(APIView):
-    permission_classes = [_holds("gateway.manage")]
+    permission_classes = [HoldsPermission]
+    required_permission = "gateway.manage"
 
     @extend_schema_serializer(component_name="GatewayListInput")
     class InputSerializer(serializers.Serializer):
@@ -275,8 +263,8 @@ def _zone_changes(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class ZoneListApi(APIView):
-    def get_permissions(self) -> list[BasePermission]:
-        return [_holds("zone.manage" if self.request.method == "POST" else "zone.read")()]
+    permission_classes = [HoldsPermission]
+    required_permission = {"POST": "zone.manage", "*": "zone.read"}
 
     @extend_schema_serializer(component_name="ZoneListFilter")
     class FilterSerializer(serializers.Serializer):
@@ -338,8 +326,8 @@ class ZoneListApi(APIView):
 
 
 class ZoneDetailApi(APIView):
-    def get_permissions(self) -> list[BasePermission]:
-        return [_holds("zone.manage" if self.request.method == "PATCH" else "zone.read")()]
+    permission_classes = [HoldsPermission]
+    required_permission = {"PATCH": "zone.manage", "*": "zone.read"}
 
     @extend_schema_serializer(component_name="ZoneDetailInput")
     class InputSerializer(_ZoneFields):
@@ -366,7 +354,8 @@ class ZoneDetailApi(APIView):
 
 
 class ZoneRetireApi(APIView):
-    permission_classes = [_holds("zone.manage")]
+    permission_classes = [HoldsPermission]
+    required_permission = "zone.manage"
 
     @extend_schema(
         tags=[TAG], operation_id="zone_retire", request=None, responses=ZoneFeatureSerializer

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -77,11 +78,16 @@ def test_run_serves_the_api_and_ctrl_c_leaves_no_process(scratch_database_url):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    # Drain the output as it comes: the stack logs more than a pipe holds (64 KiB), and a full
+    # pipe blocks every process writing to it, the server included.
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     children: list[psutil.Process] = []
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert proc.poll() is None, proc.stdout.read()
+            assert proc.poll() is None, "".join(lines)
             try:
                 status, _ = _get(f"http://127.0.0.1:{port}/healthz")
                 break
@@ -103,7 +109,9 @@ def test_run_serves_the_api_and_ctrl_c_leaves_no_process(scratch_database_url):
         assert any("valkey-server" in c for c in commands)
     finally:
         proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    output = "".join(lines)
     assert proc.returncode == 0, output
     assert "demo-station-officer" in output  # the demo logins are printed
     assert "/api/docs/" in output
