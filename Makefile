@@ -22,6 +22,7 @@ run: install
 	$(PY) scripts/run.py
 
 test: install
+	bash scripts/ensure_chromium.sh
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -15,6 +15,9 @@ from django.utils import timezone
 from accounts.services import web_session_expire
 
 LAST_ACTIVITY_KEY = "accounts.last_activity"
+# A request a page makes by itself (a counter refresh, a socket ticket), not the officer: it
+# does not count as activity, though an idle session is still ended by it.
+BACKGROUND_HEADER = "X-Nigrani-Background"
 
 
 class WebSessionPolicyMiddleware:
@@ -30,6 +33,6 @@ class WebSessionPolicyMiddleware:
             if idle_seconds > settings.NIGRANI_WEB_IDLE_MINUTES * 60:
                 logout(request)  # flushes the session; the request goes on anonymous
                 web_session_expire(officer=user, idle_seconds=idle_seconds)
-            else:
+            elif request.headers.get(BACKGROUND_HEADER) != "1" or last_activity is None:
                 request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)

@@ -63,11 +63,14 @@ INSTALLED_APPS = [
     "disclosures",
     "geofence",
     "liaison",
+    "controlroom",
     "django.contrib.postgres",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files in production (and under uvicorn in development), compressed and cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,7 +183,11 @@ NIGRANI_LOGIN_ATTEMPT_RETENTION_DAYS = env_int("NIGRANI_LOGIN_ATTEMPT_RETENTION_
 NIGRANI_TOTP_ISSUER = env_str("NIGRANI_TOTP_ISSUER", "Nigrani")
 
 SESSION_COOKIE_AGE = NIGRANI_WEB_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True  # the idle timeout slides with activity
+# The idle timeout slides with activity: the session middleware writes the last-activity time
+# on every counted request, which saves the session (and its cookie and expiry). A background
+# request (X-Nigrani-Background) writes nothing, so it neither slides the session nor, racing
+# with a keep-alive, writes back an older copy of it.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- Security headers (production-safe by default) -------------------------------------------
@@ -207,6 +214,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Development and tests serve the apps' static folders directly (no collectstatic step).
+WHITENOISE_USE_FINDERS = DEV_MODE
+WHITENOISE_AUTOREFRESH = DEV_MODE
+
+# --- Control-room page --------------------------------------------------------------------------
+# Map tiles, e.g. "https://tiles.example.pk/{z}/{x}/{y}.png"; empty: a plain background with the
+# district outlines from the jurisdictions API (no tile server is reached).
+NIGRANI_MAP_TILE_URL = env_str("NIGRANI_MAP_TILE_URL", "")
+NIGRANI_MAP_TILE_ATTRIBUTION = env_str("NIGRANI_MAP_TILE_ATTRIBUTION", "")
+# The page warns this long before the idle sign-out (NIGRANI_WEB_IDLE_MINUTES).
+NIGRANI_CONTROLROOM_IDLE_WARN_SECONDS = env_int("NIGRANI_CONTROLROOM_IDLE_WARN_SECONDS", 120)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 NIGRANI_PHOTO_MAX_BYTES = env_int("NIGRANI_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
@@ -404,7 +422,13 @@ else:
     )
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Production: collectstatic's hashed, compressed copies (the image runs it); development
+    # and tests: the apps' folders as they are, through whitenoise's finders.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEV_MODE
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 # --- Check-ins (checkins/) ------------------------------------------------------------------

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("accounts/", include("accounts.web_urls")),
+    path("control-room/", include("controlroom.urls")),
     path("admin/", admin.site.urls),
 ]
 
