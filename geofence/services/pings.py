@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from compliance.models import Severity, Violation
-from compliance.services import violation_end, violation_raise
+from compliance.services import ViolationRaise, violation_end, violations_raise_many
 from geofence import engine
 from geofence.models import (
     CredentialStatus,
@@ -461,26 +461,73 @@ _EPISODE_KIND = {
 
 def episodes_apply(events: list[engine.Event]) -> tuple[int, int]:
     """Turn engine events into episodes and violations (the violation's cause is the episode,
-    so a re-delivered event raises nothing twice)."""
+    so a re-delivered event raises nothing twice).
+
+    Set-based: the events go in rounds — round k holds the k-th event of each (offender, kind,
+    zone) — so one episode's open, end and re-open keep their order while each round is one
+    INSERT of the new episodes, one ``violations_raise_many`` and one UPDATE of the ended."""
     opened = ended = 0
     if not events:
         return 0, 0
     offenders = Offender.objects.only("id", "district_id", "station_id").in_bulk(
         {e.offender_id for e in events}
     )
+    rounds: list[list[engine.Event]] = []
+    seen: dict[tuple, int] = defaultdict(int)
     for event in events:
-        kind = _EPISODE_KIND[event.rule]
-        if isinstance(event, engine.EpisodeOpened):
-            episode, created = Episode.objects.get_or_create(
-                offender_id=event.offender_id,
-                kind=kind,
-                zone_id=event.zone_id,
-                ended_at=None,
-                defaults={"started_at": event.started_at, "lon": event.lon, "lat": event.lat},
-            )
-            if not created:
-                continue
-            violation, _ = violation_raise(
+        key = (event.offender_id, event.rule, event.zone_id)
+        n = seen[key]
+        seen[key] += 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(event)
+    for batch in rounds:
+        opens = [e for e in batch if isinstance(e, engine.EpisodeOpened)]
+        ends = [e for e in batch if not isinstance(e, engine.EpisodeOpened)]
+        if ends:
+            ended += _episodes_end(ends)
+        if opens:
+            opened += _episodes_open(opens, offenders)
+    return opened, ended
+
+
+_EPISODES_OPEN = """
+INSERT INTO geofence_episode (offender_id, kind, zone_id, started_at, ended_at, lon, lat)
+SELECT v.offender_id, v.kind, v.zone_id, v.started_at, NULL, v.lon, v.lat
+FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::timestamptz[], %s::float8[],
+    %s::float8[]) WITH ORDINALITY AS v(offender_id, kind, zone_id, started_at, lon, lat, n)
+ORDER BY v.n
+ON CONFLICT (offender_id, kind, zone_id) WHERE ended_at IS NULL DO NOTHING
+RETURNING id, offender_id, kind, zone_id
+"""
+
+
+def _episodes_open(opens: list[engine.EpisodeOpened], offenders: dict[int, Offender]) -> int:
+    """One INSERT for the round's new episodes (the partial unique constraint skips one
+    already open), then their violations at once."""
+    kinds = [_EPISODE_KIND[e.rule] for e in opens]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EPISODES_OPEN,
+            [
+                [e.offender_id for e in opens],
+                [str(k) for k in kinds],
+                [e.zone_id for e in opens],
+                [e.started_at for e in opens],
+                [e.lon for e in opens],
+                [e.lat for e in opens],
+            ],
+        )
+        made = {(o, k, z): pk for pk, o, k, z in cursor.fetchall()}
+    raises, episode_ids = [], []
+    for event, kind in zip(opens, kinds, strict=True):
+        pk = made.pop((event.offender_id, str(kind), event.zone_id), None)
+        if pk is None:
+            continue
+        episode = Episode(pk=pk, offender_id=event.offender_id, kind=kind, zone_id=event.zone_id)
+        episode_ids.append(pk)
+        raises.append(
+            ViolationRaise(
                 offender=offenders[event.offender_id],
                 kind=kind,
                 severity=Severity.HIGH if kind == EpisodeKind.EXCLUSION_ZONE else Severity.MEDIUM,
@@ -491,27 +538,53 @@ def episodes_apply(events: list[engine.Event]) -> tuple[int, int]:
                 lat=event.lat,
                 summary=_summary(kind, event.zone_id),
             )
-            Episode.objects.filter(pk=episode.pk).update(violation=violation)
-            opened += 1
-        else:
-            episode = (
-                Episode.objects.filter(
-                    offender_id=event.offender_id,
-                    kind=kind,
-                    zone_id=event.zone_id,
-                    ended_at__isnull=True,
-                )
-                .select_related("violation")
-                .first()
+        )
+    if not raises:
+        return 0
+    violations = violations_raise_many(raises)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE geofence_episode e SET violation_id = v.violation FROM "
+            "unnest(%s::bigint[], %s::bigint[]) AS v(id, violation) WHERE e.id = v.id",
+            [episode_ids, [v.pk for v, _ in violations]],
+        )
+    return len(raises)
+
+
+_EPISODES_END = """
+UPDATE geofence_episode e SET ended_at = GREATEST(v.ended_at, e.started_at)
+FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::timestamptz[])
+    AS v(offender_id, kind, zone_id, ended_at)
+WHERE e.offender_id = v.offender_id AND e.kind = v.kind
+  AND e.zone_id IS NOT DISTINCT FROM v.zone_id AND e.ended_at IS NULL
+RETURNING e.id, e.violation_id, e.ended_at, v.kind, v.offender_id, v.zone_id
+"""
+
+
+def _episodes_end(ends: list[engine.Event]) -> int:
+    """One UPDATE ends the round's open episodes; their violations end (and audit) each."""
+    reasons = {(e.offender_id, str(_EPISODE_KIND[e.rule]), e.zone_id): e.reason for e in ends}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EPISODES_END,
+            [
+                [e.offender_id for e in ends],
+                [str(_EPISODE_KIND[e.rule]) for e in ends],
+                [e.zone_id for e in ends],
+                [e.ended_at for e in ends],
+            ],
+        )
+        rows = cursor.fetchall()
+    violations = Violation.objects.in_bulk([r[1] for r in rows if r[1] is not None])
+    for _pk, violation_id, ended_at, kind, offender_id, zone_id in sorted(rows):
+        violation = violations.get(violation_id)
+        if violation is not None:
+            violation_end(
+                violation=violation,
+                ended_at=ended_at,
+                reason=reasons[(offender_id, kind, zone_id)],
             )
-            if episode is None:
-                continue
-            ended_at = max(event.ended_at, episode.started_at)
-            Episode.objects.filter(pk=episode.pk).update(ended_at=ended_at)
-            if episode.violation is not None:
-                violation_end(violation=episode.violation, ended_at=ended_at, reason=event.reason)
-            ended += 1
-    return opened, ended
+    return len(rows)
 
 
 def _summary(kind: str, zone_id: int | None) -> str:
