@@ -1,12 +1,14 @@
 """Writes of violations: the one idempotent way every workflow raises a breach, and the status
 machine officers move it through."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import Officer
@@ -144,6 +146,133 @@ def violation_raise(
             },
         )
     return violation, True
+
+
+@dataclass(frozen=True)
+class ViolationRaise:
+    """One breach for ``violations_raise_many``: the arguments of ``violation_raise``."""
+
+    offender: Offender
+    kind: str
+    severity: int
+    occurred_at: datetime
+    cause: models.Model
+    summary: str
+    cause_key: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    detected_at: datetime | None = None
+
+
+_INSERT_MANY = """
+INSERT INTO compliance_violation (kind, offender_id, severity, occurred_at, detected_at, lon,
+    lat, district_id, station_id, cause_type_id, cause_id, cause_key, summary, status,
+    status_reason, created_at)
+SELECT v.kind, v.offender_id, v.severity, v.occurred_at, v.detected_at, v.lon, v.lat,
+    v.district_id, v.station_id, v.cause_type_id, v.cause_id, v.cause_key, v.summary, %s, '',
+    %s
+FROM unnest(%s::varchar[], %s::bigint[], %s::smallint[], %s::timestamptz[],
+    %s::timestamptz[], %s::float8[], %s::float8[], %s::bigint[], %s::bigint[], %s::int[],
+    %s::varchar[], %s::varchar[], %s::varchar[]) WITH ORDINALITY
+    AS v(kind, offender_id, severity, occurred_at, detected_at, lon, lat, district_id,
+         station_id, cause_type_id, cause_id, cause_key, summary, n)
+ORDER BY v.n
+ON CONFLICT (kind, cause_type_id, cause_id, cause_key) DO NOTHING
+RETURNING id, kind, cause_type_id, cause_id, cause_key
+"""
+
+
+def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violation, bool]]:
+    """``violation_raise`` for many breaches at once (the ping ingest raises a batch's).
+
+    The same rules, set-based: every item is validated before anything is written; one
+    ``INSERT … ON CONFLICT DO NOTHING`` on the ``violation_unique_cause`` constraint makes the
+    new rows (a cause already raised — earlier, concurrently, or twice in ``raises`` — makes
+    none, and its existing row is returned with ``created`` False); each created violation is
+    still audited by its own event and gets its alert job, all in the caller's transaction.
+    Any other constraint failing is a real error and raises. Returns one pair per item, in order.
+    """
+    if not raises:
+        return []
+    for item in raises:
+        _validate_raise(
+            kind=item.kind,
+            severity=item.severity,
+            lon=item.lon,
+            lat=item.lat,
+            summary=item.summary,
+        )
+    now = timezone.now()
+    types = ContentType.objects.get_for_models(*{type(r.cause) for r in raises})
+    keys = [(r.kind, types[type(r.cause)].pk, str(r.cause.pk), r.cause_key) for r in raises]
+    columns: list[list[Any]] = [[] for _ in range(13)]
+    for item, key in zip(raises, keys, strict=True):
+        values = (
+            item.kind,
+            item.offender.pk,
+            item.severity,
+            item.occurred_at,
+            item.detected_at or now,
+            item.lon,
+            item.lat,
+            item.offender.district_id,
+            item.offender.station_id,
+            key[1],
+            key[2],
+            item.cause_key,
+            item.summary,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_MANY, [ViolationStatus.OPEN, now, *columns])
+            made = {tuple(row[1:]): row[0] for row in cursor.fetchall()}
+        by_id = Violation.objects.in_bulk(list(made.values())) if made else {}
+        missing = [key for key in keys if key not in made]
+        existing: dict[tuple, Violation] = {}
+        if missing:
+            q = models.Q()
+            for kind, type_id, cause_id, cause_key in set(missing):
+                q |= models.Q(
+                    kind=kind, cause_type_id=type_id, cause_id=cause_id, cause_key=cause_key
+                )
+            for violation in Violation.objects.filter(q):
+                existing[
+                    (
+                        violation.kind,
+                        violation.cause_type_id,
+                        violation.cause_id,
+                        violation.cause_key,
+                    )
+                ] = violation
+        out: list[tuple[Violation, bool]] = []
+        claimed: set[tuple] = set()
+        for key in keys:
+            if key in made and key not in claimed:
+                claimed.add(key)
+                out.append((by_id[made[key]], True))
+            else:
+                out.append((by_id[made[key]] if key in made else existing[key], False))
+        created = [(item, v) for item, (v, new) in zip(raises, out, strict=True) if new]
+        if created:
+            deliver_violation_alert.batch_defer(*({"violation_id": v.pk} for _, v in created))
+        for item, violation in created:
+            audit_record(
+                actor=None,
+                action=AuditAction.CREATE,
+                object_type="violation",
+                object_id=violation.pk,
+                details={
+                    "kind": item.kind,
+                    "severity": item.severity,
+                    "offender_id": item.offender.pk,
+                    "cause_type": types[type(item.cause)].model,
+                    "cause_id": str(item.cause.pk),
+                    "cause_key": item.cause_key,
+                },
+            )
+    return out
 
 
 def violation_end(*, violation: Violation, ended_at: datetime, reason: str = "") -> bool:

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import itertools
 import math
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -264,6 +265,42 @@ class EpisodeEnded:
 
 
 Event = EpisodeOpened | EpisodeEnded
+
+
+@dataclass(frozen=True)
+class CircleColumns:
+    """Many circles that share every rule attribute (a school layer): ``template`` gives the
+    kind, buffer-free rule (applicability, category, schedule, dates; its ``id``, geometry and
+    ``buffer_m`` are ignored) and the arrays give each circle's id, centre, radius and buffer.
+    Lets a full build from the database skip one ``Zone`` and ``Circle`` object per circle;
+    the index holds exactly what it would hold for the same zones given one by one."""
+
+    template: Zone
+    ids: np.ndarray
+    lons: np.ndarray
+    lats: np.ndarray
+    radii: np.ndarray
+    buffers: np.ndarray
+
+    def zones(self, mask: np.ndarray | None = None) -> list[Zone]:
+        """The circles (those in ``mask``) as ``Zone`` objects."""
+        t = self.template
+        picked = np.arange(self.ids.size) if mask is None else np.flatnonzero(mask)
+        return [
+            Zone(
+                id=int(self.ids[i]),
+                kind=t.kind,
+                geometry=Circle(float(self.lons[i]), float(self.lats[i]), float(self.radii[i])),
+                buffer_m=float(self.buffers[i]),
+                applies_to=t.applies_to,
+                offender_id=t.offender_id,
+                category=t.category,
+                schedule=t.schedule,
+                valid_from=t.valid_from,
+                valid_to=t.valid_to,
+            )
+            for i in picked.tolist()
+        ]
 
 
 @dataclass(slots=True)
@@ -1236,7 +1273,13 @@ class ZoneIndex:
     into the base when it grows), removed ones are tombstoned; shapes are prepared once and their
     cell entries cached, so a shape patch only re-concatenates the map and re-packs the tree."""
 
-    def __init__(self, zones: Iterable[Zone] = (), *, version: int = 0) -> None:
+    def __init__(
+        self,
+        zones: Iterable[Zone] = (),
+        *,
+        version: int = 0,
+        circles: Iterable[CircleColumns] = (),
+    ) -> None:
         self.version = version
         self._categories: dict[str, int] = {}
         self._category_names: list[str] = []
@@ -1250,7 +1293,40 @@ class ZoneIndex:
         self._inclusion_cache: dict[OffenderFacts, list[_Rule]] = {}
         grid: list[Zone] = []
         lon0, lat0, lon1, lat1 = PAKISTAN_BBOX
-        for zone in zones:
+        columns: list[tuple[Zone, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+        columns = []
+        others: list[Zone] = []
+        for group in circles:
+            t = group.template
+            if t.kind is ZoneKind.EXCLUSION and (
+                t.applies_to is AppliesTo.ALL or t.applies_to is AppliesTo.VICTIM_MINOR
+            ):
+                # The inline school-circle check below, on the arrays.
+                ok = (
+                    (group.radii > 0)
+                    & (group.buffers >= 0)
+                    & (group.radii + group.buffers <= _GRID_MAX_REACH_M)
+                    & (group.lons >= lon0)
+                    & (group.lons <= lon1)
+                    & (group.lats >= lat0)
+                    & (group.lats <= lat1)
+                )
+            else:
+                ok = np.zeros(group.ids.size, dtype=bool)
+            if ok.any():
+                columns.append(
+                    (
+                        t,
+                        *(
+                            np.asarray(a)[ok]
+                            for a in (group.ids, group.lons, group.lats, group.radii)
+                        ),
+                        np.asarray(group.buffers)[ok],
+                    )
+                )
+            if not ok.all():
+                others.extend(group.zones(~ok))
+        for zone in itertools.chain(zones, others):
             circle = zone.geometry
             if (  # the common case, checked inline: a school circle
                 type(circle) is Circle
@@ -1269,7 +1345,7 @@ class ZoneIndex:
                 grid.append(zone)
             else:
                 self._shapes.shapes[zone.id] = _Shape(zone, self._rule(zone))
-        self._base = self._table(grid)
+        self._base = self._table(grid, columns)
         self._delta = self._table([])
         self._delta_zones: dict[int, Zone] = {}
         self._shapes.rebuild()
@@ -1287,15 +1363,20 @@ class ZoneIndex:
     def _rule(self, zone: Zone) -> _Rule:
         return _rule_of(zone, _Schedule.of(zone.schedule))
 
-    def _table(self, zones: list[Zone]) -> _CircleTable:
+    def _table(
+        self,
+        zones: list[Zone],
+        columns: Sequence[
+            tuple[Zone, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+        ] = (),
+    ) -> _CircleTable:
         """Columns for grid circles, in one pass. Circles sharing applicability, schedule and
         dates share one rule template (a school layer has a handful), so a circle costs its id,
         centre, radius, buffer and a template code."""
         templates = self._template_code
         schedule_by_id: dict[int, int] = {}  # the same schedule object is hashed once
-        ids, lons, lats, radii, buffers, codes = [], [], [], [], [], []
-        for zone in zones:
-            circle = zone.geometry
+
+        def code_of(zone: Zone) -> int:
             category = (
                 -1
                 if zone.category is None
@@ -1334,21 +1415,44 @@ class ZoneIndex:
                         vto,
                     )
                 )
+            return template
+
+        ids, lons, lats, radii, buffers, codes = [], [], [], [], [], []
+        for zone in zones:
+            circle = zone.geometry
             ids.append(zone.id)
             lons.append(circle.lon)  # type: ignore[union-attr]
             lats.append(circle.lat)  # type: ignore[union-attr]
             radii.append(circle.radius_m)  # type: ignore[union-attr]
             buffers.append(zone.buffer_m)
-            codes.append(template)
-        columns = {
-            "id": np.array(ids, dtype=np.int64),
-            "lon": np.array(lons, dtype=np.float64),
-            "lat": np.array(lats, dtype=np.float64),
-            "radius": np.array(radii, dtype=np.float64),
-            "buffer": np.array(buffers, dtype=np.float64),
-            "template": np.array(codes, dtype=np.int32),
+            codes.append(code_of(zone))
+        parts = [
+            (
+                np.array(ids, dtype=np.int64),
+                np.array(lons, dtype=np.float64),
+                np.array(lats, dtype=np.float64),
+                np.array(radii, dtype=np.float64),
+                np.array(buffers, dtype=np.float64),
+                np.array(codes, dtype=np.int32),
+            )
+        ]
+        for template, g_ids, g_lons, g_lats, g_radii, g_buffers in columns:
+            parts.append(
+                (
+                    np.asarray(g_ids, dtype=np.int64),
+                    np.asarray(g_lons, dtype=np.float64),
+                    np.asarray(g_lats, dtype=np.float64),
+                    np.asarray(g_radii, dtype=np.float64),
+                    np.asarray(g_buffers, dtype=np.float64),
+                    np.full(len(g_ids), code_of(template), dtype=np.int32),
+                )
+            )
+        names = ("id", "lon", "lat", "radius", "buffer", "template")
+        table = {
+            name: parts[0][n] if len(parts) == 1 else np.concatenate([p[n] for p in parts])
+            for n, name in enumerate(names)
         }
-        return _CircleTable(columns, self._templates)
+        return _CircleTable(table, self._templates)
 
     def _index_inclusions(self) -> None:
         self._inclusions_by: dict[tuple[int, Any], list[_Rule]] | None = None

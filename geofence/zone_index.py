@@ -111,37 +111,72 @@ _FIELDS = (
 )
 
 
-# Points come as two numbers, not as JSON to decode (250,000 school circles); only polygons
-# and non-empty schedules are decoded in Python.
-_LIVE_SQL = """
-SELECT id, kind,
-       CASE WHEN geometry->>'type' = 'Point' THEN NULL ELSE geometry END,
-       CASE WHEN geometry->>'type' = 'Point' THEN (geometry->'coordinates'->>0)::float8 END,
-       CASE WHEN geometry->>'type' = 'Point' THEN (geometry->'coordinates'->>1)::float8 END,
-       radius_m, buffer_m, applies_to, offender_id, applies_category,
+# Point zones come as columns: one row per set of circles sharing every rule attribute (a
+# school layer is one or a few rows), their ids, centres, radii and buffers as arrays — no
+# JSON and no object per circle. Everything else (polygons, a handful) comes as rows.
+_CIRCLES_SQL = """
+SELECT kind, applies_to, offender_id, applies_category,
+       CASE WHEN schedule = '[]'::jsonb THEN NULL ELSE schedule END, valid_from, valid_to,
+       array_agg(id), array_agg((geometry->'coordinates'->>0)::float8),
+       array_agg((geometry->'coordinates'->>1)::float8), array_agg(radius_m),
+       array_agg(buffer_m)
+FROM geofence_zone WHERE retired_at IS NULL AND geometry->>'type' = 'Point'
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+
+_SHAPES_SQL = """
+SELECT id, kind, geometry, radius_m, buffer_m, applies_to, offender_id, applies_category,
        CASE WHEN schedule = '[]'::jsonb THEN NULL ELSE schedule END, valid_from, valid_to
-FROM geofence_zone WHERE retired_at IS NULL
+FROM geofence_zone WHERE retired_at IS NULL AND geometry->>'type' <> 'Point'
 """
 
 
-def _live_zones() -> Iterable[engine.Zone]:
+def _live_circles() -> list[engine.CircleColumns]:
+    groups = []
     with connection.cursor() as cursor:
-        cursor.execute(_LIVE_SQL)
-        while rows := cursor.fetchmany(10_000):
-            for zone_id, kind, geometry, lon, lat, radius_m, *rest in rows:
-                # Django hands jsonb to Python as text (its JSONField decodes it itself).
-                if geometry is None:
-                    geometry = {"type": "Point", "coordinates": [lon, lat]}
-                else:
-                    geometry = json.loads(geometry)
-                rest[4] = json.loads(rest[4]) if rest[4] else []
-                yield _engine_zone(zone_id, kind, geometry, radius_m, *rest)
+        cursor.execute(_CIRCLES_SQL)
+        for kind, applies_to, offender_id, category, schedule, vfrom, vto, *arrays in cursor:
+            ids, lons, lats, radii, buffers = arrays
+            # Django hands jsonb to Python as text (its JSONField decodes it itself).
+            template = _engine_zone(
+                0,
+                kind,
+                {"type": "Point", "coordinates": [0.0, 0.0]},
+                1.0,
+                0.0,
+                applies_to,
+                offender_id,
+                category,
+                json.loads(schedule) if schedule else [],
+                vfrom,
+                vto,
+            )
+            groups.append(
+                engine.CircleColumns(
+                    template=template,
+                    ids=np.array(ids, dtype=np.int64),
+                    lons=np.array(lons, dtype=np.float64),
+                    lats=np.array(lats, dtype=np.float64),
+                    radii=np.array(radii, dtype=np.float64),
+                    buffers=np.array(buffers, dtype=np.float64),
+                )
+            )
+    return groups
+
+
+def _live_shapes() -> Iterable[engine.Zone]:
+    with connection.cursor() as cursor:
+        cursor.execute(_SHAPES_SQL)
+        while rows := cursor.fetchmany(1_000):
+            for zone_id, kind, geometry, *rest in rows:
+                rest[5] = json.loads(rest[5]) if rest[5] else []
+                yield _engine_zone(zone_id, kind, json.loads(geometry), *rest)
 
 
 def zone_index_build() -> engine.ZoneIndex:
     """A full rebuild from the database (start-up, or after ``zone_index_reset``)."""
     version = zone_set_version()
-    return engine.ZoneIndex(_live_zones(), version=version)
+    return engine.ZoneIndex(_live_shapes(), circles=_live_circles(), version=version)
 
 
 def zone_index_current() -> engine.ZoneIndex:

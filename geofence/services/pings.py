@@ -23,10 +23,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from compliance.models import Severity, Violation
-from compliance.services import violation_end, violation_raise
+from compliance.services import ViolationRaise, violation_end, violations_raise_many
 from geofence import engine
 from geofence.models import (
     CredentialStatus,
@@ -54,8 +55,15 @@ PING_COLUMNS = (
 )
 
 
-# What ingest reads of a device under its lock (fewer columns: 250 rows per batch).
-_DEVICE_STATE = ("id", "offender_id", "kind", "max_seq", "last_ping_at", "offline_violation_id")
+@dataclass(slots=True)
+class _Device:
+    """What ingest reads of a device (plain columns, no model instance: 250 rows a batch)."""
+
+    pk: int
+    offender_id: int
+    max_seq: int | None = None
+    last_ping_at: datetime | None = None
+    offline_violation_id: int | None = None
 
 
 class MalformedBatch(ValueError):
@@ -65,7 +73,7 @@ class MalformedBatch(ValueError):
 @dataclass
 class Accepted:
     index: int
-    device: TrackingDevice
+    device: TrackingDevice | _Device
     seq: int
     recorded_at: datetime
     lon: float
@@ -185,9 +193,13 @@ def pings_ingest(
     now = now or timezone.now()
     sender = f"device:{device.pk}" if device else f"gateway:{gateway.pk}"
     digest = batch_digest(items)
-    stored = PingBatchReceipt.objects.filter(sender=sender, digest=digest).first()
+    stored = (
+        PingBatchReceipt.objects.filter(sender=sender, digest=digest)
+        .values_list("response", flat=True)
+        .first()
+    )
     if stored is not None:
-        return stored.response
+        return stored
     oldest = now - timedelta(days=settings.NIGRANI_PING_RETENTION_DAYS)
     newest = now + timedelta(seconds=settings.NIGRANI_PING_CLOCK_SKEW_SECONDS)
     result = IngestResult()
@@ -220,22 +232,24 @@ def pings_ingest(
     with transaction.atomic():
         if parsed:
             _ingest_locked(parsed, now=now, result=result, index=index)
-        PingBatchReceipt.objects.get_or_create(
-            sender=sender,
-            digest=digest,
-            defaults={"response": result.response(), "created_at": now},
-        )
+        # One statement; a concurrent identical batch that stored its receipt first keeps it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO geofence_pingbatchreceipt (sender, digest, response, created_at) "
+                "VALUES (%s, %s, %s::jsonb, %s) ON CONFLICT (sender, digest) DO NOTHING",
+                [sender, digest, json.dumps(result.response()), now],
+            )
     return result
 
 
-def _gateway_devices(gateway: Gateway, items: list[Any]) -> dict[str, TrackingDevice]:
+def _gateway_devices(gateway: Gateway, items: list[Any]) -> dict[str, _Device]:
     serials = {item.get("device") for item in items if isinstance(item, dict)}
-    serials = {s for s in serials if isinstance(s, str)}
+    serials = [s for s in serials if isinstance(s, str)]
     return {
-        d.serial: d
-        for d in TrackingDevice.objects.filter(
+        serial: _Device(pk, offender_id)
+        for serial, pk, offender_id in TrackingDevice.objects.filter(
             gateway=gateway, serial__in=serials, status=CredentialStatus.ACTIVE
-        ).only("id", "serial", "offender_id")
+        ).values_list("serial", "id", "offender_id")
     }
 
 
@@ -246,12 +260,14 @@ def _ingest_locked(
     tracks = _lock_tracks(offender_ids)
     device_ids = sorted({p.device.pk for p in parsed})
     # Re-read under the lock: a revocation committed a moment ago stops acceptance now.
-    live = {
-        d.pk: d
-        for d in TrackingDevice.objects.filter(pk__in=device_ids, status=CredentialStatus.ACTIVE)
-        .only(*_DEVICE_STATE)
-        .select_for_update(of=("self",))
-    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, offender_id, max_seq, last_ping_at, offline_violation_id "
+            "FROM geofence_trackingdevice WHERE id = ANY(%s) AND status = %s "
+            "ORDER BY id FOR UPDATE",
+            [device_ids, CredentialStatus.ACTIVE.value],
+        )
+        live = {row[0]: _Device(*row) for row in cursor.fetchall()}
     fresh: list[Accepted] = []
     for ping in parsed:
         if ping.device.pk not in live:
@@ -274,7 +290,7 @@ def _ingest_locked(
     for offender_id, pings in by_offender.items():
         pings.sort(key=lambda p: (p.recorded_at, p.seq))
         fixes = [engine.Fix(p.recorded_at, p.lon, p.lat, p.accuracy_m) for p in pings]
-        work.append((track_state(tracks[offender_id]), facts[offender_id], fixes))
+        work.append((tracks[offender_id], facts[offender_id], fixes))
     outcomes = engine.evaluate_batch(work, index=index, config=engine_config())
     events: list[engine.Event] = []
     states = []
@@ -296,19 +312,40 @@ def _ingest_locked(
     result.opened, result.ended = opened, ended
 
 
-def _lock_tracks(offender_ids: list[int]) -> dict[int, OffenderTrack]:
+_LOCK_TRACKS = (
+    "SELECT offender_id, state FROM geofence_offendertrack WHERE offender_id = ANY(%s) "
+    "ORDER BY offender_id FOR UPDATE"
+)
+
+
+def _lock_tracks(offender_ids: list[int]) -> dict[int, engine.OffenderState]:
+    """Lock the offenders' track rows in ascending order and read their states: one
+    statement once every offender has a track. Offenders seen for the first time get their
+    row (``ON CONFLICT DO NOTHING``: a concurrent first batch may make it) and are locked
+    after the others, still in ascending order among themselves."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO geofence_offendertrack (offender_id, state, updated_at) "
-            "SELECT unnest(%s::bigint[]), '{}'::jsonb, now() ON CONFLICT DO NOTHING",
-            [offender_ids],
+        cursor.execute(_LOCK_TRACKS, [offender_ids])
+        rows = cursor.fetchall()
+        if len(rows) < len(offender_ids):
+            have = {row[0] for row in rows}
+            missing = [o for o in offender_ids if o not in have]
+            cursor.execute(
+                "INSERT INTO geofence_offendertrack (offender_id, state, updated_at) "
+                "SELECT unnest(%s::bigint[]), '{}'::jsonb, now() ON CONFLICT DO NOTHING",
+                [missing],
+            )
+            cursor.execute(_LOCK_TRACKS, [missing])
+            rows += cursor.fetchall()
+    states = {}
+    for offender_id, state in rows:
+        # Django hands jsonb from a raw cursor to Python as text.
+        data = json.loads(state) if isinstance(state, str) else state
+        states[offender_id] = (
+            engine.OffenderState.from_dict(data)
+            if data
+            else engine.OffenderState(offender_id=offender_id)
         )
-    return {
-        t.offender_id: t
-        for t in OffenderTrack.objects.filter(offender_id__in=offender_ids)
-        .order_by("offender_id")
-        .select_for_update()
-    }
+    return states
 
 
 def _drop_duplicates(pings: list[Accepted], result: IngestResult) -> list[Accepted]:
@@ -397,18 +434,16 @@ def _devices_update(
 def offender_facts(offender_ids: list[int]) -> dict[int, engine.OffenderFacts]:
     """Applicability facts: a minor victim in any conviction, the risk tier and the
     supervising district as categories (``risk_tier:<n>``, ``district:<id>``)."""
-    minor = set(
-        Conviction.objects.filter(offender_id__in=offender_ids, victim_minor=True).values_list(
-            "offender_id", flat=True
-        )
-    )
+    minor = Conviction.objects.filter(offender_id=OuterRef("pk"), victim_minor=True)
     facts = {}
-    for offender_id, tier, district_id in Offender.objects.filter(pk__in=offender_ids).values_list(
-        "id", "risk_tier", "district_id"
+    for offender_id, tier, district_id, victim_minor in (
+        Offender.objects.filter(pk__in=offender_ids)
+        .annotate(victim_minor=Exists(minor))
+        .values_list("id", "risk_tier", "district_id", "victim_minor")
     ):
         facts[offender_id] = engine.OffenderFacts(
             offender_id=offender_id,
-            victim_minor=offender_id in minor,
+            victim_minor=victim_minor,
             categories=frozenset({f"risk_tier:{tier}", f"district:{district_id}"}),
         )
     return facts
@@ -461,26 +496,73 @@ _EPISODE_KIND = {
 
 def episodes_apply(events: list[engine.Event]) -> tuple[int, int]:
     """Turn engine events into episodes and violations (the violation's cause is the episode,
-    so a re-delivered event raises nothing twice)."""
+    so a re-delivered event raises nothing twice).
+
+    Set-based: the events go in rounds — round k holds the k-th event of each (offender, kind,
+    zone) — so one episode's open, end and re-open keep their order while each round is one
+    INSERT of the new episodes, one ``violations_raise_many`` and one UPDATE of the ended."""
     opened = ended = 0
     if not events:
         return 0, 0
     offenders = Offender.objects.only("id", "district_id", "station_id").in_bulk(
         {e.offender_id for e in events}
     )
+    rounds: list[list[engine.Event]] = []
+    seen: dict[tuple, int] = defaultdict(int)
     for event in events:
-        kind = _EPISODE_KIND[event.rule]
-        if isinstance(event, engine.EpisodeOpened):
-            episode, created = Episode.objects.get_or_create(
-                offender_id=event.offender_id,
-                kind=kind,
-                zone_id=event.zone_id,
-                ended_at=None,
-                defaults={"started_at": event.started_at, "lon": event.lon, "lat": event.lat},
-            )
-            if not created:
-                continue
-            violation, _ = violation_raise(
+        key = (event.offender_id, event.rule, event.zone_id)
+        n = seen[key]
+        seen[key] += 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(event)
+    for batch in rounds:
+        opens = [e for e in batch if isinstance(e, engine.EpisodeOpened)]
+        ends = [e for e in batch if not isinstance(e, engine.EpisodeOpened)]
+        if ends:
+            ended += _episodes_end(ends)
+        if opens:
+            opened += _episodes_open(opens, offenders)
+    return opened, ended
+
+
+_EPISODES_OPEN = """
+INSERT INTO geofence_episode (offender_id, kind, zone_id, started_at, ended_at, lon, lat)
+SELECT v.offender_id, v.kind, v.zone_id, v.started_at, NULL, v.lon, v.lat
+FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::timestamptz[], %s::float8[],
+    %s::float8[]) WITH ORDINALITY AS v(offender_id, kind, zone_id, started_at, lon, lat, n)
+ORDER BY v.n
+ON CONFLICT (offender_id, kind, zone_id) WHERE ended_at IS NULL DO NOTHING
+RETURNING id, offender_id, kind, zone_id
+"""
+
+
+def _episodes_open(opens: list[engine.EpisodeOpened], offenders: dict[int, Offender]) -> int:
+    """One INSERT for the round's new episodes (the partial unique constraint skips one
+    already open), then their violations at once."""
+    kinds = [_EPISODE_KIND[e.rule] for e in opens]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EPISODES_OPEN,
+            [
+                [e.offender_id for e in opens],
+                [str(k) for k in kinds],
+                [e.zone_id for e in opens],
+                [e.started_at for e in opens],
+                [e.lon for e in opens],
+                [e.lat for e in opens],
+            ],
+        )
+        made = {(o, k, z): pk for pk, o, k, z in cursor.fetchall()}
+    raises, episode_ids = [], []
+    for event, kind in zip(opens, kinds, strict=True):
+        pk = made.pop((event.offender_id, str(kind), event.zone_id), None)
+        if pk is None:
+            continue
+        episode = Episode(pk=pk, offender_id=event.offender_id, kind=kind, zone_id=event.zone_id)
+        episode_ids.append(pk)
+        raises.append(
+            ViolationRaise(
                 offender=offenders[event.offender_id],
                 kind=kind,
                 severity=Severity.HIGH if kind == EpisodeKind.EXCLUSION_ZONE else Severity.MEDIUM,
@@ -491,27 +573,53 @@ def episodes_apply(events: list[engine.Event]) -> tuple[int, int]:
                 lat=event.lat,
                 summary=_summary(kind, event.zone_id),
             )
-            Episode.objects.filter(pk=episode.pk).update(violation=violation)
-            opened += 1
-        else:
-            episode = (
-                Episode.objects.filter(
-                    offender_id=event.offender_id,
-                    kind=kind,
-                    zone_id=event.zone_id,
-                    ended_at__isnull=True,
-                )
-                .select_related("violation")
-                .first()
+        )
+    if not raises:
+        return 0
+    violations = violations_raise_many(raises)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE geofence_episode e SET violation_id = v.violation FROM "
+            "unnest(%s::bigint[], %s::bigint[]) AS v(id, violation) WHERE e.id = v.id",
+            [episode_ids, [v.pk for v, _ in violations]],
+        )
+    return len(raises)
+
+
+_EPISODES_END = """
+UPDATE geofence_episode e SET ended_at = GREATEST(v.ended_at, e.started_at)
+FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::timestamptz[])
+    AS v(offender_id, kind, zone_id, ended_at)
+WHERE e.offender_id = v.offender_id AND e.kind = v.kind
+  AND e.zone_id IS NOT DISTINCT FROM v.zone_id AND e.ended_at IS NULL
+RETURNING e.id, e.violation_id, e.ended_at, v.kind, v.offender_id, v.zone_id
+"""
+
+
+def _episodes_end(ends: list[engine.Event]) -> int:
+    """One UPDATE ends the round's open episodes; their violations end (and audit) each."""
+    reasons = {(e.offender_id, str(_EPISODE_KIND[e.rule]), e.zone_id): e.reason for e in ends}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EPISODES_END,
+            [
+                [e.offender_id for e in ends],
+                [str(_EPISODE_KIND[e.rule]) for e in ends],
+                [e.zone_id for e in ends],
+                [e.ended_at for e in ends],
+            ],
+        )
+        rows = cursor.fetchall()
+    violations = Violation.objects.in_bulk([r[1] for r in rows if r[1] is not None])
+    for _pk, violation_id, ended_at, kind, offender_id, zone_id in sorted(rows):
+        violation = violations.get(violation_id)
+        if violation is not None:
+            violation_end(
+                violation=violation,
+                ended_at=ended_at,
+                reason=reasons[(offender_id, kind, zone_id)],
             )
-            if episode is None:
-                continue
-            ended_at = max(event.ended_at, episode.started_at)
-            Episode.objects.filter(pk=episode.pk).update(ended_at=ended_at)
-            if episode.violation is not None:
-                violation_end(violation=episode.violation, ended_at=ended_at, reason=event.reason)
-            ended += 1
-    return opened, ended
+    return len(rows)
 
 
 def _summary(kind: str, zone_id: int | None) -> str:

@@ -1,0 +1,95 @@
+"""``violations_raise_many``: the batch form keeps every rule of ``violation_raise``."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from compliance.models import Severity, Violation, ViolationKind
+from compliance.services import ViolationRaise, violations_raise_many
+from tests.compliance.conftest import raise_for
+from tests.compliance.test_services import alert_jobs
+
+
+def spec(offender, *, key: str = "", **fields) -> ViolationRaise:
+    params = {
+        "kind": ViolationKind.MISSED_CHECKIN,
+        "severity": Severity.MEDIUM,
+        "occurred_at": timezone.now() - timedelta(hours=1),
+        "summary": "check-in missed",
+    }
+    params.update(fields)
+    return ViolationRaise(offender=offender, cause=offender, cause_key=key, **params)
+
+
+def test_many_raises_each_once_with_its_own_audit_event_and_alert_job(
+    world, lahore_a_offender, kasur_offender
+):
+    out = violations_raise_many(
+        [
+            spec(lahore_a_offender, key="a", lon=74.3, lat=31.5),
+            spec(kasur_offender, key="a", severity=Severity.HIGH),
+        ]
+    )
+
+    assert [created for _, created in out] == [True, True]
+    first, second = (v for v, _ in out)
+    assert (first.district_id, first.station_id) == (world.lahore.pk, world.lahore_a.pk)
+    assert (first.lon, first.lat) == (74.3, 31.5)
+    assert second.district_id == world.kasur.pk
+    assert second.severity == Severity.HIGH
+    assert Violation.objects.count() == 2
+    for violation, offender in ((first, lahore_a_offender), (second, kasur_offender)):
+        event = AuditEvent.objects.get(object_type="violation", object_id=str(violation.pk))
+        assert event.action == "create"
+        assert event.actor_id is None
+        assert event.details["offender_id"] == offender.pk
+        assert event.details["cause_key"] == "a"
+        assert alert_jobs(violation.pk) == [
+            {"queue": "alerts", "args": {"violation_id": violation.pk}}
+        ]
+
+
+def test_a_cause_already_raised_or_repeated_in_the_batch_makes_nothing_new(lahore_a_offender):
+    earlier, _ = raise_for(lahore_a_offender, key="old")
+
+    out = violations_raise_many(
+        [
+            spec(lahore_a_offender, key="old"),
+            spec(lahore_a_offender, key="new"),
+            spec(lahore_a_offender, key="new"),
+        ]
+    )
+
+    assert [created for _, created in out] == [False, True, False]
+    assert out[0][0].pk == earlier.pk
+    assert out[1][0].pk == out[2][0].pk != earlier.pk
+    assert Violation.objects.count() == 2
+    assert AuditEvent.objects.filter(object_type="violation").count() == 2
+    assert len(alert_jobs()) == 2
+
+
+def test_one_bad_item_writes_nothing(lahore_a_offender):
+    with pytest.raises(ValidationError) as excinfo:
+        violations_raise_many(
+            [spec(lahore_a_offender, key="ok"), spec(lahore_a_offender, key="x", lon=74.1)]
+        )
+
+    assert "lon" in excinfo.value.error_dict
+    assert Violation.objects.count() == 0
+    assert alert_jobs() == []
+
+
+def test_the_single_raise_sees_a_cause_the_batch_raised(lahore_a_offender):
+    ((made, _),) = violations_raise_many([spec(lahore_a_offender, key="k")])
+
+    again, created = raise_for(lahore_a_offender, key="k")
+
+    assert created is False
+    assert again.pk == made.pk
+
+
+def test_empty_batch_is_a_no_op():
+    assert violations_raise_many([]) == []
