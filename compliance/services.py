@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.models import Officer
@@ -164,33 +164,15 @@ class ViolationRaise:
     detected_at: datetime | None = None
 
 
-_INSERT_MANY = """
-INSERT INTO compliance_violation (kind, offender_id, severity, occurred_at, detected_at, lon,
-    lat, district_id, station_id, cause_type_id, cause_id, cause_key, summary, status,
-    status_reason, created_at)
-SELECT v.kind, v.offender_id, v.severity, v.occurred_at, v.detected_at, v.lon, v.lat,
-    v.district_id, v.station_id, v.cause_type_id, v.cause_id, v.cause_key, v.summary, %s, '',
-    %s
-FROM unnest(%s::varchar[], %s::bigint[], %s::smallint[], %s::timestamptz[],
-    %s::timestamptz[], %s::float8[], %s::float8[], %s::bigint[], %s::bigint[], %s::int[],
-    %s::varchar[], %s::varchar[], %s::varchar[]) WITH ORDINALITY
-    AS v(kind, offender_id, severity, occurred_at, detected_at, lon, lat, district_id,
-         station_id, cause_type_id, cause_id, cause_key, summary, n)
-ORDER BY v.n
-ON CONFLICT (kind, cause_type_id, cause_id, cause_key) DO NOTHING
-RETURNING id, kind, cause_type_id, cause_id, cause_key
-"""
-
-
 def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violation, bool]]:
     """``violation_raise`` for many breaches at once (the ping ingest raises a batch's).
 
-    The same rules, set-based: every item is validated before anything is written; one
-    ``INSERT … ON CONFLICT DO NOTHING`` on the ``violation_unique_cause`` constraint makes the
-    new rows (a cause already raised — earlier, concurrently, or twice in ``raises`` — makes
-    none, and its existing row is returned with ``created`` False); each created violation is
-    still audited by its own event and gets its alert job, all in the caller's transaction.
-    Any other constraint failing is a real error and raises. Returns one pair per item, in order.
+    Every item is validated before anything is written, so one bad item writes nothing; then
+    each goes through ``violation_raise`` in the caller's transaction, because a raise is more
+    than an insert: it opens or joins its episode, routes to the district where it happened and
+    starts (or updates) its alert and ladder — one rule, one place. Returns one pair per item,
+    in order (a cause already raised, earlier or twice in ``raises``, is returned with
+    ``created`` False).
     """
     if not raises:
         return []
@@ -202,77 +184,22 @@ def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violat
             lat=item.lat,
             summary=item.summary,
         )
-    now = timezone.now()
-    types = ContentType.objects.get_for_models(*{type(r.cause) for r in raises})
-    keys = [(r.kind, types[type(r.cause)].pk, str(r.cause.pk), r.cause_key) for r in raises]
-    columns: list[list[Any]] = [[] for _ in range(13)]
-    for item, key in zip(raises, keys, strict=True):
-        values = (
-            item.kind,
-            item.offender.pk,
-            item.severity,
-            item.occurred_at,
-            item.detected_at or now,
-            item.lon,
-            item.lat,
-            item.offender.district_id,
-            item.offender.station_id,
-            key[1],
-            key[2],
-            item.cause_key,
-            item.summary,
-        )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT_MANY, [ViolationStatus.OPEN, now, *columns])
-            made = {tuple(row[1:]): row[0] for row in cursor.fetchall()}
-        by_id = Violation.objects.in_bulk(list(made.values())) if made else {}
-        missing = [key for key in keys if key not in made]
-        existing: dict[tuple, Violation] = {}
-        if missing:
-            q = models.Q()
-            for kind, type_id, cause_id, cause_key in set(missing):
-                q |= models.Q(
-                    kind=kind, cause_type_id=type_id, cause_id=cause_id, cause_key=cause_key
-                )
-            for violation in Violation.objects.filter(q):
-                existing[
-                    (
-                        violation.kind,
-                        violation.cause_type_id,
-                        violation.cause_id,
-                        violation.cause_key,
-                    )
-                ] = violation
-        out: list[tuple[Violation, bool]] = []
-        claimed: set[tuple] = set()
-        for key in keys:
-            if key in made and key not in claimed:
-                claimed.add(key)
-                out.append((by_id[made[key]], True))
-            else:
-                out.append((by_id[made[key]] if key in made else existing[key], False))
-        created = [(item, v) for item, (v, new) in zip(raises, out, strict=True) if new]
-        if created:
-            deliver_violation_alert.batch_defer(*({"violation_id": v.pk} for _, v in created))
-        for item, violation in created:
-            audit_record(
-                actor=None,
-                action=AuditAction.CREATE,
-                object_type="violation",
-                object_id=violation.pk,
-                details={
-                    "kind": item.kind,
-                    "severity": item.severity,
-                    "offender_id": item.offender.pk,
-                    "cause_type": types[type(item.cause)].model,
-                    "cause_id": str(item.cause.pk),
-                    "cause_key": item.cause_key,
-                },
+        return [
+            violation_raise(
+                offender=item.offender,
+                kind=item.kind,
+                severity=item.severity,
+                occurred_at=item.occurred_at,
+                cause=item.cause,
+                cause_key=item.cause_key,
+                lon=item.lon,
+                lat=item.lat,
+                summary=item.summary,
+                detected_at=item.detected_at,
             )
-    return out
+            for item in raises
+        ]
 
 
 def violation_end(*, violation: Violation, ended_at: datetime, reason: str = "") -> bool:

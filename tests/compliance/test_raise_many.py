@@ -68,7 +68,10 @@ def test_a_cause_already_raised_or_repeated_in_the_batch_makes_nothing_new(lahor
     assert out[1][0].pk == out[2][0].pk != earlier.pk
     assert Violation.objects.count() == 2
     assert AuditEvent.objects.filter(object_type="violation").count() == 2
-    assert len(alert_jobs()) == 2
+    # The new cause joins the open episode of the earlier one (same offender and kind): its
+    # alert is updated, no second delivery job or ladder.
+    assert len(alert_jobs()) == 1
+    assert out[1][0].episode_id == earlier.pk
 
 
 def test_one_bad_item_writes_nothing(lahore_a_offender):

@@ -15,6 +15,7 @@ from geofence.services.partitions import partitions_create_ahead, partitions_dro
 from geofence.services.pings import pings_ingest
 from geofence.services.sweeps import schedule_sweep, tag_offline_sweep
 from geofence.services.zones import ZoneInput, zone_create, zone_update
+from push.models import AlertEvent, AlertEventType
 from tests.geofence.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -262,3 +263,22 @@ def test_partitions_are_made_ahead_and_dropped_whole_past_retention(enrolled, fr
     dropped = partitions_drop_expired(today=later)
     assert "geofence_ping_p20260101" in dropped
     assert _stored() == 0
+
+
+def test_a_breach_from_pings_reaches_the_control_rooms_alert_stream(enrolled, school, freeze_now):
+    """Ping → episode → violation → alert: the district's stream gets ``alert.raised`` when the
+    episode opens and ``alert.updated`` (with ``ended_at``) when it ends."""
+    device, _ = enrolled
+    pings_ingest(items=_pings([SCHOOL] * 3), device=device)
+    violation = Violation.objects.get(kind=ViolationKind.EXCLUSION_ZONE)
+    assert violation.ack_due_at is not None  # the alert's deadline started
+    pings_ingest(
+        items=_pings([HOME] * 3, start_seq=20, start=NOW - timedelta(minutes=1)), device=device
+    )
+    events = list(
+        AlertEvent.objects.filter(alert_id=violation.pk)
+        .order_by("seq")
+        .values_list("type", "payload")
+    )
+    assert [kind for kind, _ in events] == [AlertEventType.RAISED, AlertEventType.UPDATED]
+    assert events[1][1]["ended_at"] == (NOW - timedelta(minutes=1)).isoformat()
