@@ -29,6 +29,7 @@ from django.utils.timezone import now as timezone_now
 from audit.chain import (
     CHAINED_FIELDS,
     SEAL_GENESIS,
+    SEALED_FIELDS,
     BatchDigest,
     chain_verify,
     content_hash,
@@ -38,22 +39,8 @@ from audit.checkpoints import Checkpoint, checkpoints_read, settings_checkpoint_
 from audit.keys import settings_checkpoint_keys, settings_seal_keys
 from audit.models import AuditEvent, AuditSeal, SealKind
 
-SEAL_VALUES = (
-    "seq",
-    "kind",
-    "txid_lo",
-    "txid_hi",
-    "pending_txids",
-    "event_count",
-    "total_events",
-    "first_event_id",
-    "last_event_id",
-    "digest",
-    "prev_mac",
-    "key_id",
-    "mac",
-    "sealed_at",
-)
+# What a seal row is read as: the fields its MAC covers, and the MAC.
+SEAL_VALUES = (*SEALED_FIELDS, "mac")
 
 
 @dataclass

@@ -165,14 +165,11 @@ class ChallengeState(models.TextChoices):
     ENDED = "ended"  # the check-in was cancelled or confirmed by override
 
 
-class OtpChallenge(models.Model):
-    """The OTP challenge of a check-in. The secret is encrypted at rest and erased when the
-    challenge ends; the code itself is never stored. ``counter`` is the HOTP counter of the
-    latest SMS: only its code verifies."""
+class ChallengeFields(models.Model):
+    """What every one-time-code challenge keeps (a check-in's, a counter notice's): the HOTP
+    secret, encrypted and erased when the challenge ends (a check constraint on each table),
+    the counter of the latest SMS (only its code verifies), sends, wrong attempts, lifetime."""
 
-    checkin = models.OneToOneField(
-        Checkin, on_delete=models.CASCADE, primary_key=True, related_name="challenge"
-    )
     state = models.CharField(
         max_length=16, choices=ChallengeState.choices, default=ChallengeState.OPEN
     )
@@ -184,6 +181,19 @@ class OtpChallenge(models.Model):
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     sms_message_id = models.BigIntegerField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class OtpChallenge(ChallengeFields):
+    """The OTP challenge of a check-in. The secret is encrypted at rest and erased when the
+    challenge ends; the code itself is never stored. ``counter`` is the HOTP counter of the
+    latest SMS: only its code verifies."""
+
+    checkin = models.OneToOneField(
+        Checkin, on_delete=models.CASCADE, primary_key=True, related_name="challenge"
+    )
 
     class Meta:
         constraints = [
@@ -243,7 +253,7 @@ class MissedCheckin(models.Model):
         return f"Missed check-in due {self.due_on} ({self.offender_id})"
 
 
-class NoticeChallenge(models.Model):
+class NoticeChallenge(ChallengeFields):
     """The one-time code that confirms a notice filed at a station that does not supervise the
     offender (``registry`` keeps the notice ``unconfirmed`` until then). The same machinery as
     a check-in's ``OtpChallenge``: HOTP secret encrypted and erased when the challenge ends,
@@ -258,17 +268,6 @@ class NoticeChallenge(models.Model):
         related_name="+",
         help_text="the counter that filed the notice: only its officers confirm it",
     )
-    state = models.CharField(
-        max_length=16, choices=ChallengeState.choices, default=ChallengeState.OPEN
-    )
-    secret = EncryptedTextField(blank=True)
-    counter = models.PositiveIntegerField(default=0)
-    sends = models.PositiveSmallIntegerField(default=1)
-    last_sent_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
-    sms_message_id = models.BigIntegerField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
