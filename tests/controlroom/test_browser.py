@@ -28,8 +28,8 @@ from accounts.middleware import LAST_ACTIVITY_KEY
 from accounts.models import TOTPDevice
 from compliance.models import Severity, Violation, ViolationKind, ViolationStatus
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
 from tests.conftest import PASSWORD
+from tests.factories import OffenderFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -203,8 +203,8 @@ def _scenario(live_server, browser, control_room, world) -> None:
     live_server_url = live_server.url
     secret = totp.new_secret()
     TOTPDevice.objects.create(officer=control_room, secret=secret, confirmed_at=timezone.now())
-    offender = make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
-    other = make_offender(district=world.lahore, station=world.lahore_b, beat=world.lahore_b_1)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    other = OffenderFactory(district=world.lahore, station=world.lahore_b, beat=world.lahore_b_1)
     _in_thread(raise_for, other, key="seen", lon=74.72, lat=31.62, summary="no check-in at B")
     _in_thread(
         raise_for,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.middleware import BACKGROUND_HEADER, LAST_ACTIVITY_KEY
 from compliance.models import Severity, Violation, ViolationKind
 from tests.compliance.conftest import raise_for
-from tests.compliance.offenders import make_offender
+from tests.factories import OffenderFactory
 
 PAGE = "/control-room/"
 BACKGROUND = {"headers": {BACKGROUND_HEADER: "1"}}
@@ -73,7 +73,7 @@ def test_a_configured_tile_server_is_allowed_for_images_only(settings, signed_in
 
 
 def test_counters_count_the_districts_alerts(signed_in, control_room, world):
-    offender = make_offender(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
     offender.next_checkin_due = timezone.localdate() - timedelta(days=3)
     offender.save(update_fields=["next_checkin_due"])
     raise_for(
@@ -81,7 +81,7 @@ def test_counters_count_the_districts_alerts(signed_in, control_room, world):
     )
     late, _ = raise_for(offender, key="b")
     Violation.objects.filter(pk=late.pk).update(ack_due_at=timezone.now() - timedelta(minutes=1))
-    elsewhere = make_offender(district=world.kasur, station=world.kasur_a, beat=world.kasur_a_1)
+    elsewhere = OffenderFactory(district=world.kasur, station=world.kasur_a, beat=world.kasur_a_1)
     raise_for(elsewhere, key="c")
 
     counters = signed_in(control_room).get(PAGE + "counters/").json()
