@@ -7,7 +7,8 @@ operation is forgotten):
 - ``postprocess_errors`` (a drf-spectacular postprocessing hook) gives every operation the
   error responses it can answer, each with the one error body (``Error``): 400 (every body and
   query is parsed and validated; ``parse_error`` for malformed JSON), 401/403 where a caller
-  must be signed in, 404 where the path names an object (or the caller may not see it), 409
+  must be signed in, 404 where the path names an object (or the caller may not see it), 405
+  where a path value can name a sibling route that does not take the method, 409
   on writes (state conflicts), 415 on operations with a body (another content type), 429
   where a limit applies. A response a view documents itself is kept, given the error body if
   it had none. Integer path ids say ``minimum: 1``; request fields named ``cnic`` and
@@ -43,6 +44,7 @@ _DESCRIPTIONS = {
     "401": "Not signed in, or the token is invalid, expired, revoked or sent without its device",
     "403": "The caller's role may not do this",
     "404": "Not found, or outside the caller's jurisdiction",
+    "405": "Method not allowed: the path names a route that does not take this method",
     "409": "The object's state does not allow this",
     "415": "Unsupported content type",
     "429": "Too many requests: `rate_limited`, with `Retry-After`",
@@ -88,6 +90,10 @@ def _statuses(path: str, method: str, operation: dict) -> list[str]:
         codes += ["401", "403"]
     if "{" in path or secured:
         codes.append("404")
+    if "{" in path:
+        # A path value can spell a sibling route (``offenders/search/`` for
+        # ``offenders/{offender_id}/``) that does not take this method.
+        codes.append("405")
     if method in ("post", "put", "patch", "delete"):
         codes.append("409")
     if "requestBody" in operation:

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from common.dates import BoundedDateTimeField
 from common.exceptions import ApplicationError
-from common.pagination import CursorPagination
+from common.pagination import CursorPagination, paginate
 from common.parsers import BoundedJSONBatchParser
 from common.permissions import HoldsPermission
 from geofence import selectors
@@ -22,16 +22,6 @@ from geofence.services import devices, zones
 from geofence.services.pings import IngestResult, MalformedBatch, pings_ingest
 
 TAG = "geofence"
-
-
-class _Pagination(CursorPagination):
-    ordering = "-id"
-
-
-def _paginated(view: APIView, request: Request, queryset, serializer) -> Response:
-    paginator = _Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
 # --- tracking devices ------------------------------------------------------------------------
@@ -62,6 +52,7 @@ def _enrolled(enrolled: devices.Enrolled) -> dict[str, Any]:
 class TrackingDeviceListApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = {"POST": "tracking_device.enrol", "*": "tracking_device.read"}
+    pagination_class = CursorPagination  # newest first; also tells the schema it pages
 
     @extend_schema_serializer(component_name="TrackingDeviceListFilter")
     class FilterSerializer(serializers.Serializer):
@@ -92,7 +83,8 @@ class TrackingDeviceListApi(APIView):
             offender_id=filters.validated_data.get("offender"),
             status=filters.validated_data.get("status"),
         )
-        return _paginated(self, request, queryset, DeviceSerializer)
+        page = paginate(queryset, request=request, view=self)
+        return page.response(DeviceSerializer(page.rows, many=True).data)
 
     @extend_schema(
         tags=[TAG],
@@ -182,6 +174,7 @@ class EnrolledGatewaySerializer(GatewaySerializer):
 class GatewayListApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = "gateway.manage"
+    pagination_class = CursorPagination  # newest first; also tells the schema it pages
 
     @extend_schema_serializer(component_name="GatewayListInput")
     class InputSerializer(serializers.Serializer):
@@ -189,9 +182,8 @@ class GatewayListApi(APIView):
 
     @extend_schema(tags=[TAG], operation_id="gateway_list", responses=GatewaySerializer(many=True))
     def get(self, request: Request) -> Response:
-        return _paginated(
-            self, request, selectors.gateway_list(actor=request.user), GatewaySerializer
-        )
+        page = paginate(selectors.gateway_list(actor=request.user), request=request, view=self)
+        return page.response(GatewaySerializer(page.rows, many=True).data)
 
     @extend_schema(
         tags=[TAG],
@@ -265,6 +257,7 @@ def _zone_changes(data: dict[str, Any]) -> dict[str, Any]:
 class ZoneListApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = {"POST": "zone.manage", "*": "zone.read"}
+    pagination_class = CursorPagination  # newest first; also tells the schema it pages
 
     @extend_schema_serializer(component_name="ZoneListFilter")
     class FilterSerializer(serializers.Serializer):
@@ -306,7 +299,8 @@ class ZoneListApi(APIView):
             category=data.get("category"),
             bbox=data.get("bbox"),
         )
-        return _paginated(self, request, queryset, ZoneFeatureSerializer)
+        page = paginate(queryset, request=request, view=self)
+        return page.response(ZoneFeatureSerializer(page.rows, many=True).data)
 
     @extend_schema(
         tags=[TAG],
