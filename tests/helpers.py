@@ -31,3 +31,25 @@ def wait_until_a_backend_waits_on_a_lock(*, timeout_s: float = 10.0) -> bool:
             if cursor.fetchone()[0] >= 1:
                 return True
     return False
+
+
+def database_url(*, name: str | None = None, **query: str) -> str:
+    """A URL of this run's test database (or ``name`` on the same server) for a subprocess the
+    test starts (uvicorn, the sealer). A unix-socket host — the embedded PostgreSQL that
+    ``make test`` starts when ``DATABASE_URL`` is unset — goes in the query string, where both
+    dj-database-url and libpq read it."""
+    from urllib.parse import quote, urlencode
+
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        credentials += f":{quote(db['PASSWORD'])}"
+    host = db["HOST"] or "127.0.0.1"
+    params = dict(query)
+    if host.startswith("/"):
+        params["host"] = host
+        netloc = f"{credentials}@"
+    else:
+        netloc = f"{credentials}@{host}:{db['PORT'] or 5432}"
+    url = f"postgresql://{netloc}/{name or db['NAME']}"
+    return f"{url}?{urlencode(params)}" if params else url

@@ -10,12 +10,12 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 
 from audit.models import AuditAction, AuditSeal, SealKind
 from audit.services import audit_record, audit_seal
+from tests.helpers import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,8 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _sealer_env(tmp_path: Path) -> dict[str, str]:
-    db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    url = database_url()
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings_test",

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.services import device_token_issue
+from tests.helpers import database_url
 from tests.registry.offender_data import register
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,14 +36,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _database_url(name: str) -> str:
-    db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return (
-        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
-    )
 
 
 def _server_connections(conninfo: str) -> list[tuple]:
@@ -63,7 +56,7 @@ def uvicorn_server():
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings_test",
-        "DATABASE_URL": f"{_database_url(name)}?application_name={SERVER_NAME}",
+        "DATABASE_URL": database_url(name=name, application_name=SERVER_NAME),
         "NIGRANI_DB_POOL_MIN": "1",
         "NIGRANI_DB_POOL_MAX": str(POOL_MAX),
         "LOG_LEVEL": "WARNING",
@@ -106,7 +99,7 @@ def test_32_concurrent_audited_reads_succeed_within_the_pool(world, registry_adm
     issued = device_token_issue(officer=registry_admin, device_id="load-1", device_name="")
     headers = {"Authorization": f"Bearer {issued.token}", "X-Device-ID": "load-1"}
     url = f"{base}/api/v1/offenders/{offender.pk}/?purpose=data_quality"
-    conninfo = _database_url(name)
+    conninfo = database_url(name=name)
 
     peak: list[tuple] = []
     done = threading.Event()

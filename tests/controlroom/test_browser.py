@@ -30,6 +30,7 @@ from compliance.models import Severity, Violation, ViolationKind, ViolationStatu
 from tests.compliance.conftest import raise_for
 from tests.conftest import PASSWORD
 from tests.factories import OffenderFactory
+from tests.helpers import database_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -86,15 +87,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return (
-        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        f"/{db['NAME']}"
-    )
-
-
 class LiveServer:
     """uvicorn with the ASGI app on a free port, against this test's database; ``restart``
     stops it and starts it again on the same port (a page's socket must reconnect)."""
@@ -133,7 +125,7 @@ class LiveServer:
 def asgi_server(redis_layer, redis_url, transactional_db) -> Iterator[LiveServer]:
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "backend.settings_test",
         "NIGRANI_DEV": "1",
