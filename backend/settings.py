@@ -122,6 +122,11 @@ NIGRANI_DB_POOL_TIMEOUT_SECONDS = env_int("NIGRANI_DB_POOL_TIMEOUT_SECONDS", 10)
 if NIGRANI_DB_POOL_MAX and not 0 <= NIGRANI_DB_POOL_MIN <= NIGRANI_DB_POOL_MAX:
     raise ConfigError("NIGRANI_DB_POOL_MIN must be between 0 and NIGRANI_DB_POOL_MAX")
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=0)}
+# dj-database-url leaves a unix-socket host given in the query string (the embedded
+# PostgreSQL's ``?host=/…/var/pg``) in OPTIONS with HOST empty; hoist it so that HOST names
+# the server for everything that reads it (the tests' subprocess URLs, procrastinate).
+if not DATABASES["default"]["HOST"] and DATABASES["default"].get("OPTIONS", {}).get("host"):
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 if NIGRANI_DB_POOL_MAX > 0:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": NIGRANI_DB_POOL_MIN,

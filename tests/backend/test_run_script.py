@@ -18,6 +18,8 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from tests.helpers import database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,13 +47,7 @@ def scratch_database_url():
     conninfo = {k: v for k, v in _admin_conninfo().items() if v is not None}
     with psycopg.connect(**conninfo) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    db = settings.DATABASES["default"]
-    host = db["HOST"] or ""
-    if host.startswith("/"):
-        url = f"postgresql://{db['USER']}@/{name}?host={host}"
-    else:
-        url = f"postgresql://{db['USER']}@{host}:{db['PORT'] or 5432}/{name}"
-    yield url
+    yield database_url(name=name)
     with psycopg.connect(**conninfo) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
