@@ -63,7 +63,7 @@ ROLE_TABLE: dict[Role, tuple[Scope, frozenset[AgencyKind], str]] = {
     Role.BEAT_OFFICER: (
         Scope.BEAT,
         frozenset({AgencyKind.POLICE}),
-        "Beat officer: verifies addresses assigned to the beat.",
+        "Beat officer: verifies addresses assigned to the beat; first step of the alert ladder.",
     ),
     Role.CONTROL_ROOM: (
         Scope.DISTRICT,
@@ -116,7 +116,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
         {_R.REGISTRY_ADMIN, _R.DATA_ENTRY, _R.STATION_OFFICER, _R.CONTROL_ROOM}
     ),
     "notice.manage": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER}),
-    "violation.read": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
+    # Beat officers are the alert ladder's first step: they read and acknowledge the
+    # violations of offenders on their beat (scoped by the offender's beat), never resolve or
+    # dismiss them.
+    "violation.read": frozenset(
+        {_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.BEAT_OFFICER, _R.CONTROL_ROOM}
+    ),
+    "violation.acknowledge": frozenset(
+        {_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.BEAT_OFFICER, _R.CONTROL_ROOM}
+    ),
     "violation.manage": frozenset({_R.REGISTRY_ADMIN, _R.STATION_OFFICER, _R.CONTROL_ROOM}),
     # Field verification (mobile_api)
     "task.work": frozenset({_R.BEAT_OFFICER}),

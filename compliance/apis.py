@@ -114,7 +114,8 @@ class ViolationListApi(APIView):
         responses=ViolationSerializer(many=True),
         description=(
             "Violations in the caller's jurisdiction, newest first: a control room sees its "
-            "district's, a station officer its station's, a registry admin all."
+            "district's, a station officer its station's, a beat officer those of the "
+            "offenders on its beat, a registry admin all."
         ),
     )
     def get(self, request: Request) -> Response:
@@ -174,7 +175,7 @@ class ViolationDetailApi(APIView):
 
 class ViolationAcknowledgeApi(APIView):
     permission_classes = [HoldsPermission]
-    required_permission = "violation.manage"
+    required_permission = "violation.acknowledge"
 
     @extend_schema_serializer(component_name="ViolationAcknowledge")
     class InputSerializer(serializers.Serializer):

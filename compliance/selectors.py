@@ -2,7 +2,10 @@
 
 A violation belongs to the district (and station) that supervised the offender when it was
 raised; that snapshot, not the offender's current address, decides who sees it, so a later
-transfer does not move old breaches to the new district's control room.
+transfer does not move old breaches to the new district's control room. Beat officers are the
+exception: they are the ladder's first step for the offender's *current* beat
+(``compliance.alerts._recipients``), so they see the violations of the offenders on their beat
+now — who is told of an alert can read it.
 """
 
 from datetime import datetime
@@ -19,9 +22,14 @@ from registry.models import Offender
 
 def _scope_q(actor: Officer) -> Q:
     """The supervising district's (or station's) officers see a violation, and so does the
-    control room of the district where it happened (routing: a travel breach concerns both)."""
+    control room of the district where it happened (routing: a travel breach concerns both);
+    a beat officer sees those of the offenders on its beat."""
     supervising = jurisdiction_q(
-        actor, district="district_id", station="station_id", permission="violation.read"
+        actor,
+        district="district_id",
+        station="station_id",
+        beat="offender__beat_id",
+        permission="violation.read",
     )
     happened = jurisdiction_q(actor, district="occurred_district_id", permission="violation.read")
     return supervising | happened
@@ -29,7 +37,8 @@ def _scope_q(actor: Officer) -> Q:
 
 def violation_queryset_for(*, actor: Officer) -> QuerySet[Violation]:
     """Registry admins see every violation, a control room its district's (supervised there or
-    happened there), a station officer its station's; every other role none."""
+    happened there), a station officer its station's, a beat officer its beat's offenders';
+    every other role none."""
     return Violation.objects.filter(_scope_q(actor))
 
 
@@ -107,13 +116,12 @@ def violation_get(*, actor: Officer, violation_id: int) -> Violation:
 
 def violation_timeline_entries(*, offender: Offender, actor: Officer) -> list[dict]:
     """The offender's violations as timeline entries (the ``timeline_entries`` hook): only
-    those ``actor`` may read (``violation.read`` in the jurisdiction the violation was raised
-    in); reading the record is not reading its violations."""
-    visible = jurisdiction_q(
-        actor, district="district", station="station", permission="violation.read"
-    )
-    rows = Violation.objects.filter(visible, offender_id=offender.pk).values_list(
-        "id", "kind", "severity", "status", "detected_at", "summary"
+    those ``actor`` may read, by the very scope of ``GET /violations/`` (reading the record is
+    not reading its violations)."""
+    rows = (
+        violation_queryset_for(actor=actor)
+        .filter(offender_id=offender.pk)
+        .values_list("id", "kind", "severity", "status", "detected_at", "summary")
     )
     return [
         {

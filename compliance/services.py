@@ -280,12 +280,15 @@ def _validate_raise(
 
 
 def violation_acknowledge(*, actor: Officer, violation_id: int, reason: str = "") -> Violation:
-    """The officer has seen the violation and is acting on it."""
+    """The officer has seen the violation and is acting on it. ``violation.acknowledge``,
+    not ``violation.manage``: the ladder's first step (beat officers) owns an alert by
+    acknowledging it, but leaves resolving and dismissing to the station and control room."""
     return _violation_transition(
         actor=actor,
         violation_id=violation_id,
         to_status=ViolationStatus.ACKNOWLEDGED,
         reason=reason,
+        permission="violation.acknowledge",
     )
 
 
@@ -318,8 +321,9 @@ def _violation_transition(
     to_status: str,
     reason: str,
     reason_required: bool = False,
+    permission: str = "violation.manage",
 ) -> Violation:
-    if not actor.has_permission("violation.manage"):
+    if not actor.has_permission(permission):
         raise Forbidden("You may not change violations.")
     reason = reason.strip()
     if reason_required and not reason:

@@ -329,11 +329,11 @@ def test_assigning_tells_the_assignee_and_updates_the_alert(
 
 
 def test_an_officer_who_cannot_see_the_alert_cannot_be_assigned(
-    lahore_a_offender, ladder, control_room, station_officer_elsewhere, beat_officer
+    lahore_a_offender, ladder, control_room, station_officer_elsewhere, beat_officer_elsewhere
 ):
     violation, _ = raise_for(lahore_a_offender)
 
-    for outsider in (station_officer_elsewhere, beat_officer):
+    for outsider in (station_officer_elsewhere, beat_officer_elsewhere):
         with pytest.raises(NotFound):
             violation_assign(actor=control_room, violation_id=violation.pk, officer_id=outsider.pk)
 

@@ -315,11 +315,24 @@ def test_transition_of_a_violation_outside_jurisdiction_is_not_found(
             violation_acknowledge(actor=officer, violation_id=violation.pk)
 
 
-def test_role_without_violation_manage_may_not_transition(lahore_a_offender, beat_officer):
+def test_role_without_violation_acknowledge_may_not_acknowledge(lahore_a_offender, prison_officer):
     violation, _ = raise_for(lahore_a_offender)
 
     with pytest.raises(Forbidden):
-        violation_acknowledge(actor=beat_officer, violation_id=violation.pk)
+        violation_acknowledge(actor=prison_officer, violation_id=violation.pk)
+
+
+def test_a_beat_officer_acknowledges_but_may_not_resolve_or_dismiss(
+    lahore_a_offender, beat_officer
+):
+    violation, _ = raise_for(lahore_a_offender)
+
+    for close in (violation_resolve, violation_dismiss):
+        with pytest.raises(Forbidden):
+            close(actor=beat_officer, violation_id=violation.pk, reason="seen")
+    acknowledged = violation_acknowledge(actor=beat_officer, violation_id=violation.pk)
+
+    assert acknowledged.status == ViolationStatus.ACKNOWLEDGED
 
 
 def test_transition_is_audited_without_the_free_text_reason(lahore_a_offender, control_room):

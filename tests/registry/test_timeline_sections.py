@@ -11,7 +11,7 @@ from django.utils import timezone
 from checkins.models import Checkin, CheckinMethod, CheckinStatus
 from mobile_api.models import VerificationTask
 from mobile_api.services import tasks as task_services
-from registry.models import Notice, NoticeKind, NoticeStatus
+from registry.models import Notice, NoticeKind, NoticeStatus, Offender
 from tests.compliance.conftest import raise_for
 from tests.factories import OffenderFactory
 
@@ -65,18 +65,39 @@ def test_the_supervising_station_sees_every_section(client_for, station_officer,
     assert {"violation", "checkin", "notice", "address"} <= kinds
 
 
-def test_a_beat_officer_sees_neither_violations_nor_check_ins_nor_notices(
+def test_a_beat_officer_sees_its_beats_violations_but_neither_check_ins_nor_notices(
     client_for, beat_officer, offender
 ):
-    assert (
-        client_for(beat_officer).get("/api/v1/violations/", {"offender": offender.pk}).status_code
-        == 403
-    )
+    """Beat officers read the violations of the offenders on their beat (the alert ladder's
+    first step): the timeline shows exactly those ``GET /violations/`` does, no more."""
+    client = client_for(beat_officer)
+    listed = client.get("/api/v1/violations/", {"offender": offender.pk})
+    assert listed.status_code == 200
+    listed_ids = {str(row["id"]) for row in listed.json()["results"]}
+    assert listed_ids
 
-    kinds = _kinds(client_for(beat_officer), offender)
+    response = client.get(f"/api/v1/offenders/{offender.pk}/timeline/", {"purpose": "supervision"})
+    entries = response.json()["results"]
 
+    kinds = {entry["kind"] for entry in entries}
     assert "address" in kinds  # the record itself, which it may read
-    assert kinds.isdisjoint({"violation", "checkin", "missed_checkin", "notice"})
+    assert kinds.isdisjoint({"checkin", "missed_checkin", "notice"})
+    assert {e["object_id"] for e in entries if e["kind"] == "violation"} == listed_ids
+
+
+def test_a_beat_officer_sees_no_violation_of_another_beat_on_the_timeline(
+    client_for, beat_officer, offender, world
+):
+    """The offender moved to the next beat while its task stays with this officer: the record
+    still opens (the task), its violations no longer do, on the list and the timeline alike."""
+    Offender.objects.filter(pk=offender.pk).update(beat=world.lahore_a_2)
+    client = client_for(beat_officer)
+
+    listed = client.get("/api/v1/violations/", {"offender": offender.pk})
+    kinds = _kinds(client, offender)
+
+    assert listed.json()["results"] == []
+    assert "violation" not in kinds
 
 
 def test_data_entry_sees_no_check_ins(client_for, data_entry, offender):
