@@ -180,10 +180,12 @@ class LogoutApi(APIView):
     )
     def post(self, request: Request) -> Response:
         device_token = request.auth if isinstance(request.auth, DeviceToken) else None
+        session_key = "" if device_token is not None else request.session.session_key or ""
         auth_logout(
             officer=request.user,
             device_token=device_token,
             channel=Channel.MOBILE if device_token is not None else Channel.WEB,
+            session_key=session_key,
         )
         if device_token is None:
             logout(request._request)

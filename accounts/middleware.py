@@ -31,8 +31,9 @@ class WebSessionPolicyMiddleware:
             last_activity = request.session.get(LAST_ACTIVITY_KEY)
             idle_seconds = now - last_activity if isinstance(last_activity, int) else 0
             if idle_seconds > settings.NIGRANI_WEB_IDLE_MINUTES * 60:
+                session_key = request.session.session_key or ""
                 logout(request)  # flushes the session; the request goes on anonymous
-                web_session_expire(officer=user, idle_seconds=idle_seconds)
+                web_session_expire(officer=user, idle_seconds=idle_seconds, session_key=session_key)
             elif request.headers.get(BACKGROUND_HEADER) != "1" or last_activity is None:
                 request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)

@@ -37,7 +37,7 @@ from django.db import transaction
 from django.db.models import Field, Q
 from django.utils import timezone
 
-from accounts import totp
+from accounts import hooks, totp
 from accounts.models import Agency, DeviceToken, LoginAttempt, Officer, RecoveryCode, TOTPDevice
 from accounts.roles import ROLE_TABLE, Role, Scope
 from accounts.selectors import TotpEnrolment, totp_enrolment_for
@@ -473,11 +473,21 @@ def auth_enrolment_check(
     ).officer
 
 
-def auth_logout(*, officer: Officer, device_token: DeviceToken | None, channel: Channel) -> None:
-    """End a session or revoke the token the request came with."""
+def auth_logout(
+    *,
+    officer: Officer,
+    device_token: DeviceToken | None,
+    channel: Channel,
+    session_key: str = "",
+) -> None:
+    """End a session or revoke the token the request came with. ``session_key`` names the web
+    session being signed out (the caller flushes it), so its open alert sockets close at once
+    rather than at their next re-check."""
     with transaction.atomic():
         details: dict[str, Any] = {"channel": channel}
-        if device_token is not None:
+        if device_token is None:
+            hooks.sign_ins_ended_on_commit(officer_id=officer.pk, session_keys=[session_key])
+        else:
             details["token_id"] = device_token.pk
             details["device_id"] = device_token.device_id
             _tokens_revoke(
@@ -496,8 +506,10 @@ def auth_logout(*, officer: Officer, device_token: DeviceToken | None, channel: 
         )
 
 
-def web_session_expire(*, officer: Officer, idle_seconds: int) -> None:
-    """Audit the end of a web session that was idle too long (the middleware logs it out)."""
+def web_session_expire(*, officer: Officer, idle_seconds: int, session_key: str = "") -> None:
+    """Audit the end of a web session that was idle too long (the middleware logs it out)
+    and close the sockets opened from it."""
+    hooks.sign_ins_ended_on_commit(officer_id=officer.pk, session_keys=[session_key])
     audit_record(
         actor=officer,
         action=AuditAction.LOGOUT,
@@ -651,6 +663,9 @@ def officer_update(*, actor: Officer, officer: Officer, changes: dict[str, Any])
         if set(changed) & set(ASSIGNMENT_FIELDS):
             _officer_assignment_check(current)
         current.save(update_fields=changed)
+        if set(changed) & {*ASSIGNMENT_FIELDS, "is_active"}:
+            # What the officer may watch changed: its open alert sockets re-check now.
+            hooks.sign_ins_ended_on_commit(officer_id=current.pk, access_changed=True)
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -823,6 +838,7 @@ def device_token_issue(*, officer: Officer, device_id: str, device_name: str) ->
             DeviceToken.objects.filter(pk__in=superseded, revoked_at__isnull=True).update(
                 revoked_at=now, revoked_by=officer
             )
+            hooks.sign_ins_ended_on_commit(officer_id=officer.pk, token_ids=superseded)
         device_token = DeviceToken.objects.create(
             officer=officer,
             device_id=device_id,
@@ -899,6 +915,7 @@ def _tokens_revoke(
         revoked_at=timezone.now(), revoked_by=actor
     )
     if revoked:
+        hooks.sign_ins_ended_on_commit(officer_id=officer.pk, token_ids=token_ids)
         audit_record(
             actor=actor,
             action=AuditAction.TOKEN_REVOKED,

@@ -89,7 +89,12 @@ class OfficerLogoutView(auth_views.LogoutView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
-            auth_logout(officer=request.user, device_token=None, channel=Channel.WEB)
+            auth_logout(
+                officer=request.user,
+                device_token=None,
+                channel=Channel.WEB,
+                session_key=request.session.session_key or "",
+            )
         return super().post(request, *args, **kwargs)
 
 

@@ -31,11 +31,25 @@ logger = logging.getLogger(__name__)
 
 # Channels handler name of a stream event inside the group ("alert.event" → alert_event).
 GROUP_MESSAGE_TYPE = "alert.event"
+# Channels handler name of "a sign-in of this officer ended" in the officer's group
+# ("alert.sign_in_ended" → alert_sign_in_ended): {"sessions": [sha256 of session keys],
+# "tokens": [device token ids], "access_changed": bool}. Session keys travel hashed: the
+# channel layer is not where a credential should be readable, even a spent one.
+SIGN_IN_ENDED_MESSAGE_TYPE = "alert.sign_in_ended"
 WATCH_PERMISSION = "alert.watch"
 
 
 def district_group(district_id: int) -> str:
     return f"alerts.district.{district_id}"
+
+
+def officer_group(officer_id: int) -> str:
+    """Every open alert socket of one officer, whichever district it watches."""
+    return f"alerts.officer.{officer_id}"
+
+
+def session_key_digest(session_key: str) -> str:
+    return hashlib.sha256(session_key.encode()).hexdigest()
 
 
 def event_message(event: AlertEvent) -> dict[str, Any]:
@@ -107,6 +121,30 @@ def alert_events_broadcast(events: list[AlertEvent]) -> int:
         except Exception:  # noqa: BLE001 - any layer failure: the backfill covers it
             logger.warning("alert event %s/%s not broadcast", event.district_id, event.seq)
     return sent
+
+
+def ws_sign_in_ended(
+    *, officer_id: int, session_keys: list[str], token_ids: list[int], access_changed: bool
+) -> bool:
+    """The ``accounts.hooks`` ``sign_in_ended`` handler (after commit): tell the officer's open
+    sockets, which close at once if they rested on an ended sign-in, or re-check when the
+    officer's access changed. Best effort, like every group send: the periodic re-check
+    (``NIGRANI_WS_RECHECK_SECONDS``) still closes a socket whose message was lost."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    message = {
+        "type": SIGN_IN_ENDED_MESSAGE_TYPE,
+        "sessions": [session_key_digest(key) for key in session_keys],
+        "tokens": list(token_ids),
+        "access_changed": access_changed,
+    }
+    try:
+        async_to_sync(layer.group_send)(officer_group(officer_id), message)
+    except Exception:  # noqa: BLE001 - any layer failure: the periodic re-check covers it
+        logger.warning("sign-in end of officer %s not broadcast to its sockets", officer_id)
+        return False
+    return True
 
 
 def alert_events_after(*, district_id: int, after: int, upto: int | None = None) -> list[dict]:

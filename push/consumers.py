@@ -5,6 +5,10 @@ Thin on purpose: the ticket is redeemed by ``push.ws_auth.TicketAuthMiddleware``
 ``push.alert_stream``. Delivery is in order and once per connection: the consumer remembers
 the last sequence it sent, drops what it already sent, and fills any gap from the database
 (a group send can be lost; the rows cannot).
+
+Each socket also joins its officer's group (``alert_stream.officer_group``): the accounts
+services announce a sign-out, a revoked token or a changed role after commit, and the socket
+it concerns closes at once; the periodic re-check stays as the safety net.
 """
 
 import asyncio
@@ -38,6 +42,7 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
 
     district_id: int | None = None
     group: str | None = None
+    officer_group: str | None = None
     last_sent = 0
     recheck: asyncio.Task | None = None
 
@@ -63,6 +68,15 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         # dropped as already sent, never missed.
         self.group = alert_stream.district_group(self.district_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        # A logout, a revoked token or a lost role reaches the officer's sockets at once
+        # through this group; the periodic re-check stays as the safety net. Joined before
+        # the sign-in is checked, so a sign-out in between is not missed either way (a ticket
+        # outlives the sign-out it was issued under by up to its lifetime).
+        self.officer_group = alert_stream.officer_group(ticket.officer_id)
+        await self.channel_layer.group_add(self.officer_group, self.channel_name)
+        if not await database_sync_to_async(alert_stream.ws_sign_in_valid)(ticket=ticket):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         await self.accept()
         async with self.sending:
             self.last_sent = await database_sync_to_async(self._resume_point)(query.get("after"))
@@ -115,6 +129,22 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             officer_id=self.scope["ws_ticket"].officer_id, district_id=self.district_id, seq=seq
         )
 
+    async def alert_sign_in_ended(self, message: dict) -> None:
+        """One of the officer's sign-ins ended (``alert_stream.SIGN_IN_ENDED_MESSAGE_TYPE``):
+        close now if this socket was opened from it, re-check if the officer's access
+        changed."""
+        ticket = self.scope["ws_ticket"]
+        ended = (
+            ticket.device_token_id is not None and ticket.device_token_id in message["tokens"]
+        ) or (
+            bool(ticket.session_key)
+            and alert_stream.session_key_digest(ticket.session_key) in message["sessions"]
+        )
+        if ended or (
+            message["access_changed"] and not await database_sync_to_async(self._still_allowed)()
+        ):
+            await self.close(code=CLOSE_FORBIDDEN)
+
     def _still_allowed(self) -> bool:
         ticket = self.scope["ws_ticket"]
         if not alert_stream.ws_sign_in_valid(ticket=ticket):
@@ -143,3 +173,5 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
                 await self.recheck
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.officer_group is not None:
+            await self.channel_layer.group_discard(self.officer_group, self.channel_name)

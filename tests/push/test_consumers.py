@@ -1,6 +1,7 @@
 """ws/alerts/ through the real ASGI application and a real Redis channel layer: tickets,
 district permission, live events, backfill after a disconnect (in order, once), gap filling
-when a group send is lost, cursors, and closing on logout, token revocation and role loss."""
+when a group send is lost, cursors, and closing on logout, token revocation and role loss:
+at once (the officer's group), and by the periodic re-check as the safety net."""
 
 import os
 import sys
@@ -378,5 +379,168 @@ async def test_a_socket_stays_open_while_the_sign_in_is_good(control_room):
         await receive_until_ready(communicator)
         # Several re-checks (every 0.05 s here) pass without closing it.
         assert await communicator.receive_nothing(timeout=0.3)
+    finally:
+        await communicator.disconnect()
+
+
+# --- closing at once (not at the next re-check) ----------------------------------------------
+
+
+@pytest.fixture
+def slow_recheck(settings):
+    """The production re-check interval: a socket that closes within the test's timeout was
+    closed by the sign-in's end itself, not by the periodic safety net."""
+    settings.NIGRANI_WS_RECHECK_SECONDS = 60
+
+
+def phone_ticket(officer, device_id: str = "phone-1") -> tuple[str, str]:
+    """A device token for ``officer``'s phone and a socket ticket opened from it."""
+    from accounts.models import DeviceToken
+
+    issued = device_token_issue(officer=officer, device_id=device_id, device_name="phone")
+    token = DeviceToken.objects.get(pk=issued.device_token.pk)
+    return issued.token, ws_ticket_issue(officer=officer, device_token=token).ticket
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/logout/", "/accounts/logout/"])
+async def test_signing_out_closes_the_socket_at_once(slow_recheck, control_room, path):
+    ticket, client = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    try:
+        await receive_until_ready(communicator)
+        response = await sync_to_async(client.post)(path)
+        assert response.status_code in (204, 302)
+        await expect_closed(communicator)
+    finally:
+        await communicator.disconnect()
+
+
+async def test_a_phone_logout_closes_its_socket_at_once(slow_recheck, control_room):
+    raw_token, ticket = await sync_to_async(phone_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    try:
+        await receive_until_ready(communicator)
+        response = await sync_to_async(Client().post)(
+            "/api/v1/auth/logout/",
+            headers={"Authorization": f"Bearer {raw_token}", "X-Device-ID": "phone-1"},
+        )
+        assert response.status_code == 204
+        await expect_closed(communicator)
+    finally:
+        await communicator.disconnect()
+
+
+async def test_revoking_the_device_closes_its_socket_at_once(
+    slow_recheck, control_room, system_admin
+):
+    from accounts.services import device_revoke
+
+    _, ticket = await sync_to_async(phone_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    try:
+        await receive_until_ready(communicator)
+        await sync_to_async(device_revoke)(
+            actor=system_admin, officer=control_room, device_id="phone-1"
+        )
+        await expect_closed(communicator)
+    finally:
+        await communicator.disconnect()
+
+
+async def test_signing_in_again_on_the_phone_closes_the_old_tokens_socket(
+    slow_recheck, control_room
+):
+    """One phone, one live token: the superseded token's socket goes with it."""
+    _, ticket = await sync_to_async(phone_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    try:
+        await receive_until_ready(communicator)
+        await sync_to_async(device_token_issue)(
+            officer=control_room, device_id="phone-1", device_name="phone"
+        )
+        await expect_closed(communicator)
+    finally:
+        await communicator.disconnect()
+
+
+@pytest.mark.parametrize("loss", ["role", "deactivation"])
+async def test_losing_the_role_closes_the_socket_at_once(
+    slow_recheck, control_room, system_admin, world, loss
+):
+    changes = {
+        "role": {"role": "station_officer", "station": world.lahore_a},
+        "deactivation": {"is_active": False},
+    }[loss]
+    ticket, _ = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    try:
+        await receive_until_ready(communicator)
+        await sync_to_async(officer_update)(
+            actor=system_admin, officer=control_room, changes=changes
+        )
+        await expect_closed(communicator)
+    finally:
+        await communicator.disconnect()
+
+
+async def test_only_the_sockets_of_the_ended_sign_in_close(
+    slow_recheck, control_room, control_room_elsewhere, system_admin
+):
+    """The phone is revoked: its socket closes; the same officer's web socket, and another
+    officer's, stay open (a change of name is no reason to close anything either)."""
+    from accounts.services import device_revoke
+
+    _, phone = await sync_to_async(phone_ticket)(control_room)
+    web, _ = await sync_to_async(session_ticket)(control_room)
+    colleague, _ = await sync_to_async(session_ticket)(control_room_elsewhere)
+    phone_socket, _ = await open_socket(phone)
+    web_socket, _ = await open_socket(web)
+    colleague_socket, _ = await open_socket(colleague)
+    try:
+        for communicator in (phone_socket, web_socket, colleague_socket):
+            await receive_until_ready(communicator)
+        await sync_to_async(officer_update)(
+            actor=system_admin, officer=control_room, changes={"rank": "Inspector"}
+        )
+        await sync_to_async(device_revoke)(
+            actor=system_admin, officer=control_room, device_id="phone-1"
+        )
+
+        await expect_closed(phone_socket)
+        assert await web_socket.receive_nothing(timeout=0.3)
+        assert await colleague_socket.receive_nothing(timeout=0.1)
+    finally:
+        for communicator in (phone_socket, web_socket, colleague_socket):
+            await communicator.disconnect()
+
+
+async def test_a_ticket_issued_before_a_logout_opens_nothing_after_it(control_room):
+    ticket, client = await sync_to_async(session_ticket)(control_room)
+    response = await sync_to_async(client.post)("/api/v1/auth/logout/")
+    assert response.status_code == 204
+
+    communicator, connected = await open_socket(ticket)
+
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_the_idle_sign_out_closes_the_socket_at_once(slow_recheck, control_room):
+    from accounts.middleware import LAST_ACTIVITY_KEY
+
+    ticket, client = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+
+    def idle_then_request():
+        session = client.session
+        session[LAST_ACTIVITY_KEY] = int(timezone.now().timestamp()) - 31 * 60
+        session.save()
+        return client.get("/api/v1/auth/me/")
+
+    try:
+        await receive_until_ready(communicator)
+        response = await sync_to_async(idle_then_request)()
+        assert response.status_code in (401, 403)
+        await expect_closed(communicator)
     finally:
         await communicator.disconnect()
