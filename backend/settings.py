@@ -533,6 +533,14 @@ if not 0 < NIGRANI_WS_RECHECK_SECONDS <= 60:
 # A critical alert still unacknowledged this long after its step was pushed is also sent by
 # SMS to the step's officers with a work phone.
 NIGRANI_ALERT_SMS_AFTER_SECONDS = env_int("NIGRANI_ALERT_SMS_AFTER_SECONDS", 60)
+# Retention, pruned nightly: the alert streams' events (the backfill log: a socket resuming
+# from further back is told to resync), and pushes once final (sent, dead, failed, cancelled).
+NIGRANI_ALERT_EVENT_RETENTION_DAYS = env_int("NIGRANI_ALERT_EVENT_RETENTION_DAYS", 90)
+NIGRANI_PUSH_RETENTION_DAYS = env_int("NIGRANI_PUSH_RETENTION_DAYS", 30)
+if NIGRANI_ALERT_EVENT_RETENTION_DAYS < 1 or NIGRANI_PUSH_RETENTION_DAYS < 1:
+    raise ConfigError(
+        "NIGRANI_ALERT_EVENT_RETENTION_DAYS and NIGRANI_PUSH_RETENTION_DAYS must be at least 1"
+    )
 
 # --- Logging: structured enough to grep, never protected values ------------------------------
 LOGGING = {

@@ -25,7 +25,8 @@ from django.utils import timezone
 from accounts.models import DeviceToken, Officer
 from accounts.roles import Scope
 from common.exceptions import Forbidden
-from push.models import AlertCursor, AlertEvent, WsTicket
+from common.retention import delete_in_chunks
+from push.models import AlertCursor, AlertEvent, AlertSequence, WsTicket
 
 logger = logging.getLogger(__name__)
 
@@ -156,14 +157,41 @@ def alert_events_after(*, district_id: int, after: int, upto: int | None = None)
 
 
 def alert_stream_head(*, district_id: int) -> int:
-    """The last sequence number of the district's stream (0 when it has none)."""
+    """The last sequence number of the district's stream (0 when it has none). Read from the
+    counter, not the newest event row: events are pruned, the counter never goes back (and it
+    commits with the events it numbered, so it never names an uncommitted one)."""
     last = (
-        AlertEvent.objects.filter(district_id=district_id)
-        .order_by("-seq")
-        .values_list("seq", flat=True)
+        AlertSequence.objects.filter(district_id=district_id)
+        .values_list("last_seq", flat=True)
         .first()
     )
     return last or 0
+
+
+def alert_stream_resync_point(*, district_id: int, after: int) -> int | None:
+    """``None`` when every event after ``after`` is still kept; else the stream's head, from
+    which a socket resuming at ``after`` continues once its client has reloaded the alerts
+    (events past ``NIGRANI_ALERT_EVENT_RETENTION_DAYS`` were pruned and cannot be replayed).
+    Sequences are dense per district (the counter and its rows commit together), so events
+    are missing exactly when the oldest one kept is beyond ``after + 1``."""
+    head = alert_stream_head(district_id=district_id)
+    if after >= head:
+        return None
+    oldest = (
+        AlertEvent.objects.filter(district_id=district_id)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+    return head if oldest is None or oldest > after + 1 else None
+
+
+def alert_events_prune(*, now: datetime | None = None, chunk: int | None = None) -> int:
+    """Delete stream events older than ``NIGRANI_ALERT_EVENT_RETENTION_DAYS``, in chunks;
+    returns how many went. The districts' counters stay: sequence numbers never repeat."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.NIGRANI_ALERT_EVENT_RETENTION_DAYS)
+    old = AlertEvent.objects.filter(created_at__lt=cutoff)
+    return delete_in_chunks(old) if chunk is None else delete_in_chunks(old, chunk=chunk)
 
 
 def alert_cursor_get(*, officer_id: int, district_id: int) -> int | None:
@@ -237,6 +265,18 @@ def ws_ticket_redeem(*, raw: str) -> WsTicket | None:
     if spent != 1:
         return None
     return WsTicket.objects.select_related("officer").get(ticket_hash=ticket_hash)
+
+
+# Spent or expired tickets are kept this long (to look into a refused connection), then go.
+WS_TICKET_KEEP = timedelta(days=1)
+
+
+def ws_tickets_prune(*, now: datetime | None = None) -> int:
+    """Delete tickets expired more than ``WS_TICKET_KEEP`` ago, in chunks. A ticket is used
+    before it expires or never, so that is every used or expired one. An open socket holds
+    its ticket in memory (what it re-checks), so deleting the row closes nothing."""
+    horizon = (now or timezone.now()) - WS_TICKET_KEEP
+    return delete_in_chunks(WsTicket.objects.filter(expires_at__lt=horizon))
 
 
 def ws_sign_in_valid(*, ticket: WsTicket) -> bool:

@@ -23,6 +23,10 @@ from push import alert_stream
 
 # Server → client message types (besides the alert event types of push.models.AlertEventType).
 MSG_READY = "ready"  # backfill done: {"seq": last sequence sent}; live events follow
+# Sent before "ready" when the resume point is older than the stream's retention: the events
+# in between are gone, so the client reloads the alerts (GET /api/v1/violations/?open=true)
+# and goes on from {"seq": N}, the stream's head; nothing is silently missing.
+MSG_RESYNC = "resync"
 MSG_ERROR = "error"  # a client message was not understood: {"code": …}
 # Client → server message types.
 MSG_ACK = "ack"  # {"seq": N}: the client has every event up to N (where a reconnect resumes)
@@ -79,21 +83,30 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.accept()
         async with self.sending:
-            self.last_sent = await database_sync_to_async(self._resume_point)(query.get("after"))
+            self.last_sent, resync = await database_sync_to_async(self._resume_point)(
+                query.get("after")
+            )
+            if resync:
+                await self.send_json({"type": MSG_RESYNC, "seq": self.last_sent})
             await self._backfill(upto=None)
             await self.send_json({"type": MSG_READY, "seq": self.last_sent})
         self.recheck = asyncio.create_task(self._recheck_loop())
 
-    def _resume_point(self, after: str | None) -> int:
+    def _resume_point(self, after: str | None) -> tuple[int, bool]:
+        """Where to resume (``after``, else the acknowledged cursor, else the head), and
+        whether the client must resync first: its resume point is older than what is kept."""
         if after is not None and after.isdigit():
-            return int(after)
-        ticket = self.scope["ws_ticket"]
-        acked = alert_stream.alert_cursor_get(
-            officer_id=ticket.officer_id, district_id=self.district_id
-        )
-        if acked is not None:
-            return acked
-        return alert_stream.alert_stream_head(district_id=self.district_id)
+            resume = int(after)
+        else:
+            ticket = self.scope["ws_ticket"]
+            acked = alert_stream.alert_cursor_get(
+                officer_id=ticket.officer_id, district_id=self.district_id
+            )
+            if acked is None:
+                return alert_stream.alert_stream_head(district_id=self.district_id), False
+            resume = acked
+        head = alert_stream.alert_stream_resync_point(district_id=self.district_id, after=resume)
+        return (resume, False) if head is None else (head, True)
 
     async def _backfill(self, *, upto: int | None) -> None:
         events = await database_sync_to_async(alert_stream.alert_events_after)(

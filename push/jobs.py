@@ -1,4 +1,5 @@
-"""Jobs of the push app: SMS delivery, its sweep, and pruning of receipt signatures.
+"""Jobs of the push app: SMS and push delivery, their sweeps, and the nightly prunes
+(receipt signatures, alert-stream events, websocket tickets, final pushes).
 
 Delivery retries are scheduled by ``push.services`` itself (the row's ``next_attempt_at`` and a
 job deferred at that time), not by a procrastinate RetryStrategy: the outbox row is the one
@@ -42,6 +43,47 @@ def prune_receipt_signatures(timestamp: int) -> int:
     """Daily: forget receipt signatures past twice the max age (refused as stale anyway)."""
     deleted = services.sms_receipt_signatures_prune()
     logger.info("pruned %s receipt signatures", deleted)
+    return deleted
+
+
+# 22:15–22:25 UTC is 03:15–03:25 in Pakistan, after the receipt signatures and before the
+# verification scheduler (22:30).
+PRUNE_ALERT_EVENTS_CRON = "15 22 * * *"
+PRUNE_WS_TICKETS_CRON = "20 22 * * *"
+PRUNE_PUSHES_CRON = "25 22 * * *"
+
+
+@app.periodic(cron=PRUNE_ALERT_EVENTS_CRON)
+@app.task(name="push.prune_alert_events", queue="maintenance")
+def prune_alert_events(timestamp: int) -> int:
+    """Daily: delete alert-stream events past ``NIGRANI_ALERT_EVENT_RETENTION_DAYS`` (a
+    socket resuming from before them is told to resync)."""
+    from push import alert_stream
+
+    deleted = alert_stream.alert_events_prune()
+    logger.info("pruned %s alert events past retention", deleted)
+    return deleted
+
+
+@app.periodic(cron=PRUNE_WS_TICKETS_CRON)
+@app.task(name="push.prune_ws_tickets", queue="maintenance")
+def prune_ws_tickets(timestamp: int) -> int:
+    """Daily: delete websocket tickets expired (used or not) more than a day ago."""
+    from push import alert_stream
+
+    deleted = alert_stream.ws_tickets_prune()
+    logger.info("pruned %s websocket tickets", deleted)
+    return deleted
+
+
+@app.periodic(cron=PRUNE_PUSHES_CRON)
+@app.task(name="push.prune_pushes", queue="maintenance")
+def prune_pushes(timestamp: int) -> int:
+    """Daily: delete pushes final for longer than ``NIGRANI_PUSH_RETENTION_DAYS``."""
+    from push import pushes
+
+    deleted = pushes.push_messages_prune()
+    logger.info("pruned %s pushes past retention", deleted)
     return deleted
 
 

@@ -20,6 +20,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from accounts.models import DeviceToken, Officer
+from common.retention import delete_in_chunks
 from push.fcm import MAX_BATCH, OutgoingPush, PushResult, push_backend
 from push.models import PushMessage, PushStatus
 
@@ -215,3 +216,22 @@ def push_sweep(*, now: datetime | None = None) -> int:
     if requeued:
         logger.warning("%s push(es) left sending by a dead worker queued again", requeued)
     return requeued
+
+
+# A push in one of these will never be sent (again): kept NIGRANI_PUSH_RETENTION_DAYS, then gone.
+FINAL_PUSH_STATUSES = (
+    PushStatus.SENT,
+    PushStatus.DEAD,
+    PushStatus.FAILED,
+    PushStatus.CANCELLED,
+)
+
+
+def push_messages_prune(*, now: datetime | None = None) -> int:
+    """Delete pushes final for longer than ``NIGRANI_PUSH_RETENTION_DAYS`` (their last change,
+    ``updated_at``), in chunks; queued and sending ones are never touched. Returns how many
+    went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.NIGRANI_PUSH_RETENTION_DAYS)
+    return delete_in_chunks(
+        PushMessage.objects.filter(status__in=FINAL_PUSH_STATUSES, updated_at__lt=cutoff)
+    )

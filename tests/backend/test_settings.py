@@ -80,3 +80,13 @@ def test_seed_demo_refuses_outside_development_mode():
     result = _run(_production_env(), "manage.py", "seed_demo")
     assert result.returncode != 0
     assert "NIGRANI_DEV" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name", ["NIGRANI_ALERT_EVENT_RETENTION_DAYS", "NIGRANI_PUSH_RETENTION_DAYS"]
+)
+def test_a_retention_of_less_than_a_day_is_refused(name):
+    """A zero retention would prune the alert stream (or the push outbox) as it is written."""
+    result = _run(_production_env(**{name: "0"}), "-c", "import django; django.setup()")
+    assert result.returncode != 0
+    assert name in result.stderr

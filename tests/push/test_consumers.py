@@ -544,3 +544,83 @@ async def test_the_idle_sign_out_closes_the_socket_at_once(slow_recheck, control
         await expect_closed(communicator)
     finally:
         await communicator.disconnect()
+
+
+# --- resuming from before the retention ------------------------------------------------------
+
+
+def prune_events_up_to(seq: int) -> None:
+    """The nightly prune, as if events up to ``seq`` were past their retention."""
+    from push.models import AlertEvent
+
+    AlertEvent.objects.filter(seq__lte=seq).update(
+        created_at=timezone.now() - timezone.timedelta(days=400)
+    )
+    alert_stream.alert_events_prune()
+
+
+async def test_resuming_from_before_the_retention_is_told_to_resync(control_room, offender):
+    from push.consumers import MSG_RESYNC
+
+    ticket, _ = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    await receive_until_ready(communicator)
+    await raise_async(offender, key="seen")
+    seen = await communicator.receive_json_from(timeout=TIMEOUT)
+    await communicator.disconnect()
+    for n in range(3):
+        await raise_async(offender, key=f"away-{n}")
+    await sync_to_async(prune_events_up_to)(seen["seq"] + 1)  # the first one missed is gone
+    head = seen["seq"] + 3
+
+    ticket, _ = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket, after=seen["seq"])
+    try:
+        resync = await communicator.receive_json_from(timeout=TIMEOUT)
+        assert resync == {"type": MSG_RESYNC, "seq": head}
+        backlog, seq = await receive_until_ready(communicator)
+        assert (backlog, seq) == ([], head)
+        await raise_async(offender, key="after")
+        live = await communicator.receive_json_from(timeout=TIMEOUT)
+        assert live["seq"] == head + 1
+    finally:
+        await communicator.disconnect()
+
+
+async def test_a_cursor_from_before_the_retention_is_told_to_resync(control_room, offender):
+    from push.consumers import MSG_RESYNC
+
+    ticket, _ = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    await receive_until_ready(communicator)
+    await raise_async(offender, key="seen")
+    seen = await communicator.receive_json_from(timeout=TIMEOUT)
+    await communicator.send_json_to({"type": MSG_ACK, "seq": seen["seq"]})
+    await raise_async(offender, key="missed")
+    missed = await communicator.receive_json_from(timeout=TIMEOUT)
+    await communicator.disconnect()
+    await sync_to_async(prune_events_up_to)(missed["seq"])
+
+    ticket, _ = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    try:
+        assert await communicator.receive_json_from(timeout=TIMEOUT) == {
+            "type": MSG_RESYNC,
+            "seq": missed["seq"],
+        }
+        assert await receive_until_ready(communicator) == ([], missed["seq"])
+    finally:
+        await communicator.disconnect()
+
+
+async def test_a_new_socket_after_everything_was_pruned_starts_at_the_head(control_room, offender):
+    await raise_async(offender, key="long-ago")
+    head = await sync_to_async(alert_stream.alert_stream_head)(district_id=offender.district_id)
+    await sync_to_async(prune_events_up_to)(head)
+
+    ticket, _ = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    try:
+        assert await receive_until_ready(communicator) == ([], head)
+    finally:
+        await communicator.disconnect()

@@ -1,0 +1,189 @@
+"""Nightly prunes of the alert machinery: stream events past their retention (the counter
+stays), spent websocket tickets after a day, final pushes past theirs; in bounded set-based
+chunks; each a periodic procrastinate task."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from procrastinate.contrib.django import app
+
+from accounts.services import device_token_issue
+from common.retention import delete_in_chunks
+from push import alert_stream, jobs, pushes
+from push.models import AlertEvent, AlertSequence, PushMessage, PushStatus, WsTicket
+from tests.compliance.conftest import raise_for
+from tests.factories import OffenderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def offender(world):
+    return OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+
+
+def age(queryset, **fields_days_ago) -> None:
+    now = timezone.now()
+    queryset.update(
+        **{field: now - timedelta(days=days) for field, days in fields_days_ago.items()}
+    )
+
+
+# --- alert-stream events ---------------------------------------------------------------------
+
+
+def test_events_past_retention_go_and_the_sequence_goes_on(settings, offender, world):
+    settings.NIGRANI_ALERT_EVENT_RETENTION_DAYS = 90
+    for n in range(3):
+        raise_for(offender, key=f"old-{n}")
+    old = list(AlertEvent.objects.values_list("pk", flat=True))
+    age(AlertEvent.objects.filter(pk__in=old), created_at=91)
+    raise_for(offender, key="recent")
+    kept = set(AlertEvent.objects.exclude(pk__in=old).values_list("seq", flat=True))
+    head = AlertSequence.objects.get(district=world.lahore).last_seq
+
+    assert alert_stream.alert_events_prune() == len(old)
+
+    assert set(AlertEvent.objects.values_list("seq", flat=True)) == kept
+    assert AlertSequence.objects.get(district=world.lahore).last_seq == head
+    raise_for(offender, key="after-the-prune")
+    assert AlertEvent.objects.order_by("-seq").first().seq == head + 1
+
+
+def test_events_within_retention_stay(settings, offender):
+    settings.NIGRANI_ALERT_EVENT_RETENTION_DAYS = 90
+    raise_for(offender)
+    age(AlertEvent.objects.all(), created_at=89)
+
+    assert alert_stream.alert_events_prune() == 0
+    assert AlertEvent.objects.exists()
+
+
+def test_the_prune_deletes_in_bounded_set_based_chunks(offender):
+    for n in range(5):
+        raise_for(offender, key=f"old-{n}")
+    count = AlertEvent.objects.count()
+    age(AlertEvent.objects.all(), created_at=400)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert alert_stream.alert_events_prune(chunk=2) == count
+
+    deletes = [q["sql"] for q in queries if q["sql"].startswith("DELETE")]
+    assert len(deletes) == count // 2 + 1  # full chunks, then the short one that ends it
+    assert all("LIMIT 2" in sql for sql in deletes)
+    assert not AlertEvent.objects.exists()
+
+
+def test_a_chunk_must_hold_a_row():
+    with pytest.raises(ValueError, match="chunk"):
+        delete_in_chunks(AlertEvent.objects.all(), chunk=0)
+
+
+def test_resync_is_needed_only_when_events_after_the_resume_point_were_pruned(offender, world):
+    for n in range(4):
+        raise_for(offender, key=f"e-{n}")
+    seqs = sorted(AlertEvent.objects.filter(district=world.lahore).values_list("seq", flat=True))
+    head = seqs[-1]
+    age(AlertEvent.objects.filter(district=world.lahore, seq__lte=seqs[1]), created_at=400)
+    alert_stream.alert_events_prune()
+
+    def resync(after):
+        return alert_stream.alert_stream_resync_point(district_id=world.lahore.pk, after=after)
+
+    assert resync(seqs[0]) == head  # seqs[1] is gone
+    assert resync(seqs[1]) is None  # everything after it is kept
+    assert resync(head) is None
+
+    AlertEvent.objects.all().delete()
+    assert resync(head) is None  # nothing was after it
+    assert resync(head - 1) == head
+    assert alert_stream.alert_stream_head(district_id=world.lahore.pk) == head
+
+
+# --- websocket tickets -----------------------------------------------------------------------
+
+
+def test_spent_and_expired_tickets_go_after_a_day(control_room, client):
+    client.force_login(control_room)
+    session_key = client.session.session_key
+    issued = [
+        alert_stream.ws_ticket_issue(officer=control_room, session_key=session_key)
+        for _ in range(4)
+    ]
+    expired_long_ago, used_long_ago, expired_today, fresh = (
+        WsTicket.objects.get(ticket_hash=alert_stream._ticket_hash(t.ticket)) for t in issued
+    )
+    age(WsTicket.objects.filter(pk=expired_long_ago.pk), created_at=3, expires_at=2)
+    age(WsTicket.objects.filter(pk=used_long_ago.pk), created_at=3, expires_at=2, used_at=2)
+    WsTicket.objects.filter(pk=expired_today.pk).update(
+        expires_at=timezone.now() - timedelta(hours=23)
+    )
+
+    assert alert_stream.ws_tickets_prune() == 2
+
+    assert set(WsTicket.objects.values_list("pk", flat=True)) == {expired_today.pk, fresh.pk}
+
+
+# --- pushes ----------------------------------------------------------------------------------
+
+
+def test_final_pushes_past_retention_go_and_unsent_ones_never(settings, control_room):
+    settings.NIGRANI_PUSH_RETENTION_DAYS = 30
+    device = device_token_issue(
+        officer=control_room, device_id="phone-1", device_name="p"
+    ).device_token
+
+    def push(status: str, days_ago: int) -> PushMessage:
+        message = PushMessage.objects.create(
+            officer=control_room, device_token=device, purpose="alert", data={}, status=status
+        )
+        age(PushMessage.objects.filter(pk=message.pk), updated_at=days_ago)
+        return message
+
+    gone = [push(status, 31) for status in pushes.FINAL_PUSH_STATUSES]
+    kept = [
+        push(PushStatus.QUEUED, 400),
+        push(PushStatus.SENDING, 400),
+        push(PushStatus.SENT, 29),
+        push(PushStatus.DEAD, 1),
+    ]
+
+    assert pushes.push_messages_prune() == len(gone)
+
+    assert set(PushMessage.objects.values_list("pk", flat=True)) == {m.pk for m in kept}
+
+
+# --- the jobs --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "task", "cron"),
+    [
+        ("push.prune_alert_events", jobs.prune_alert_events, "15 22 * * *"),
+        ("push.prune_ws_tickets", jobs.prune_ws_tickets, "20 22 * * *"),
+        ("push.prune_pushes", jobs.prune_pushes, "25 22 * * *"),
+    ],
+)
+def test_prune_jobs_are_registered_and_scheduled_nightly(name, task, cron):
+    assert app.tasks[name] is task
+    periodic = app.periodic_registry.periodic_tasks[(name, "")]
+    assert periodic.task is task
+    assert periodic.cron == cron  # 03:15-03:25 PKT; procrastinate's cron is UTC
+    assert task.queue == "maintenance"
+
+
+def test_the_event_prune_job_prunes_and_logs_the_count(settings, offender, caplog):
+    settings.NIGRANI_ALERT_EVENT_RETENTION_DAYS = 90
+    raise_for(offender)
+    count = AlertEvent.objects.count()
+    age(AlertEvent.objects.all(), created_at=91)
+
+    with caplog.at_level("INFO", logger="push.jobs"):
+        assert jobs.prune_alert_events(timestamp=0) == count
+
+    assert f"pruned {count} alert events past retention" in caplog.text
+    assert jobs.prune_ws_tickets(timestamp=0) == 0
+    assert jobs.prune_pushes(timestamp=0) == 0
