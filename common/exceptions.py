@@ -169,3 +169,10 @@ def not_found_view(request: HttpRequest, exception: Exception | None = None) -> 
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def error_json(
+    *, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> JsonResponse:
+    """The one error body from a plain Django view that answers JSON (not through DRF)."""
+    return JsonResponse(_body(code, message, fields), status=status)

@@ -30,7 +30,7 @@ from accounts.models import Officer
 from accounts.roles import DUTY_TABLE, Duty, Role
 from audit.models import AuditAction
 from audit.services import audit_record
-from common.exceptions import Forbidden, NotFound
+from common.exceptions import Forbidden
 from compliance.models import (
     AlertNotice,
     AlertPolicy,
@@ -484,11 +484,7 @@ def alert_escalation_sweep(*, now: datetime | None = None, batch: int = SWEEP_BA
 
 def alert_assign(*, actor: Officer, violation: Violation, assignee: Officer, now: datetime) -> None:
     """The alert is the assignee's to handle: told in-app (and by push), event, audited. The
-    assignee must be able to see the alert; otherwise the assignee is "not found"."""
-    from compliance.selectors import violation_queryset_for
-
-    if not violation_queryset_for(actor=assignee).filter(pk=violation.pk).exists():
-        raise NotFound("No such officer can take this alert.", fields={"officer": ["not found"]})
+    caller has checked that the assignee may take it (``violation_assign``)."""
     Violation.objects.filter(pk=violation.pk).update(assigned_to=assignee, assigned_at=now)
     violation.assigned_to = assignee
     violation.assigned_at = now

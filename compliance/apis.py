@@ -92,6 +92,7 @@ class ViolationListApi(APIView):
         overdue = serializers.BooleanField(required=False, default=False)
         escalated = serializers.BooleanField(required=False, default=False)
         assigned_to_me = serializers.BooleanField(required=False, default=False)
+        district = serializers.SlugField(max_length=64, required=False)
 
     @extend_schema(
         tags=[TAG],
@@ -110,6 +111,14 @@ class ViolationListApi(APIView):
             ),
             OpenApiParameter("escalated", bool, description="alerts past the ladder's step 1"),
             OpenApiParameter("assigned_to_me", bool),
+            OpenApiParameter(
+                "district",
+                str,
+                description=(
+                    "district code: the alerts of that district's control room (supervised or "
+                    "happened there), within the caller's jurisdiction"
+                ),
+            ),
         ],
         responses=ViolationSerializer(many=True),
         description=(
@@ -135,6 +144,7 @@ class ViolationListApi(APIView):
             overdue=data["overdue"],
             escalated=data["escalated"],
             assigned_to_me=data["assigned_to_me"],
+            district=data.get("district"),
         )
         page = paginate(violations, request=request, view=self)
         filters_used = {
@@ -257,7 +267,9 @@ class ViolationAssignApi(APIView):
 
     @extend_schema_serializer(component_name="ViolationAssign")
     class InputSerializer(serializers.Serializer):
-        officer = serializers.IntegerField(min_value=1, help_text="officer id")
+        officer = serializers.IntegerField(
+            min_value=1, required=False, help_text="officer id; the caller when absent"
+        )
 
     @extend_schema(
         tags=[TAG],
@@ -265,8 +277,10 @@ class ViolationAssignApi(APIView):
         request=InputSerializer,
         responses=ViolationSerializer,
         description=(
-            "Give an open or acknowledged alert to an officer who can see it; the officer is "
-            "told at once. 404 for an officer who cannot; 409 when the alert is closed."
+            "Give an open or acknowledged alert to an officer who can see it (one of "
+            "`assignees/`; the caller when `officer` is absent); the officer is told at once "
+            "(in-app and by push). 400 on `officer` for anyone else (inactive, unknown, or "
+            "not allowed to read the alert); 409 when the alert is closed."
         ),
     )
     def post(self, request: Request, violation_id: int) -> Response:
@@ -275,6 +289,44 @@ class ViolationAssignApi(APIView):
         violation = services.violation_assign(
             actor=request.user,
             violation_id=violation_id,
-            officer_id=payload.validated_data["officer"],
+            officer_id=payload.validated_data.get("officer"),
         )
         return Response(ViolationSerializer(violation).data)
+
+
+class ViolationAssigneesApi(APIView):
+    permission_classes = [HoldsPermission]
+    required_permission = "alert.assign"
+
+    @extend_schema_serializer(component_name="ViolationAssignee")
+    class OutputSerializer(serializers.Serializer):
+        # What a picker shows: no phone, email or anything else of the officer's.
+        id = serializers.IntegerField()
+        username = serializers.CharField()
+        full_name = serializers.CharField()
+        rank = serializers.CharField()
+        badge_number = serializers.CharField()
+        role = serializers.CharField()
+        station = serializers.CharField(source="station.code", allow_null=True, default=None)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="violation_assignees",
+        responses=OutputSerializer(many=True),
+        description=(
+            "The officers this alert may be assigned to (`assign/`'s `officer`), by name: "
+            "active officers who may read it in its district. Not paginated: at most the "
+            "officers of the alert's districts and the national desk. 404 outside the "
+            "caller's jurisdiction."
+        ),
+    )
+    def get(self, request: Request, violation_id: int) -> Response:
+        violation = selectors.violation_get(actor=request.user, violation_id=violation_id)
+        officers = selectors.violation_assignees(violation=violation)
+        audit_read(
+            actor=request.user,
+            object_type="violation",
+            object_id=violation.pk,
+            details={"assignees": len(officers)},
+        )
+        return Response(self.OutputSerializer(officers, many=True).data)

@@ -10,10 +10,11 @@ now — who is told of an alert can read it.
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Officer
+from accounts.roles import Role, Scope, role_scope
 from accounts.scoping import jurisdiction_q
 from common.exceptions import NotFound
 from compliance.models import Violation, ViolationStatus
@@ -56,13 +57,16 @@ def violation_list(
     overdue: bool = False,
     escalated: bool = False,
     assigned_to_me: bool = False,
+    district: str | None = None,
     now: datetime | None = None,
 ) -> QuerySet[Violation]:
     """Violations the actor may see, newest first, with what a list row shows joined in.
 
     The control room's filters: ``open_only`` (open or acknowledged), ``unacknowledged``
     (open), ``overdue`` (open past its acknowledgement deadline, or acknowledged past its
-    resolution deadline), ``escalated`` (beyond the ladder's first step), ``assigned_to_me``.
+    resolution deadline), ``escalated`` (beyond the ladder's first step), ``assigned_to_me``,
+    ``district`` (a code: the alerts routed to that district's control room, i.e. supervised
+    or happened there; it narrows the actor's scope, never widens it).
     The alert filters (unacknowledged, overdue, escalated) match alerts, i.e. an episode's
     first violation, not its repeats.
     """
@@ -98,6 +102,10 @@ def violation_list(
         violations = violations.filter(escalation_level__gt=1, episode__isnull=True)
     if assigned_to_me:
         violations = violations.filter(assigned_to_id=actor.pk)
+    if district:
+        violations = violations.filter(
+            Q(district__code=district) | Q(occurred_district__code=district)
+        )
     return violations
 
 
@@ -112,6 +120,55 @@ def violation_get(*, actor: Officer, violation_id: int) -> Violation:
     if violation is None:
         raise NotFound()
     return violation
+
+
+_NATIONAL_ROLES = [role.value for role in Role if role_scope(role) == Scope.NATIONAL]
+
+
+def violation_assignees(*, violation: Violation, officer_id: int | None = None) -> list[Officer]:
+    """The officers an alert may be given to (only ``officer_id``, when given), by name: active
+    officers who may read it, decided by each one's own ``violation_queryset_for`` (the one
+    scoping rule; an assignee who could not open the alert could not act on it).
+
+    Set-based: the candidates are the officers of the alert's districts (supervising and where
+    it happened, at any level below) and the national roles, a superset; officers sharing a
+    role and a jurisdiction see the same alerts, so each distinct jurisdiction is asked once,
+    all in one query of ``EXISTS`` subqueries.
+    """
+    districts = {violation.district_id, violation.occurred_district_id} - {None}
+    candidates = (
+        Officer.objects.filter(is_active=True)
+        .filter(
+            Q(district_id__in=districts)
+            | Q(station__district_id__in=districts)
+            | Q(beat__station__district_id__in=districts)
+            | Q(role__in=_NATIONAL_ROLES)
+        )
+        .select_related("station")
+        .order_by("full_name", "pk")
+    )
+    if officer_id is not None:
+        candidates = candidates.filter(pk=officer_id)
+    officers = list(candidates)
+    jurisdictions: dict[tuple, Officer] = {}
+    for officer in officers:
+        key = (officer.role, officer.district_id, officer.station_id, officer.beat_id)
+        jurisdictions.setdefault(key, officer)
+    if not jurisdictions:
+        return []
+    probes = {
+        f"j{n}": Exists(violation_queryset_for(actor=sample).filter(pk=violation.pk))
+        for n, sample in enumerate(jurisdictions.values())
+    }
+    row = Violation.objects.filter(pk=violation.pk).values(**probes).first() or {}
+    allowed = {
+        key for (key, _), name in zip(jurisdictions.items(), probes, strict=True) if row.get(name)
+    }
+    return [
+        officer
+        for officer in officers
+        if (officer.role, officer.district_id, officer.station_id, officer.beat_id) in allowed
+    ]
 
 
 def violation_timeline_entries(*, offender: Offender, actor: Officer) -> list[dict]:

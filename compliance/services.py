@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Officer
 from audit.models import AuditAction
 from audit.services import audit_record
-from common.exceptions import Conflict, Forbidden, NotFound
+from common.exceptions import Conflict, Forbidden
 from compliance import alerts, selectors
 from compliance.jobs import deliver_violation_alert
 from compliance.models import (
@@ -378,8 +378,13 @@ def _violation_transition(
     return violation
 
 
-def violation_assign(*, actor: Officer, violation_id: int, officer_id: int) -> Violation:
-    """Give an open alert to an officer who can see it; the officer is told at once."""
+def violation_assign(
+    *, actor: Officer, violation_id: int, officer_id: int | None = None
+) -> Violation:
+    """Give an open alert to an officer who can see it (``officer_id``; the actor when None);
+    the officer is told at once. Any other officer, inactive or unknown alike, is a field
+    error on ``officer``: the caller can see the alert, and the picker lists who may take it
+    (``selectors.violation_assignees``, the same rule)."""
     if not actor.has_permission("alert.assign"):
         raise Forbidden("You may not assign alerts.")
     with transaction.atomic():
@@ -396,8 +401,12 @@ def violation_assign(*, actor: Officer, violation_id: int, officer_id: int) -> V
                 code="part_of_episode",
                 extra={"episode": violation.episode_id},
             )
-        assignee = Officer.objects.filter(pk=officer_id, is_active=True).first()
-        if assignee is None:
-            raise NotFound("No such officer.", fields={"officer": ["not found"]})
-        alerts.alert_assign(actor=actor, violation=violation, assignee=assignee, now=timezone.now())
+        eligible = selectors.violation_assignees(
+            violation=violation, officer_id=actor.pk if officer_id is None else officer_id
+        )
+        if not eligible:
+            raise ValidationError({"officer": ["Not an active officer who may take this alert."]})
+        alerts.alert_assign(
+            actor=actor, violation=violation, assignee=eligible[0], now=timezone.now()
+        )
     return violation

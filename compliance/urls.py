@@ -33,4 +33,9 @@ urlpatterns = [
         apis.ViolationAssignApi.as_view(),
         name="violation-assign",
     ),
+    path(
+        "violations/<int:violation_id>/assignees/",
+        apis.ViolationAssigneesApi.as_view(),
+        name="violation-assignees",
+    ),
 ]

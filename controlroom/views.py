@@ -19,7 +19,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.middleware import LAST_ACTIVITY_KEY
-from controlroom.selectors import controlroom_may_open, district_counters
+from common.exceptions import error_json
+from controlroom.selectors import (
+    controlroom_district,
+    controlroom_districts,
+    controlroom_may_open,
+    district_counters,
+)
+from jurisdictions.models import District
 
 
 def content_security_policy(request: HttpRequest) -> str:
@@ -94,14 +101,37 @@ def _idle_left(request: HttpRequest) -> int:
     return max(0, idle - (int(timezone.now().timestamp()) - last))
 
 
+def _watched(request: HttpRequest) -> District | None:
+    """``?district=``: the district the page watches (its own for a control room; any one a
+    national watcher picks), None when the officer may not watch it."""
+    return controlroom_district(officer=request.user, code=request.GET.get("district") or None)
+
+
+def _no_such_district() -> JsonResponse:
+    return error_json(
+        status=404,
+        code="not_found",
+        message="No such district.",
+        fields={"district": ["not found"]},
+    )
+
+
 @require_GET
 @_json_only
 def config(request: HttpRequest) -> JsonResponse:
     officer = request.user
+    district = _watched(request)
+    if district is None:
+        return _no_such_district()
     return JsonResponse(
         {
             "officer": {"id": officer.pk, "username": officer.username, "name": officer.full_name},
-            "district": {"code": officer.district.code, "name": officer.district.name},
+            "district": {"code": district.code, "name": district.name},
+            # More than one only for national watchers: the page then shows a picker.
+            "districts": [
+                {"code": code, "name": name}
+                for code, name in controlroom_districts(officer=officer)
+            ],
             "idle_seconds": settings.NIGRANI_WEB_IDLE_MINUTES * 60,
             "idle_seconds_left": _idle_left(request),
             "warn_seconds": settings.NIGRANI_CONTROLROOM_IDLE_WARN_SECONDS,
@@ -116,7 +146,10 @@ def config(request: HttpRequest) -> JsonResponse:
 @require_GET
 @_json_only
 def counters(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(district_counters(actor=request.user).as_dict())
+    district = _watched(request)
+    if district is None:
+        return _no_such_district()
+    return JsonResponse(district_counters(actor=request.user, district=district).as_dict())
 
 
 @require_POST

@@ -13,20 +13,25 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import DeviceToken, Officer
 from accounts.roles import Scope
-from common.exceptions import Forbidden
+from accounts.scoping import jurisdiction_q
+from common.exceptions import Forbidden, NotFound
 from common.retention import delete_in_chunks
 from push.models import AlertCursor, AlertEvent, AlertSequence, WsTicket
+
+if TYPE_CHECKING:
+    from jurisdictions.models import District
 
 logger = logging.getLogger(__name__)
 
@@ -230,14 +235,25 @@ def _ticket_hash(raw: str) -> str:
 
 
 def ws_ticket_issue(
-    *, officer: Officer, session_key: str = "", device_token: DeviceToken | None = None
+    *,
+    officer: Officer,
+    session_key: str = "",
+    device_token: DeviceToken | None = None,
+    district_code: str | None = None,
 ) -> IssuedTicket:
     """A single-use ticket valid for ``NIGRANI_WS_TICKET_SECONDS``, bound to the sign-in it
-    was asked with (the web session or the device token)."""
+    was asked with (the web session or the device token). ``district_code``, when given, must
+    be a district the officer may watch (404 otherwise, as the socket would refuse it); the
+    socket checks it again when it opens."""
     if not officer.has_permission(WATCH_PERMISSION):
         raise Forbidden("You may not watch alerts.")
     if not session_key and device_token is None:
         raise Forbidden("A ticket needs a signed-in session or device.")
+    if (
+        district_code
+        and ws_watch_district(officer_id=officer.pk, district_code=district_code) is None
+    ):
+        raise NotFound("No such district.", fields={"district": ["not found"]})
     raw = secrets.token_urlsafe(32)
     now = timezone.now()
     expires_at = now + timedelta(seconds=settings.NIGRANI_WS_TICKET_SECONDS)
@@ -295,22 +311,26 @@ def ws_sign_in_valid(*, ticket: WsTicket) -> bool:
     return str(session.get_decoded().get("_auth_user_id")) == str(officer.pk)
 
 
+def watchable_districts(*, officer: Officer) -> "QuerySet[District]":
+    """The districts whose alert stream an officer may watch: ``alert.watch`` within the
+    officer's jurisdiction (the one scoping rule): every district for national roles, their
+    own for district roles, none for anyone else."""
+    from jurisdictions.models import District
+
+    return District.objects.filter(
+        jurisdiction_q(officer, district="pk", permission=WATCH_PERMISSION)
+    )
+
+
 def ws_watch_district(*, officer_id: int, district_code: str | None) -> int | None:
     """The district id an officer may watch: its own district for district roles (a code, if
     given, must be it), any district by code for national roles. None when refused."""
-    from jurisdictions.models import District
-
     officer = Officer.objects.filter(pk=officer_id, is_active=True).first()
-    if officer is None or not officer.has_permission(WATCH_PERMISSION):
+    if officer is None:
         return None
-    if officer.scope == Scope.NATIONAL:
-        if not district_code:
-            return None
-        return District.objects.filter(code=district_code).values_list("pk", flat=True).first()
-    if officer.scope != Scope.DISTRICT or officer.district_id is None:
-        return None
+    districts = watchable_districts(officer=officer)
     if district_code:
-        own = District.objects.filter(pk=officer.district_id, code=district_code).exists()
-        if not own:
-            return None
-    return officer.district_id
+        districts = districts.filter(code=district_code)
+    elif officer.scope == Scope.NATIONAL:
+        return None  # a national watcher names the one district it watches
+    return districts.values_list("pk", flat=True).first()

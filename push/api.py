@@ -174,6 +174,17 @@ class WsTicketApi(APIView):
     permission_classes = [HoldsPermission]
     required_permission = "alert.watch"
 
+    @extend_schema_serializer(component_name="WsTicketRequest")
+    class InputSerializer(serializers.Serializer):
+        district = serializers.SlugField(
+            max_length=64,
+            required=False,
+            help_text=(
+                "district code to watch: required for national roles, optional (your own) "
+                "for a district control room; 404 outside your jurisdiction"
+            ),
+        )
+
     @extend_schema_serializer(component_name="WsTicket")
     class OutputSerializer(serializers.Serializer):
         ticket = serializers.CharField()
@@ -183,7 +194,7 @@ class WsTicketApi(APIView):
     @extend_schema(
         tags=["alerts"],
         operation_id="ws_ticket_create",
-        request=None,
+        request=InputSerializer,
         responses={201: OutputSerializer},
         description=(
             "A short-lived single-use ticket for `ws/alerts/?ticket=…`: the socket never "
@@ -194,14 +205,21 @@ class WsTicketApi(APIView):
     def post(self, request: Request) -> Response:
         from accounts.models import DeviceToken
 
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        district = payload.validated_data.get("district")
         device_token = request.auth if isinstance(request.auth, DeviceToken) else None
         session_key = "" if device_token else (request.session.session_key or "")
         issued = alert_stream.ws_ticket_issue(
-            officer=request.user, session_key=session_key, device_token=device_token
+            officer=request.user,
+            session_key=session_key,
+            device_token=device_token,
+            district_code=district,
         )
+        url = f"/ws/alerts/?ticket={issued.ticket}"
         body = {
             "ticket": issued.ticket,
             "expires_at": issued.expires_at,
-            "url": f"/ws/alerts/?ticket={issued.ticket}",
+            "url": url + (f"&district={district}" if district else ""),
         }
         return Response(self.OutputSerializer(body).data, status=201)

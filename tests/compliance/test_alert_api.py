@@ -118,7 +118,7 @@ def test_assign_endpoint(client_for, control_room, station_officer, lahore_a_off
     assert response.json()["assigned_to"] == station_officer.username
 
 
-def test_assign_to_an_outsider_is_not_found(
+def test_assign_to_an_officer_who_may_not_read_the_alert_is_a_field_error(
     client_for, control_room, station_officer_elsewhere, lahore_a_offender
 ):
     violation, _ = raise_for(lahore_a_offender)
@@ -128,8 +128,136 @@ def test_assign_to_an_outsider_is_not_found(
         url, {"officer": station_officer_elsewhere.pk}, format="json"
     )
 
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert list(response.json()["fields"]) == ["officer"]
+    violation.refresh_from_db()
+    assert violation.assigned_to is None
+
+
+@pytest.mark.parametrize("whom", ["inactive", "unknown"])
+def test_assign_to_an_inactive_or_unknown_officer_is_the_same_field_error(
+    client_for, control_room, station_officer, lahore_a_offender, whom
+):
+    violation, _ = raise_for(lahore_a_offender)
+    officer_id = station_officer.pk
+    if whom == "inactive":
+        station_officer.is_active = False
+        station_officer.save(update_fields=["is_active"])
+    else:
+        officer_id = station_officer.pk + 1000
+
+    response = client_for(control_room).post(
+        f"/api/v1/violations/{violation.pk}/assign/", {"officer": officer_id}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["officer"]
+
+
+def test_assign_without_an_officer_assigns_to_the_caller_and_pushes(
+    client_for, control_room, lahore_a_offender
+):
+    from push.models import Notification
+
+    violation, _ = raise_for(lahore_a_offender)
+
+    response = client_for(control_room).post(
+        f"/api/v1/violations/{violation.pk}/assign/", {}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["assigned_to"] == control_room.username
+    assert Notification.objects.filter(
+        officer=control_room, kind="alert_assigned", object_id=violation.pk
+    ).exists()
+
+
+def test_assignees_are_the_active_officers_who_may_read_the_alert(
+    client_for,
+    django_assert_max_num_queries,
+    world,
+    control_room,
+    control_room_elsewhere,
+    station_officer,
+    station_officer_elsewhere,
+    registry_admin,
+    auditor,
+    lahore_a_offender,
+):
+    from accounts.roles import AgencyKind
+    from audit.models import AuditEvent
+    from tests.conftest import make_officer
+
+    retired = make_officer(
+        "station-officer-retired",
+        "station_officer",
+        AgencyKind.POLICE,
+        district=world.lahore,
+        station=world.lahore_a,
+    )
+    retired.is_active = False
+    retired.save(update_fields=["is_active"])
+    violation, _ = raise_for(lahore_a_offender)
+    url = f"/api/v1/violations/{violation.pk}/assignees/"
+
+    with django_assert_max_num_queries(6):
+        response = client_for(control_room).get(url)
+
+    assert response.status_code == 200, response.content
+    rows = response.json()
+    assert {row["id"] for row in rows} == {control_room.pk, station_officer.pk, registry_admin.pk}
+    mine = next(row for row in rows if row["id"] == station_officer.pk)
+    # A picker's fields only: no phone, email or anything else of the officer's.
+    assert set(mine) == {"id", "username", "full_name", "rank", "badge_number", "role", "station"}
+    assert mine["station"] == world.lahore_a.code
+    assert AuditEvent.objects.filter(
+        object_type="violation", object_id=str(violation.pk), details__assignees=3
+    ).exists()
+    # Every officer listed can be assigned; the list and the check are one rule.
+    for row in rows:
+        assigned = client_for(control_room).post(
+            f"/api/v1/violations/{violation.pk}/assign/", {"officer": row["id"]}, format="json"
+        )
+        assert assigned.status_code == 200, (row, assigned.content)
+
+
+def test_a_travel_breach_can_go_to_either_districts_officers(
+    client_for, world, control_room, control_room_elsewhere, lahore_a_offender
+):
+    violation, _ = raise_for(lahore_a_offender, lon=74.5, lat=30.5)  # happened in Kasur
+    assert violation.occurred_district_id == world.kasur.pk
+
+    rows = client_for(control_room).get(f"/api/v1/violations/{violation.pk}/assignees/").json()
+
+    assert {control_room.pk, control_room_elsewhere.pk} <= {row["id"] for row in rows}
+
+
+def test_assignees_of_another_districts_alert_are_not_found(
+    client_for, control_room_elsewhere, lahore_a_offender
+):
+    violation, _ = raise_for(lahore_a_offender)
+
+    response = client_for(control_room_elsewhere).get(
+        f"/api/v1/violations/{violation.pk}/assignees/"
+    )
+
     assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+
+
+def test_list_follows_a_chosen_district_within_the_callers_scope(
+    client_for, world, registry_admin, control_room, lahore_a_offender
+):
+    kasur_offender = OffenderFactory(
+        district=world.kasur, station=world.kasur_a, beat=world.kasur_a_1
+    )
+    in_lahore, _ = raise_for(lahore_a_offender, key="l")
+    in_kasur, _ = raise_for(kasur_offender, key="k")
+
+    assert ids(client_for(registry_admin).get(LIST, {"district": "kasur"})) == {in_kasur.pk}
+    assert ids(client_for(registry_admin).get(LIST, {"district": "lahore"})) == {in_lahore.pk}
+    assert ids(client_for(control_room).get(LIST, {"district": "kasur"})) == set()
+    assert client_for(control_room).get(LIST, {"district": "no such!"}).status_code == 400
 
 
 def test_assign_by_another_district_is_not_found(

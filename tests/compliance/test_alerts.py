@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 
 from accounts.roles import Duty
 from audit.models import AuditEvent
-from common.exceptions import Forbidden, NotFound
+from common.exceptions import Forbidden
 from compliance.alerts import (
     ACK_TIMEOUT_REASON,
     alert_escalation_sweep,
@@ -334,7 +335,7 @@ def test_an_officer_who_cannot_see_the_alert_cannot_be_assigned(
     violation, _ = raise_for(lahore_a_offender)
 
     for outsider in (station_officer_elsewhere, beat_officer_elsewhere):
-        with pytest.raises(NotFound):
+        with pytest.raises(ValidationError):
             violation_assign(actor=control_room, violation_id=violation.pk, officer_id=outsider.pk)
 
 

@@ -2,19 +2,27 @@
 
 A uvicorn process serves the real ASGI app (HTTP and websockets) on a free port against the
 test database and a real Redis channel layer; the test signs in with password + TOTP, watches
-an alert raised by ``compliance.services.violation_raise`` appear without a reload,
-acknowledges it and sees its countdown stop, switches to Urdu, then lets the idle clock run
-out (the page's clock fast-forwarded, the session's last activity moved back on the server)
-and sees the warning, the keep-alive and the plain sign-out. Screenshots go to
+an alert raised by a tracking device's pings (the ping API of that server) appear without a
+reload, acknowledges it and sees its countdown stop, assigns it to a station officer through
+the picker, sees an escalation arrive when another alert's acknowledgement deadline passes
+(the deadline moved into the past in the database, then the real escalation sweep job), sees
+the socket come back after a server restart, switches to Urdu, then lets the idle clock run out
+(the page's clock fast-forwarded, the session's last activity moved back on the server) and
+sees the warning, the keep-alive and the plain sign-out. Last, the national desk (a registry
+admin) picks a district and the list and the socket follow it. Screenshots go to
 ``var/test-artifacts/``.
+
+One test on purpose: the server, the browser and the sign-in are the expensive part.
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -26,7 +34,11 @@ from django.utils import timezone
 from accounts import totp
 from accounts.middleware import LAST_ACTIVITY_KEY
 from accounts.models import TOTPDevice
+from compliance.jobs import sweep_escalations
 from compliance.models import Severity, Violation, ViolationKind, ViolationStatus
+from geofence.services.devices import tracking_device_enrol
+from geofence.services.zones import ZoneInput, zone_create
+from push.models import Notification
 from tests.compliance.conftest import raise_for
 from tests.conftest import PASSWORD
 from tests.factories import OffenderFactory
@@ -48,6 +60,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WAIT_MS = 10_000
+SCHOOL = (74.22, 31.31)  # an exclusion zone in Lahore, station lahore-a
 
 
 @pytest.fixture(scope="module")
@@ -177,25 +190,67 @@ def _fresh_code(secret: str) -> str:
 
 
 def test_a_control_room_watches_acknowledges_and_is_signed_out(
-    asgi_server, browser, control_room, world
+    asgi_server, browser, control_room, station_officer, registry_admin, world
 ):
     from django.db import connections
 
     try:
-        _scenario(asgi_server, browser, control_room, world)
+        _scenario(asgi_server, browser, control_room, station_officer, world)
+        _national_desk(asgi_server, browser, registry_admin, world)
     finally:
         # Under Playwright's running loop the ORM's connection is per context, not the
         # thread's: close it here, or the test database could not be dropped at the end.
         connections.close_all()
 
 
-def _scenario(live_server, browser, control_room, world) -> None:
+def _sign_in(page, url: str, officer) -> None:
+    """The web sign-in with password + TOTP, from the page that sent us there."""
+    secret = totp.new_secret()
+    TOTPDevice.objects.create(officer=officer, secret=secret, confirmed_at=timezone.now())
+    page.goto(url + "/control-room/")
+    assert page.url.startswith(url + "/accounts/login/")
+    page.fill("input[name=username]", officer.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=otp]", _fresh_code(secret))
+
+
+def _ping_inside(url: str, credential: str, point: tuple[float, float]) -> None:
+    """Three fixes a second apart at ``point``, just now, through the device's ping API."""
+    now = timezone.now()
+    batch = [
+        {
+            "device_seq": n + 1,
+            "recorded_at": (now - timedelta(seconds=3 - n)).isoformat(),
+            "lon": point[0],
+            "lat": point[1],
+            "accuracy_m": 10.0,
+        }
+        for n in range(3)
+    ]
+    headers = {"Authorization": f"Device {credential}"}
+    response = httpx.post(url + "/api/v1/pings/", json=batch, headers=headers, timeout=30)
+    assert response.status_code == 202, response.text
+    assert response.json()["accepted"] == 3
+
+
+def _scenario(live_server, browser, control_room, station_officer, world) -> None:
     from playwright.sync_api import expect
 
     live_server_url = live_server.url
-    secret = totp.new_secret()
-    TOTPDevice.objects.create(officer=control_room, secret=secret, confirmed_at=timezone.now())
     offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    zone_create(
+        actor=control_room,
+        data=ZoneInput(
+            name="Girls' school",
+            kind="exclusion",
+            category="school",
+            geometry={"type": "Point", "coordinates": list(SCHOOL)},
+            radius_m=200,
+        ),
+    )
+    credential = tracking_device_enrol(
+        actor=station_officer, offender_id=offender.pk, kind="phone", serial="PHONE-E2E"
+    ).credential
     other = OffenderFactory(district=world.lahore, station=world.lahore_b, beat=world.lahore_b_1)
     _in_thread(raise_for, other, key="seen", lon=74.72, lat=31.62, summary="no check-in at B")
     _in_thread(
@@ -224,11 +279,7 @@ def _scenario(live_server, browser, control_room, world) -> None:
     )
 
     # Sign in: the page sends us to the web sign-in, which brings us back.
-    page.goto(live_server_url + "/control-room/")
-    assert page.url.startswith(live_server_url + "/accounts/login/")
-    page.fill("input[name=username]", control_room.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.fill("input[name=otp]", _fresh_code(secret))
+    _sign_in(page, live_server_url, control_room)
     with page.expect_response(lambda r: r.url.endswith("/control-room/")) as first:
         page.click("button[type=submit]")
     assert "script-src 'self'" in first.value.headers["content-security-policy"]
@@ -237,30 +288,23 @@ def _scenario(live_server, browser, control_room, world) -> None:
     expect(page.locator("#cr-list .cr-row")).to_have_count(2, timeout=WAIT_MS)
     expect(page.locator("#cr-district")).to_have_text("Lahore")
     expect(page.locator(".leaflet-overlay-pane path.cr-district-own")).to_have_count(1)
+    expect(page.locator("#cr-district-pick")).to_be_hidden()  # a control room has one district
+    page.evaluate("window.__noReload = true")
 
-    # A critical alert raised now appears without a reload, at the top, counting down.
-    alert, _ = _in_thread(
-        raise_for,
-        offender,
-        key="live",
-        kind=ViolationKind.ABSCONDING_SUSPECTED,
-        severity=Severity.CRITICAL,
-        lon=74.22,
-        lat=31.31,
-        summary="no movement at home address for 3 days",
-    )
+    # The offender's phone pings from inside the school's zone: the alert the server raises
+    # appears without a reload, counting down.
+    _ping_inside(live_server_url, credential, SCHOOL)
+    alert = Violation.objects.get(kind=ViolationKind.EXCLUSION_ZONE, offender=offender)
     row = page.locator(f"#alert-{alert.pk}")
     expect(row).to_be_visible(timeout=WAIT_MS)
-    expect(page.locator("#cr-list .cr-row").first).to_have_id(f"alert-{alert.pk}")
     ack = row.locator(".cr-ack")
     expect(ack).to_have_attribute("data-state", "running")
-    expect(ack).to_contain_text("due in 1:")
+    expect(ack).to_contain_text(re.compile(r"due in (9|10):"))  # high: 10 minutes
     expect(row.locator(".cr-step")).to_have_text("Step 1")
+    expect(row.locator(".cr-kind")).to_have_text("Exclusion zone entered")
     expect(page.locator("#c-open_alerts")).to_have_text("3", timeout=WAIT_MS)
-    page.screenshot(path=str(_artifact("control-room.png")))
 
     # Acknowledge: the countdown stops, the server agrees, no reload happened.
-    page.evaluate("window.__noReload = true")
     row.locator("button[data-action=acknowledge]").click()
     expect(ack).to_have_attribute("data-state", "stopped", timeout=WAIT_MS)
     expect(ack.locator(".cr-ack-label")).to_have_text("Acknowledged")
@@ -270,6 +314,38 @@ def _scenario(live_server, browser, control_room, world) -> None:
     assert alert.status_changed_by_id == control_room.pk
     assert page.evaluate("window.__noReload") is True
     expect(row.locator("button[data-action=acknowledge]")).to_have_count(0)
+
+    # Assign it to the station's officer through the picker (the server's list of officers
+    # who may take it): the row says so, the officer is told (in-app, and pushed).
+    row.locator("button[data-action=assign]").click()
+    picker = row.locator("select.cr-assign-select")
+    expect(picker.locator(f"option[value='{station_officer.pk}']")).to_have_count(
+        1, timeout=WAIT_MS
+    )
+    expect(picker.locator(f"option[value='{control_room.pk}']")).to_contain_text("Me")
+    picker.select_option(str(station_officer.pk))
+    row.locator("form.cr-assign button[type=submit]").click()
+    expect(row.locator(".cr-assignee")).to_have_text(station_officer.username, timeout=WAIT_MS)
+    expect(row.locator("form.cr-assign")).to_have_count(0)
+    alert.refresh_from_db()
+    assert alert.assigned_to_id == station_officer.pk
+    assert Notification.objects.filter(
+        officer=station_officer, kind="alert_assigned", object_id=alert.pk
+    ).exists()
+
+    # Another alert's acknowledgement deadline passes (moved into the past in the database,
+    # nothing on the page touched); the real escalation sweep job climbs it one step, and the
+    # page shows the new step and the step's fresh deadline without a reload.
+    tag = Violation.objects.get(cause_key="tag")
+    tag_row = page.locator(f"#alert-{tag.pk}")
+    expect(tag_row.locator(".cr-step")).to_have_text("Step 1")
+    Violation.objects.filter(pk=tag.pk).update(ack_due_at=timezone.now() - timedelta(seconds=1))
+    assert _in_thread(sweep_escalations, int(time.time()))["escalated"] == 1
+    expect(tag_row.locator(".cr-step")).to_have_text("Step 2", timeout=WAIT_MS)
+    expect(tag_row.locator(".cr-ack")).to_contain_text(re.compile(r"due in (9|10):"))
+    expect(page.locator("#c-escalated")).to_have_text("1", timeout=WAIT_MS)
+    assert page.evaluate("window.__noReload") is True
+    page.screenshot(path=str(_artifact("control-room.png")))
 
     # Resolve another with a reason: it leaves the list.
     seen = Violation.objects.get(cause_key="seen")
@@ -296,6 +372,9 @@ def _scenario(live_server, browser, control_room, world) -> None:
         summary="raised while the page was disconnected",
     )
     live_server.start()
+    # The page's reconnect backoff (doubling, at most 30 s) has grown while the server was
+    # down: let its clock run to the next attempt rather than wait for it.
+    page.clock.fast_forward("00:30")
     expect(page.locator(f"#alert-{missed.pk}")).to_have_count(1, timeout=15_000)
     expect(page.locator("#cr-link")).to_have_attribute("data-state", "live")
     assert len(sockets) == 1, sockets
@@ -309,7 +388,7 @@ def _scenario(live_server, browser, control_room, world) -> None:
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(ack.locator(".cr-ack-label")).to_have_text("تسلیم شدہ")
     expect(page.locator(".cr-head")).to_contain_text("سنگینی")
-    expect(row.locator(".cr-kind")).to_have_text("مفرور ہونے کا شبہ")
+    expect(row.locator(".cr-kind")).to_have_text("ممنوعہ علاقے میں داخلہ")
     page.screenshot(path=str(_artifact("control-room-ur.png")))
     page.click("#cr-lang-en")
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
@@ -341,6 +420,54 @@ def _scenario(live_server, browser, control_room, world) -> None:
 
     assert [p for p in problems if "status of 401" not in p] == [], problems
     assert foreign == [], foreign  # nothing fetched from anywhere but the server
+    context.close()
+
+
+def _national_desk(live_server, browser, registry_admin, world) -> None:
+    """A registry admin (national) picks the district it watches: the list, the counters and
+    the socket follow the choice."""
+    from playwright.sync_api import expect
+
+    kasur_offender = OffenderFactory(
+        district=world.kasur, station=world.kasur_a, beat=world.kasur_a_1
+    )
+    in_kasur, _ = _in_thread(raise_for, kasur_offender, key="kasur", lon=74.5, lat=30.5)
+    lahore_open = Violation.objects.filter(
+        district=world.lahore,
+        episode__isnull=True,
+        status__in=[ViolationStatus.OPEN, ViolationStatus.ACKNOWLEDGED],
+    ).count()
+
+    context = browser.new_context(viewport={"width": 1600, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    _sign_in(page, live_server.url, registry_admin)
+    page.click("button[type=submit]")
+    picker = page.locator("#cr-district-picker")
+    expect(picker).to_be_visible(timeout=WAIT_MS)
+    expect(picker).to_have_value("kasur")  # none chosen yet: the first by name
+    expect(page.locator("#cr-link")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    expect(page.locator("#cr-list .cr-row")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.locator(f"#alert-{in_kasur.pk}")).to_be_visible()
+    expect(page.locator("#c-open_alerts")).to_have_text("1", timeout=WAIT_MS)
+
+    picker.select_option("lahore")
+    page.wait_for_url("**/control-room/?district=lahore")
+    expect(page.locator("#cr-link")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    expect(page.locator("#cr-list .cr-row")).to_have_count(lahore_open, timeout=WAIT_MS)
+    expect(page.locator(f"#alert-{in_kasur.pk}")).to_have_count(0)
+    expect(page.locator("#c-open_alerts")).to_have_text(str(lahore_open), timeout=WAIT_MS)
+    # The socket is Lahore's now: an alert raised there arrives live.
+    lahore_offender = OffenderFactory(
+        district=world.lahore, station=world.lahore_b, beat=world.lahore_b_1
+    )
+    fresh, _ = _in_thread(
+        raise_for, lahore_offender, key="desk", kind=ViolationKind.ABSCONDING_SUSPECTED
+    )
+    expect(page.locator(f"#alert-{fresh.pk}")).to_be_visible(timeout=WAIT_MS)
+    page.screenshot(path=str(_artifact("control-room-national.png")))
+    assert problems == [], problems
     context.close()
 
 

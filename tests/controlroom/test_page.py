@@ -48,7 +48,7 @@ def test_a_control_room_officer_gets_the_page_with_a_strict_policy(signed_in, co
     assert "controlroom/vendor/leaflet/leaflet.js" in html
 
 
-@pytest.mark.parametrize("persona", ["station_officer", "beat_officer", "registry_admin"])
+@pytest.mark.parametrize("persona", ["station_officer", "beat_officer", "auditor"])
 def test_other_roles_are_refused(request, signed_in, persona):
     officer = request.getfixturevalue(persona)
 
@@ -137,3 +137,45 @@ def test_vendored_leaflet_is_served_by_whitenoise(client):
 
     assert response.status_code == 200
     assert b"Leaflet 1.9.4" in b"".join(response.streaming_content)
+
+
+def test_a_control_room_watches_its_own_district_only(signed_in, control_room):
+    client = signed_in(control_room)
+
+    config = client.get(PAGE + "config/").json()
+    refused = client.get(PAGE + "config/", {"district": "kasur"})
+
+    assert config["district"] == {"code": "lahore", "name": "Lahore"}
+    assert config["districts"] == [{"code": "lahore", "name": "Lahore"}]  # no picker
+    assert client.get(PAGE + "config/", {"district": "lahore"}).status_code == 200
+    assert refused.status_code == 404
+    assert refused.json()["fields"] == {"district": ["not found"]}
+    assert client.get(PAGE + "counters/", {"district": "kasur"}).status_code == 404
+
+
+def test_the_national_desk_picks_the_district_it_watches(signed_in, registry_admin, world):
+    kasur_offender = OffenderFactory(
+        district=world.kasur, station=world.kasur_a, beat=world.kasur_a_1
+    )
+    lahore_offender = OffenderFactory(
+        district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1
+    )
+    raise_for(kasur_offender, key="k")
+    raise_for(lahore_offender, key="l1")
+    raise_for(lahore_offender, key="l2", kind=ViolationKind.ABSCONDING_SUSPECTED)
+    client = signed_in(registry_admin)
+
+    assert client.get(PAGE).status_code == 200
+    first = client.get(PAGE + "config/").json()
+    kasur = client.get(PAGE + "config/", {"district": "kasur"}).json()
+    counters = client.get(PAGE + "counters/", {"district": "kasur"}).json()
+
+    names = [d["name"] for d in first["districts"]]
+    assert names == sorted(names)
+    assert {"kasur", "lahore"} <= {d["code"] for d in first["districts"]}
+    assert first["district"] == first["districts"][0]  # none named: the first by name
+    assert kasur["district"]["code"] == "kasur"
+    assert counters["district"] == "kasur"
+    assert counters["open_alerts"] == 1
+    assert client.get(PAGE + "counters/", {"district": "lahore"}).json()["open_alerts"] == 2
+    assert client.get(PAGE + "config/", {"district": "atlantis"}).status_code == 404

@@ -170,6 +170,30 @@ def test_ticket_endpoint_issues_a_ticket_for_the_session(control_room):
     assert WsTicket.objects.get().session_key == client.session.session_key
 
 
+def test_a_ticket_names_a_district_within_the_officers_scope(control_room, registry_admin):
+    def post(officer, district):
+        client = Client()
+        client.force_login(officer)
+        body = {"district": district}
+        return client.post("/api/v1/ws-ticket/", body, content_type="application/json")
+
+    own = post(control_room, "lahore")
+    other = post(control_room, "kasur")
+    national = post(registry_admin, "kasur")
+    nowhere = post(registry_admin, "atlantis")
+
+    assert own.status_code == 201
+    assert own.json()["url"].endswith("&district=lahore")
+    assert other.status_code == 404
+    assert other.json()["fields"] == {"district": ["not found"]}
+    assert national.status_code == 201
+    assert (
+        national.json()["url"] == f"/ws/alerts/?ticket={national.json()['ticket']}&district=kasur"
+    )
+    assert nowhere.status_code == 404
+    assert WsTicket.objects.count() == 2  # no ticket for a refused district
+
+
 # --- events ----------------------------------------------------------------------------------
 
 

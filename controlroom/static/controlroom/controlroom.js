@@ -36,6 +36,10 @@
   var lastActivity = Date.now();
   var signedOut = false;
   var openForm = null; // {id, action}
+  var assignees = new Map(); // alert id -> officers it may be assigned to (null while loading)
+  var officerNames = new Map(); // officer id -> label, from the assign picker's lists
+  // The district watched: a national watcher picks it (?district=), a control room has its own.
+  var wanted = new URLSearchParams(window.location.search).get("district");
 
   function $(id) { return document.getElementById(id); }
 
@@ -177,6 +181,7 @@
     if (payload.assigned_to !== null && payload.assigned_to !== undefined) {
       if (cfg && payload.assigned_to === cfg.officer.id) { name = cfg.officer.username; }
       else if (known && known.assignee_name && (known.assignee_id === null || known.assignee_id === payload.assigned_to)) { name = known.assignee_name; }
+      else if (officerNames.has(payload.assigned_to)) { name = officerNames.get(payload.assigned_to); }
     }
     return {
       id: payload.id, kind: payload.kind, severity: payload.severity, status: payload.status,
@@ -280,16 +285,17 @@
     if (a.status === "open") { actions.appendChild(actionButton(a, "acknowledge", "cr-btn-primary")); }
     actions.appendChild(actionButton(a, "resolve", ""));
     actions.appendChild(actionButton(a, "dismiss", "cr-btn-quiet"));
-    var mine = a.assignee_id === cfg.officer.id || a.assignee_name === cfg.officer.username;
-    if (!mine) { actions.appendChild(actionButton(a, "assign", "cr-btn-quiet")); }
+    actions.appendChild(actionButton(a, "assign", "cr-btn-quiet"));
     li.appendChild(actions);
 
-    if (openForm && openForm.id === a.id) { li.appendChild(reasonForm(a, openForm.action)); }
+    if (openForm && openForm.id === a.id) {
+      li.appendChild(openForm.action === "assign" ? assignForm(a) : reasonForm(a, openForm.action));
+    }
     return li;
   }
 
   function actionButton(a, action, cls) {
-    var label = action === "assign" ? t("assign_me") : t(action);
+    var label = t(action);
     var button = el("button", "cr-btn " + cls, label);
     button.type = "button";
     button.dataset.action = action;
@@ -316,6 +322,62 @@
     cancel.dataset.action = "cancel";
     form.appendChild(cancel);
     return form;
+  }
+
+  // The assign picker: the officers who may take this alert (the server's list), the signed-in
+  // officer first; the current assignee preselected.
+  function assignForm(a) {
+    var form = el("form", "cr-reason cr-assign");
+    form.dataset.id = a.id;
+    form.dataset.action = "assign";
+    var select = el("select", "cr-assign-select");
+    select.name = "officer";
+    select.setAttribute("aria-label", t("assign_to"));
+    var officers = assignees.get(a.id);
+    if (!officers) {
+      select.disabled = true;
+      select.appendChild(el("option", "", t("assignees_loading")));
+    } else {
+      officers.forEach(function (officer) {
+        var option = el("option", "", officerLabel(officer));
+        option.value = String(officer.id);
+        var chosen = openForm && openForm.officer !== undefined
+          ? officer.id === openForm.officer
+          : officer.id === a.assignee_id || officer.username === a.assignee_name;
+        if (chosen) { option.selected = true; }
+        select.appendChild(option);
+      });
+    }
+    form.appendChild(select);
+    var ok = el("button", "cr-btn cr-btn-primary", t("do_assign"));
+    ok.type = "submit";
+    ok.disabled = !officers;
+    form.appendChild(ok);
+    var cancel = el("button", "cr-btn cr-btn-quiet", t("cancel"));
+    cancel.type = "button";
+    cancel.dataset.action = "cancel";
+    form.appendChild(cancel);
+    return form;
+  }
+
+  function officerLabel(officer) {
+    if (officer.id === cfg.officer.id) { return t("me") + " · " + (officer.full_name || officer.username); }
+    var parts = [officer.rank, officer.full_name || officer.username].filter(Boolean).join(" ");
+    if (officer.badge_number) { parts += " (" + officer.badge_number + ")"; }
+    return parts + (officer.station ? " · " + officer.station : "");
+  }
+
+  function loadAssignees(id) {
+    assignees.set(id, null);
+    request("GET", API + "violations/" + id + "/assignees/", undefined, false).then(function (officers) {
+      officers.sort(function (x, y) { return (y.id === cfg.officer.id) - (x.id === cfg.officer.id); });
+      officers.forEach(function (officer) { officerNames.set(officer.id, officer.username); });
+      assignees.set(id, officers);
+      if (openForm && openForm.id === id) { renderList(); }
+    }).catch(function (error) {
+      assignees.delete(id);
+      if (!signedOut) { showError(t("action_failed", { action: t("assign"), message: error.message })); }
+    });
   }
 
   function renderTimes() {
@@ -421,7 +483,8 @@
   function loadList() {
     loading = true;
     buffered = [];
-    var url = API + "violations/?" + (filter === "open" ? "open=true" : filter + "=true&open=true");
+    var url = API + "violations/?" + (filter === "open" ? "open=true" : filter + "=true&open=true") +
+      "&district=" + encodeURIComponent(cfg.district.code);
     var rows = [];
     function page(next, n) {
       return request("GET", next, undefined, true).then(function (data) {
@@ -455,7 +518,7 @@
     countersTimer = setTimeout(loadCounters, COUNTERS_EVERY_MS);
     if (signedOut) { return; }
     if (idleLeftSeconds() <= 0) { checkSession(); return; }
-    request("GET", CR + "counters/", undefined, true).then(function (c) {
+    request("GET", CR + "counters/?district=" + encodeURIComponent(cfg.district.code), undefined, true).then(function (c) {
       ["open_alerts", "unacknowledged", "overdue_alerts", "escalated", "overdue_checkins"].forEach(function (key) {
         $("c-" + key).textContent = String(c[key]);
       });
@@ -483,7 +546,7 @@
   function connect() {
     if (signedOut) { return; }
     socketReady = false;
-    request("POST", API + "ws-ticket/", {}, true).then(function (issued) {
+    request("POST", API + "ws-ticket/", { district: cfg.district.code }, true).then(function (issued) {
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       var url = scheme + window.location.host + issued.url + (lastSeq !== null ? "&after=" + lastSeq : "");
       socket = new WebSocket(url);
@@ -547,20 +610,20 @@
   }
 
   // --- Actions -----------------------------------------------------------------------------
-  function act(id, action, reason) {
-    var body = action === "assign" ? { officer: cfg.officer.id } : (reason ? { reason: reason } : {});
+  function act(id, action, reason, officer) {
+    var body = action === "assign" ? { officer: officer } : (reason ? { reason: reason } : {});
     return request("POST", API + "violations/" + id + "/" + action + "/", body, false).then(function (row) {
       openForm = null;
       if (row.episode === null || row.episode === undefined) {
         var updated = fromApi(row);
-        if (action === "assign") { updated.assignee_id = cfg.officer.id; }
+        if (action === "assign") { updated.assignee_id = officer; }
         if (isOpen(updated)) { upsert(updated, false); } else { alerts.delete(id); }
       }
       $("cr-error").classList.add("cr-hidden");
       renderList();
       countersLater();
     }).catch(function (error) {
-      if (!signedOut) { showError(t("action_failed", { action: t(action === "assign" ? "assign_me" : action), message: error.message })); }
+      if (!signedOut) { showError(t("action_failed", { action: t(action), message: error.message })); }
     });
   }
 
@@ -570,10 +633,11 @@
       var id = Number(button.dataset.id || button.closest("form").dataset.id);
       var action = button.dataset.action;
       if (action === "cancel") { openForm = null; renderList(); return; }
-      if (action === "resolve" || action === "dismiss") {
+      if (action === "resolve" || action === "dismiss" || action === "assign") {
         openForm = { id: id, action: action };
+        if (action === "assign") { loadAssignees(id); }
         renderList();
-        var input = document.querySelector("#alert-" + id + " .cr-reason-input");
+        var input = document.querySelector("#alert-" + id + " .cr-reason-input, #alert-" + id + " select");
         if (input) { input.focus(); }
         return;
       }
@@ -588,9 +652,32 @@
   function onListSubmit(event) {
     event.preventDefault();
     var form = event.target;
+    if (form.dataset.action === "assign") {
+      act(Number(form.dataset.id), "assign", "", Number(form.querySelector("select").value));
+      return;
+    }
     var reason = form.querySelector("input").value.trim();
     if (!reason) { showError(t("reason_needed")); return; }
     act(Number(form.dataset.id), form.dataset.action, reason);
+  }
+
+  // --- District picker (national watchers) --------------------------------------------------
+  // Choosing a district opens the page on it (?district=): the list, the counters, the map and
+  // the socket's stream all start again from that district, exactly as on a first load.
+  function initDistrictPicker() {
+    if (!cfg.districts || cfg.districts.length < 2) { return; }
+    var picker = $("cr-district-picker");
+    cfg.districts.forEach(function (d) {
+      var option = el("option", "", d.name);
+      option.value = d.code;
+      option.selected = d.code === cfg.district.code;
+      picker.appendChild(option);
+    });
+    $("cr-district").classList.add("cr-hidden");
+    $("cr-district-pick").classList.remove("cr-hidden");
+    picker.addEventListener("change", function () {
+      window.location.assign(CR + "?district=" + encodeURIComponent(picker.value));
+    });
   }
 
   // --- Start -------------------------------------------------------------------------------
@@ -610,6 +697,10 @@
     });
     $("cr-list").addEventListener("click", onListClick);
     $("cr-list").addEventListener("submit", onListSubmit);
+    $("cr-list").addEventListener("change", function (event) {
+      // Rows are redrawn on every event: keep the picker's choice across redraws.
+      if (event.target.matches(".cr-assign-select") && openForm) { openForm.officer = Number(event.target.value); }
+    });
     $("cr-stay").addEventListener("click", onInteraction);
     ["pointerdown", "keydown", "mousemove", "wheel", "touchstart"].forEach(function (name) {
       document.addEventListener(name, onInteraction, { passive: true });
@@ -620,10 +711,12 @@
       tickIdle();
     }, 1000);
 
-    request("GET", CR + "config/", undefined, true).then(function (config) {
+    var configUrl = CR + "config/" + (wanted ? "?district=" + encodeURIComponent(wanted) : "");
+    request("GET", configUrl, undefined, true).then(function (config) {
       cfg = config;
       lastActivity = Date.now() - (cfg.idle_seconds - cfg.idle_seconds_left) * 1000;
       $("cr-district").textContent = cfg.district.name;
+      initDistrictPicker();
       $("cr-officer").textContent = cfg.officer.name || cfg.officer.username;
       initMap();
       loadCounters();
