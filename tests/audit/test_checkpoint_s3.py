@@ -3,8 +3,11 @@
 writes), our sinks, publisher, verifier and sealer for real."""
 
 import logging
+import os
 import re
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -31,12 +34,17 @@ from audit.services import (
 )
 from common.health import CheckFailed
 from tests.audit.helpers import owner_access, raw_execute
+from tests.helpers import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BUCKET = "nigrani-audit-test"
 PREFIX = "checkpoints/"
 RETENTION_DAYS = 7
+ROOT = Path(__file__).resolve().parents[2]
+# The sealer's own credentials for the bucket (moto takes any): never in a log line.
+ACCESS_KEY = "AKIASEALERONLY00001"
+SECRET_KEY = "sealer-only-secret-do-not-log"  # noqa: S105 - the fake store's
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +74,8 @@ def _s3_config(endpoint: str, bucket: str) -> dict:
         "retention_days": RETENTION_DAYS,
         "endpoint_url": endpoint,
         "region_name": "us-east-1",
-        "access_key": "test",
-        "secret_key": "test",
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
         "addressing_style": "path",
     }
 
@@ -226,7 +234,8 @@ def test_a_failed_publish_is_reported_logged_and_visible_in_readyz(s3, settings,
     assert len(Path(settings.NIGRANI_AUDIT_CHECKPOINT_PATH).read_text().splitlines()) == 1
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.getMessage().startswith("audit checkpoint of seal 2 NOT published to s3 (s3://")
-    assert "test" not in record.getMessage().replace(s3.bucket, "")  # no credential
+    assert ACCESS_KEY not in caplog.text
+    assert SECRET_KEY not in caplog.text
     row = CheckpointPublication.objects.get(sink="s3")
     assert row.failing_since is not None
     assert row.failures == 1
@@ -320,3 +329,39 @@ def test_a_stale_sink_fails_the_health_check():
     )
     with pytest.raises(CheckFailed, match="file last published 300 s ago"):
         checkpoint_publication_health(now=now)
+
+
+def test_the_sealer_process_publishes_to_s3_from_its_environment(s3, s3_endpoint, tmp_path):
+    _trail(batches=1)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backend.settings_test",
+        "DATABASE_URL": database_url(),
+        "NIGRANI_AUDIT_CHECKPOINT_SINKS": "file,s3",
+        "NIGRANI_AUDIT_CHECKPOINT_PATH": str(tmp_path / "sealer.jsonl"),
+        "NIGRANI_AUDIT_CHECKPOINT_S3_BUCKET": s3.bucket,
+        "NIGRANI_AUDIT_CHECKPOINT_S3_RETENTION_DAYS": "1",
+        "NIGRANI_S3_ENDPOINT_URL": s3_endpoint,  # the photo store's endpoint, reused
+        "NIGRANI_S3_REGION": "us-east-1",
+        "NIGRANI_S3_ADDRESSING_STYLE": "path",
+        "NIGRANI_AUDIT_CHECKPOINT_S3_ACCESS_KEY_ID": ACCESS_KEY,
+        "NIGRANI_AUDIT_CHECKPOINT_S3_SECRET_ACCESS_KEY": SECRET_KEY,
+    }
+    command = [sys.executable, "manage.py", "audit_sealer", "--once"]
+    ran = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    (key,) = _keys(s3)
+    head = s3.head_object(Bucket=s3.bucket, Key=key)
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert head["ObjectLockRetainUntilDate"] < datetime.now(UTC) + timedelta(days=1, minutes=5)
+
+    down = {**env, "NIGRANI_S3_ENDPOINT_URL": _dead_endpoint()}
+    failed = subprocess.run(
+        command, cwd=ROOT, env=down, capture_output=True, text=True, timeout=120
+    )
+    assert failed.returncode != 0
+    assert "checkpoint not published to s3" in failed.stderr
+    assert "NOT published to s3" in failed.stderr  # the log line, sink and error class
+    assert ACCESS_KEY not in failed.stderr
+    assert SECRET_KEY not in failed.stderr
+    assert len((tmp_path / "sealer.jsonl").read_text().splitlines()) == 2  # file took both

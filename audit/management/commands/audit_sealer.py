@@ -99,5 +99,9 @@ class Command(BaseCommand):
                 logger.exception("sealing failed; retrying")
                 close_old_connections()
             if once:
+                if publisher.retry:  # logged and recorded already; a one-shot run says so too
+                    raise CommandError(
+                        "checkpoint not published to " + ", ".join(sorted(publisher.retry))
+                    )
                 return
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
