@@ -22,7 +22,14 @@ from django.core.management.base import CommandError
 from moto.server import ThreadedMotoServer
 
 from audit.checkpoint_s3 import S3Sink
-from audit.checkpoints import settings_checkpoint_sinks
+from audit.checkpoints import (
+    CheckpointConflict,
+    checkpoint_append,
+    checkpoint_line,
+    line_hash,
+    settings_checkpoint_sinks,
+)
+from audit.keys import settings_checkpoint_keys
 from audit.management.commands.audit_sealer import _Publisher
 from audit.models import AuditAction, CheckpointPublication
 from audit.selectors import checkpoint_publication_health
@@ -293,20 +300,25 @@ def test_the_sealer_retries_a_failed_sink_alone_with_backoff_until_it_takes_one(
 
 def test_two_publishers_never_fork_the_chain(s3, s3_endpoint):
     _trail(batches=1)
-    audit_checkpoint_publish()  # this process's sink now remembers object 1
-    other = S3Sink(**_s3_config(s3_endpoint, s3.bucket))  # another process's
-    assert other.last_line() is not None
-    audit_checkpoint_publish()  # object 2, by the first
-    from audit.checkpoints import checkpoint_append
-    from audit.keys import settings_checkpoint_keys
-
+    audit_checkpoint_publish()  # object 1
+    other = S3Sink(**_s3_config(s3_endpoint, s3.bucket))  # another process's sink
+    seen = other.last_line()  # it reads object 1 as the newest ...
+    audit_checkpoint_publish()  # ... the first publisher writes object 2 meanwhile ...
     head = {"seq": 2, "mac": "m" * 64, "total_events": 10, "txid_hi": 1}
-    # The second still believes 1 is the newest: its write of 2 is refused, it reads again
-    # and signs after 2, as object 3.
+    forked = checkpoint_line(
+        body={**head, "v": 1, "published_at": "x", "prev": line_hash(seen)},
+        keys=settings_checkpoint_keys(),
+    )
+    with pytest.raises(CheckpointConflict):  # ... so its write of 2 is refused by the store
+        other.append(forked)
+    assert len(s3.list_object_versions(Bucket=s3.bucket, Prefix=PREFIX)["Versions"]) == 2
+
+    # The publisher's way: on the refusal it reads again and signs after 2, as object 3.
     checkpoint_append(other, keys=settings_checkpoint_keys(), head=head, published_at="x")
     assert _keys(s3)[-1] == f"{PREFIX}000000000003.json"
     problems = _broken()
     assert "does not follow" not in problems  # one unbroken chain of three objects
+    assert "written again" not in problems
     assert "seal 2 differs from checkpoint object 3" in problems  # the fake head, caught
 
 
