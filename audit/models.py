@@ -132,3 +132,22 @@ class DenialWindow(models.Model):
 
     def __str__(self) -> str:
         return f"officer {self.actor_id} {self.window_start:%H:%M}: {self.count} refused"
+
+
+class CheckpointPublication(models.Model):
+    """How publishing signed checkpoints to each sink is going: one row per sink, updated by
+    the publisher, read by ``/readyz`` and ``audit_checkpoint_status``, so a checkpoint that
+    could not be published is seen by monitoring (the web process holds no sink credentials,
+    so it reads this rather than the sink). Not evidence: the sinks themselves are, and
+    ``verify_audit`` reads them. Names and counts only: never a protected value."""
+
+    sink = models.CharField(max_length=16, unique=True)  # "file", "s3"
+    last_published_at = models.DateTimeField(null=True, blank=True)
+    last_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    # Set at the first failure since the last success, cleared by a success.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)  # consecutive
+    last_error = models.CharField(max_length=200, blank=True)  # exception class and code
+
+    def __str__(self) -> str:
+        return f"checkpoints to {self.sink}: {self.failures} failures"

@@ -1,11 +1,13 @@
 """Writing the audit trail. Every read and write of offender data goes through ``audit_record``."""
 
+import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit import hooks
@@ -17,12 +19,21 @@ from audit.chain import (
     content_hash,
     seal_mac,
 )
-from audit.checkpoints import checkpoint_append, settings_checkpoint_sink
+from audit.checkpoints import checkpoint_append, settings_checkpoint_sinks
 from audit.keys import settings_checkpoint_keys, settings_seal_keys
-from audit.models import AuditAction, AuditEvent, AuditSeal, DenialWindow, SealKind
+from audit.models import (
+    AuditAction,
+    AuditEvent,
+    AuditSeal,
+    CheckpointPublication,
+    DenialWindow,
+    SealKind,
+)
 from audit.verification import TrailReport, audit_trail_verify
 from common.net import clean_ip as _clean_ip
 from common.request_context import get_request_context
+
+logger = logging.getLogger(__name__)
 
 
 def audit_record(
@@ -247,20 +258,83 @@ def audit_seal() -> AuditSeal | None:
         )
 
 
-def audit_checkpoint_publish(*, now: datetime | None = None) -> str | None:
-    """Sign the newest seal and append it to the checkpoint sink (None: nothing sealed yet)."""
+class CheckpointPublishError(RuntimeError):
+    """A checkpoint could not be published to some sinks (``failed``: sink name → what went
+    wrong, an exception class and error code, never a value). The sinks that took it are in
+    ``published``; the caller retries the failed ones."""
+
+    def __init__(self, failed: dict[str, str], published: dict[str, str]) -> None:
+        self.failed = failed
+        self.published = published
+        super().__init__(
+            "checkpoint not published to "
+            + ", ".join(f"{sink} ({error})" for sink, error in failed.items())
+        )
+
+
+def _error_summary(exc: BaseException) -> str:
+    """What went wrong, safe to log and store: the exception's class and, for a store's
+    refusal, its error code (never its message, which may quote a URL or a body)."""
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
+    return f"{type(exc).__name__}: {code}"[:200] if code else type(exc).__name__[:200]
+
+
+def _publication_record(*, sink: str, at: datetime, seq: int | None, error: str = "") -> None:
+    """Note one publish attempt's outcome for monitoring (a conditional upsert per sink)."""
+    row, _ = CheckpointPublication.objects.get_or_create(sink=sink)
+    if not error:
+        CheckpointPublication.objects.filter(pk=row.pk).update(
+            last_published_at=at, last_seq=seq, failing_since=None, failures=0, last_error=""
+        )
+        return
+    CheckpointPublication.objects.filter(pk=row.pk, failing_since__isnull=True).update(
+        failing_since=at
+    )
+    CheckpointPublication.objects.filter(pk=row.pk).update(
+        failures=F("failures") + 1, last_error=error
+    )
+
+
+def audit_checkpoint_publish(
+    *, now: datetime | None = None, only: Collection[str] | None = None
+) -> str | None:
+    """Sign the newest seal and publish it to every configured sink (``only``: just those
+    named, to retry the ones that failed). Returns the line published (None: nothing sealed
+    yet). A sink that fails does not stop the others; then ``CheckpointPublishError`` names
+    each failed sink after all were tried, the failure is logged (sink and error class only)
+    and recorded for ``/readyz``, and the caller retries: a checkpoint is never silently lost.
+    """
     head = (
         AuditSeal.objects.order_by("-seq").values("seq", "mac", "total_events", "txid_hi").first()
     )
     if head is None:
         return None
-    published_at = (now or timezone.now()).isoformat(timespec="seconds")
-    return checkpoint_append(
-        settings_checkpoint_sink(),
-        keys=settings_checkpoint_keys(),
-        head=dict(head),
-        published_at=published_at,
-    )
+    at = now or timezone.now()
+    published_at = at.isoformat(timespec="seconds")
+    keys = settings_checkpoint_keys()
+    published: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for sink in settings_checkpoint_sinks():
+        if only is not None and sink.name not in only:
+            continue
+        try:
+            published[sink.name] = checkpoint_append(
+                sink, keys=keys, head=dict(head), published_at=published_at
+            )
+        except Exception as exc:  # any store failure is reported and retried, never raised raw
+            failed[sink.name] = _error_summary(exc)
+            logger.error(  # noqa: TRY400 - no traceback: it may quote URLs and bodies
+                "audit checkpoint of seal %s NOT published to %s (%s): %s",
+                head["seq"],
+                sink.name,
+                sink.describe(),
+                failed[sink.name],
+            )
+        _publication_record(sink=sink.name, at=at, seq=head["seq"], error=failed.get(sink.name, ""))
+    if failed:
+        raise CheckpointPublishError(failed, published)
+    return next(iter(published.values()), None)
 
 
 # --- verifying --------------------------------------------------------------------------------

@@ -35,7 +35,12 @@ from audit.chain import (
     content_hash,
     seal_mac_valid,
 )
-from audit.checkpoints import Checkpoint, checkpoints_read, settings_checkpoint_sink
+from audit.checkpoints import (
+    Checkpoint,
+    CheckpointSink,
+    checkpoints_read,
+    settings_checkpoint_sinks,
+)
 from audit.keys import settings_checkpoint_keys, settings_seal_keys
 from audit.models import AuditEvent, AuditSeal, SealKind
 
@@ -247,14 +252,23 @@ def _sealed(report: TrailReport, walk: _Walk, chunk_size: int) -> None:
 
 
 def _checkpoint_problems(
-    report: TrailReport, walk: _Walk, checkpoints: list[Checkpoint], first_sealed_at: Any
+    report: TrailReport,
+    walk: _Walk,
+    readings: list[tuple[CheckpointSink, list[Checkpoint]]],
+    first_sealed_at: Any,
 ) -> None:
+    """Compare the database's seals with the checkpoints of every sink: any sink's checkpoint
+    that the database contradicts or is behind is a problem; each sink must also be current
+    (a sink the publisher stopped reaching is named)."""
+    checkpoints = [
+        checkpoint for _, sink_checkpoints in readings for checkpoint in sink_checkpoints
+    ]
     head_seq = report.head_seq or 0
     rewritten = [c for c in checkpoints if c.seq in walk.macs and walk.macs[c.seq] != c.mac]
     if rewritten:
         c = rewritten[0]
         report.problems.append(
-            f"seal {c.seq} differs from checkpoint line {c.line_no} (published {c.published_at})"
+            f"seal {c.seq} differs from {c.where} (published {c.published_at})"
             f": the seals were rewritten ({len(rewritten)} checkpoints disagree)"
         )
     ahead = [c for c in checkpoints if c.seq > head_seq]
@@ -263,21 +277,25 @@ def _checkpoint_problems(
         held = walk.previous["total_events"] if walk.previous else 0
         report.missing_events += max(0, newest.total_events - held)
         report.problems.append(
-            f"checkpoint line {newest.line_no} (published {newest.published_at}) names seal "
+            f"{newest.where} (published {newest.published_at}) names seal "
             f"{newest.seq} covering {newest.total_events} events, but the database's newest "
             f"seal is {head_seq or 'none'} covering {held}: seals {head_seq + 1}–{newest.seq} "
             f"and {max(0, newest.total_events - held)} events are missing (the newest deleted, "
             "the tables truncated, or an older backup restored)"
         )
+    if first_sealed_at is None:
+        return
     interval = timedelta(seconds=2 * settings.NIGRANI_AUDIT_CHECKPOINT_SECONDS)
-    if first_sealed_at is not None and not checkpoints:
-        if timezone_now() - first_sealed_at > interval:
-            report.problems.append(
-                f"no signed checkpoint at {settings_checkpoint_sink().describe()}, though "
-                f"sealing began {first_sealed_at:%Y-%m-%d %H:%M} UTC (the file was removed?)"
-            )
-    elif first_sealed_at is not None:
-        newest = max(checkpoints, key=lambda c: c.seq)
+    for sink, sink_checkpoints in readings:
+        if not sink_checkpoints:
+            if timezone_now() - first_sealed_at > interval:
+                report.problems.append(
+                    f"no signed checkpoint at {sink.describe()}, though sealing began "
+                    f"{first_sealed_at:%Y-%m-%d %H:%M} UTC (the {sink.unit}s were removed, or "
+                    "none was ever published there)"
+                )
+            continue
+        newest = max(sink_checkpoints, key=lambda c: c.seq)
         if (
             walk.previous is not None
             and walk.previous["seq"] > newest.seq
@@ -285,35 +303,51 @@ def _checkpoint_problems(
         ):
             report.problems.append(
                 f"seals {newest.seq + 1}–{walk.previous['seq']} are older than "
-                f"{interval.seconds + 60} s and in no checkpoint: the publisher is not running "
-                "(until it does, the newest events can be cut unnoticed)"
+                f"{interval.seconds + 60} s and in no checkpoint at {sink.describe()}: the "
+                "publisher is not running or cannot reach it (until it does, the newest "
+                "events can be cut unnoticed)"
             )
-        first = datetime.fromisoformat(checkpoints[0].published_at)
+    if checkpoints:
+        earliest = min(
+            (c for c in checkpoints if c.published_at),
+            key=lambda c: c.published_at,
+            default=None,
+        )
+        if earliest is None:
+            return
+        first = datetime.fromisoformat(earliest.published_at)
         if first - first_sealed_at > interval + timedelta(seconds=60):
             report.problems.append(
-                f"the checkpoints start at {checkpoints[0].published_at}, long after sealing "
-                f"began ({first_sealed_at:%Y-%m-%d %H:%M} UTC): earlier lines were removed, or "
-                "no publisher ran meanwhile"
+                f"the checkpoints start at {earliest.published_at}, long after sealing "
+                f"began ({first_sealed_at:%Y-%m-%d %H:%M} UTC): earlier {readings[0][0].unit}s "
+                "were removed, or no publisher ran meanwhile"
             )
 
 
 def audit_trail_verify(*, chunk_size: int = 5000) -> TrailReport:
     """Walk everything and name every problem found (an empty list: the trail is intact)."""
     report = TrailReport()
-    sink = settings_checkpoint_sink()
-    lines = sink.read_lines() or []
-    reading = checkpoints_read(lines, keys=settings_checkpoint_keys())
-    report.checkpoints = len(reading.checkpoints)
+    keys = settings_checkpoint_keys()
+    readings: list[tuple[CheckpointSink, list[Checkpoint]]] = []
+    sink_problems: list[str] = []
+    for sink in settings_checkpoint_sinks():
+        held = sink.read()
+        reading = checkpoints_read(held.entries or [], keys=keys, where=sink.where, unit=sink.unit)
+        readings.append((sink, reading.checkpoints))
+        sink_problems.extend(held.problems)
+        sink_problems.extend(reading.problems)
+    report.checkpoints = max((len(found) for _, found in readings), default=0)
+    all_checkpoints = [checkpoint for _, found in readings for checkpoint in found]
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        walk = _Walk(report, reading.checkpoints)
+        walk = _Walk(report, all_checkpoints)
         _sealed(report, walk, chunk_size)
         first_sealed_at = (
             AuditSeal.objects.order_by("seq").values_list("sealed_at", flat=True).first()
         )
-    report.problems.extend(reading.problems)
-    _checkpoint_problems(report, walk, reading.checkpoints, first_sealed_at)
+    report.problems.extend(sink_problems)
+    _checkpoint_problems(report, walk, readings, first_sealed_at)
     return report

@@ -319,22 +319,58 @@ NIGRANI_BLIND_INDEX_KEY = _blind_key
 # the first seals, older ones only verify. NIGRANI_AUDIT_SIGNING_KEY: "kid:base64(32-byte
 # Ed25519 seed)" signing checkpoints; NIGRANI_AUDIT_VERIFY_KEYS: "kid:base64(public key),…" of
 # retired signing keys. None is ever in the database or derived from SECRET_KEY.
-_seal_keys = env_str("NIGRANI_AUDIT_SEAL_KEYS")
-_signing_key = env_str("NIGRANI_AUDIT_SIGNING_KEY")
+# Only the processes that seal, checkpoint or verify hold them (compose: sealer, worker, the
+# auditor's verify_audit); the web process appends unsealed events and must not, so they are
+# not required here: audit_sealer and verify_audit refuse to start without them, and a key
+# that is given but malformed fails `check` (audit/apps.py).
+_seal_keys = env_str("NIGRANI_AUDIT_SEAL_KEYS") or ""
+_signing_key = env_str("NIGRANI_AUDIT_SIGNING_KEY") or ""
 if (not _seal_keys or not _signing_key) and DEV_MODE:
     _generated = _dev_keys()
     _seal_keys = _seal_keys or _generated["audit_seal"]
     _signing_key = _signing_key or _generated["audit_signing"]
-if not _seal_keys or not _signing_key:
-    raise ConfigError("NIGRANI_AUDIT_SEAL_KEYS and NIGRANI_AUDIT_SIGNING_KEY must be set")
 NIGRANI_AUDIT_SEAL_KEYS = _seal_keys
 NIGRANI_AUDIT_SIGNING_KEY = _signing_key
 NIGRANI_AUDIT_VERIFY_KEYS = env_str("NIGRANI_AUDIT_VERIFY_KEYS", "")
-# Where signed checkpoints of the sealed head are appended (a JSON-lines file; mount it from
-# outside the database's machine); at least one every NIGRANI_AUDIT_CHECKPOINT_SECONDS.
+# Where signed checkpoints of the sealed head are published, at least one every
+# NIGRANI_AUDIT_CHECKPOINT_SECONDS: "file" (an append-only JSON-lines file at
+# NIGRANI_AUDIT_CHECKPOINT_PATH; mount it from outside the database's machine), "s3" (an
+# S3-compatible bucket with object lock, one locked object per checkpoint), or both
+# ("file,s3"). verify_audit reads back every one listed.
+NIGRANI_AUDIT_CHECKPOINT_SINKS = env_list("NIGRANI_AUDIT_CHECKPOINT_SINKS", ["file"])
+if not NIGRANI_AUDIT_CHECKPOINT_SINKS or not set(NIGRANI_AUDIT_CHECKPOINT_SINKS) <= {
+    "file",
+    "s3",
+}:
+    raise ConfigError("NIGRANI_AUDIT_CHECKPOINT_SINKS must list file, s3 or both")
 NIGRANI_AUDIT_CHECKPOINT_PATH = env_str(
     "NIGRANI_AUDIT_CHECKPOINT_PATH", str(VAR_DIR / "audit-checkpoints.jsonl")
 )
+# The S3 sink: its own bucket (created with object lock on) and prefix. Endpoint, region and
+# addressing style default to the photo store's (NIGRANI_S3_*); the credentials do not: the
+# photo store's are in the web process, which must not be able to write checkpoints. Without
+# its own, boto3's usual chain applies (AWS_* variables, an instance role). Each object is
+# locked in COMPLIANCE mode for RETENTION_DAYS: nobody can delete it before then.
+NIGRANI_AUDIT_CHECKPOINT_S3: dict = {}
+if "s3" in NIGRANI_AUDIT_CHECKPOINT_SINKS:
+    NIGRANI_AUDIT_CHECKPOINT_S3 = {
+        "bucket": env_required("NIGRANI_AUDIT_CHECKPOINT_S3_BUCKET"),
+        "prefix": env_str("NIGRANI_AUDIT_CHECKPOINT_S3_PREFIX", "checkpoints/"),
+        "retention_days": env_int("NIGRANI_AUDIT_CHECKPOINT_S3_RETENTION_DAYS", 3650),
+        "endpoint_url": env_str("NIGRANI_AUDIT_CHECKPOINT_S3_ENDPOINT_URL")
+        or env_str("NIGRANI_S3_ENDPOINT_URL")
+        or None,
+        "region_name": env_str("NIGRANI_AUDIT_CHECKPOINT_S3_REGION")
+        or env_str("NIGRANI_S3_REGION")
+        or None,
+        "access_key": env_str("NIGRANI_AUDIT_CHECKPOINT_S3_ACCESS_KEY_ID") or None,
+        "secret_key": env_str("NIGRANI_AUDIT_CHECKPOINT_S3_SECRET_ACCESS_KEY") or None,
+        "addressing_style": env_str("NIGRANI_AUDIT_CHECKPOINT_S3_ADDRESSING_STYLE")
+        or env_str("NIGRANI_S3_ADDRESSING_STYLE")
+        or None,
+    }
+    if NIGRANI_AUDIT_CHECKPOINT_S3["retention_days"] < 1:
+        raise ConfigError("NIGRANI_AUDIT_CHECKPOINT_S3_RETENTION_DAYS must be at least 1")
 NIGRANI_AUDIT_CHECKPOINT_SECONDS = env_int("NIGRANI_AUDIT_CHECKPOINT_SECONDS", 60)
 # The sealer (manage.py audit_sealer) seals committed events this often.
 NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS = env_float("NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS", 1.0)

@@ -1,4 +1,10 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes.
+
+Apps above ``common`` add checks of their own with ``register_check`` in their
+``AppConfig.ready()`` (imports point down: this module never imports them).
+"""
+
+from collections.abc import Callable
 
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -39,22 +45,46 @@ def _check_job_queue() -> str:
     return f"ok ({todo} waiting)"
 
 
+class CheckFailed(Exception):
+    """A check's failure whose message is safe to show as it is (names and counts only)."""
+
+
+# name -> (check, whether its failure makes the process unready)
+_registered: dict[str, tuple[Callable[[], str], bool]] = {}
+
+
+def register_check(name: str, check: Callable[[], str], *, affects_readiness: bool) -> None:
+    """Add a check to ``/readyz``. One that does not affect readiness is still reported, and
+    listed under ``degraded`` when it fails (the process can serve, something needs a look)."""
+    _registered[name] = (check, affects_readiness)
+
+
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready to serve: database, Redis (when configured) and the job queue all answer."""
+    """Ready to serve: database, Redis (when configured) and the job queue all answer; the
+    registered checks are reported too (``degraded``: failing ones that do not stop serving)."""
     checks: dict[str, str] = {}
+    degraded: list[str] = []
     ready = True
-    for name, check in (
-        ("database", _check_database),
-        ("redis", _check_redis),
-        ("job_queue", _check_job_queue),
-    ):
+    for name, (check, affects_readiness) in {
+        "database": (_check_database, True),
+        "redis": (_check_redis, True),
+        "job_queue": (_check_job_queue, True),
+        **_registered,
+    }.items():
         try:
             checks[name] = check()
+        except CheckFailed as exc:
+            checks[name] = f"error: {exc}"
         except Exception as exc:  # a probe reports, it does not raise
             checks[name] = f"error: {type(exc).__name__}"
+        else:
+            continue
+        if affects_readiness:
             ready = False
-    return JsonResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
-        status=200 if ready else 503,
-    )
+        else:
+            degraded.append(name)
+    body: dict = {"status": "ready" if ready else "unavailable", "checks": checks}
+    if degraded:
+        body["degraded"] = degraded
+    return JsonResponse(body, status=200 if ready else 503)

@@ -16,10 +16,17 @@ REQUIRED_IN_PRODUCTION = {
     "ALLOWED_HOSTS",
     "NIGRANI_ENCRYPTION_KEYS",
     "NIGRANI_BLIND_INDEX_KEY",
-    "NIGRANI_AUDIT_SEAL_KEYS",
-    "NIGRANI_AUDIT_SIGNING_KEY",
     "REDIS_URL",
 }
+# What seals, signs checkpoints and writes them: only the processes that do that hold it.
+AUDIT_SECRETS = {
+    "NIGRANI_AUDIT_SEAL_KEYS",
+    "NIGRANI_AUDIT_SIGNING_KEY",
+    "NIGRANI_AUDIT_CHECKPOINT_S3_ACCESS_KEY_ID",
+    "NIGRANI_AUDIT_CHECKPOINT_S3_SECRET_ACCESS_KEY",
+}
+REQUIRED_AUDIT_KEYS = {"NIGRANI_AUDIT_SEAL_KEYS", "NIGRANI_AUDIT_SIGNING_KEY"}
+SEALING_SERVICES = {"sealer", "worker"}  # the worker's minute job seals, its nightly verifies
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +103,7 @@ def test_compose_environment_agrees_with_the_settings_module(compose):
         assert "NIGRANI_DEV" not in env
         assert "DJANGO_DEBUG" not in env
         # Secrets have no default: compose refuses to start without them.
-        for secret in (
-            "SECRET_KEY",
-            "NIGRANI_ENCRYPTION_KEYS",
-            "NIGRANI_BLIND_INDEX_KEY",
-            "NIGRANI_AUDIT_SEAL_KEYS",
-            "NIGRANI_AUDIT_SIGNING_KEY",
-        ):
+        for secret in ("SECRET_KEY", "NIGRANI_ENCRYPTION_KEYS", "NIGRANI_BLIND_INDEX_KEY"):
             assert ":?" in env[secret], f"{secret} must be required, not defaulted"
     assert compose["services"]["web"]["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert "@db:5432/" in compose["services"]["web"]["environment"]["DATABASE_URL"]
@@ -113,3 +114,32 @@ def test_web_trusts_forwarded_headers_only_from_the_proxy(compose):
     assert "--forwarded-allow-ips" in command
     assert "'*'" not in command
     assert compose["services"]["web"]["ports"] == ["127.0.0.1:8000:8000"]
+
+
+def test_only_the_sealing_processes_hold_the_audit_keys_and_checkpoint_credentials(compose):
+    services = compose["services"]
+    for name in ("web", "migrate"):
+        held = AUDIT_SECRETS & set(services[name]["environment"])
+        assert not held, f"{name} must not hold {sorted(held)}"
+    for name in SEALING_SERVICES:
+        env = services[name]["environment"]
+        assert set(env) >= AUDIT_SECRETS, f"{name} cannot seal or sign"
+        for key in REQUIRED_AUDIT_KEYS:
+            assert ":?" in env[key], f"{name}: {key} must be required, not defaulted"
+    # A new service of ours must be put on one side or the other here.
+    ours = {name for name, service in services.items() if service.get("build")}
+    assert ours == SEALING_SERVICES | {"web", "migrate"}
+
+
+def test_only_the_sealing_processes_mount_the_checkpoint_file(compose):
+    services = compose["services"]
+    path = services["sealer"]["environment"]["NIGRANI_AUDIT_CHECKPOINT_PATH"]
+    for name, service in services.items():
+        mounts = [volume.split(":", 1) for volume in service.get("volumes", [])]
+        holds = any(path.startswith(target.split(":")[0]) for _, target in mounts)
+        assert holds == (name in SEALING_SERVICES), f"{name} mounts the checkpoint volume"
+
+
+def test_the_sealer_is_healthy_only_while_checkpoints_are_published(compose):
+    test = compose["services"]["sealer"]["healthcheck"]["test"]
+    assert test[-2:] == ["manage.py", "audit_checkpoint_status"]

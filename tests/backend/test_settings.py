@@ -1,6 +1,7 @@
 """Production settings are safe by default; ``check --deploy`` finds nothing to complain about."""
 
 import base64
+import json
 import os
 import secrets
 import subprocess
@@ -64,8 +65,6 @@ def test_production_defaults_are_safe():
         "SECRET_KEY",
         "NIGRANI_ENCRYPTION_KEYS",
         "NIGRANI_BLIND_INDEX_KEY",
-        "NIGRANI_AUDIT_SEAL_KEYS",
-        "NIGRANI_AUDIT_SIGNING_KEY",
     ],
 )
 def test_production_refuses_to_start_without_a_secret(missing):
@@ -90,3 +89,82 @@ def test_a_retention_of_less_than_a_day_is_refused(name):
     result = _run(_production_env(**{name: "0"}), "-c", "import django; django.setup()")
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def _without_audit_keys() -> dict[str, str]:
+    env = _production_env()
+    del env["NIGRANI_AUDIT_SEAL_KEYS"], env["NIGRANI_AUDIT_SIGNING_KEY"]
+    return env
+
+
+def test_the_web_process_settings_load_without_the_audit_keys():
+    # compose's web service holds neither key: its settings, checks and app must load.
+    env = _without_audit_keys()
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "import backend.asgi; print(json.dumps([s.NIGRANI_AUDIT_SEAL_KEYS, "
+        "s.NIGRANI_AUDIT_SIGNING_KEY]))"
+    )
+    result = _run(env, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == ["", ""]
+    check = _run(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("command", ["audit_sealer", "verify_audit"])
+def test_the_sealer_and_verify_refuse_to_start_without_the_audit_keys(command):
+    result = _run(
+        _without_audit_keys(), "manage.py", command, *(["--once"] * (command == "audit_sealer"))
+    )
+    assert result.returncode != 0
+    assert f"{command} needs NIGRANI_AUDIT_SEAL_KEYS and NIGRANI_AUDIT_SIGNING_KEY" in result.stderr
+    assert "no audit seal key configured" in result.stderr
+    signing_only = _production_env()
+    del signing_only["NIGRANI_AUDIT_SIGNING_KEY"]
+    result = _run(signing_only, "manage.py", command, *(["--once"] * (command == "audit_sealer")))
+    assert result.returncode != 0
+    assert "no audit signing key configured" in result.stderr
+
+
+def _settings_under(env: dict[str, str], name: str) -> subprocess.CompletedProcess:
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps(getattr(settings, {name!r})))"
+    )
+    return _run(env, "-c", code)
+
+
+def test_the_s3_checkpoint_sink_is_chosen_by_setting_with_its_own_credentials():
+    default = _settings_under(_production_env(), "NIGRANI_AUDIT_CHECKPOINT_SINKS")
+    assert default.returncode == 0, default.stderr
+    assert json.loads(default.stdout) == ["file"]
+
+    env = _production_env(
+        NIGRANI_AUDIT_CHECKPOINT_SINKS="file,s3",
+        NIGRANI_AUDIT_CHECKPOINT_S3_BUCKET="nigrani-audit",
+        # The photo store's endpoint and addressing are reused; its credentials are not.
+        NIGRANI_S3_ENDPOINT_URL="https://minio.example.pk",
+        NIGRANI_S3_ADDRESSING_STYLE="path",
+        NIGRANI_S3_ACCESS_KEY_ID="photos-key",
+        NIGRANI_S3_SECRET_ACCESS_KEY="photos-secret",
+    )
+    s3 = _settings_under(env, "NIGRANI_AUDIT_CHECKPOINT_S3")
+    assert s3.returncode == 0, s3.stderr
+    assert json.loads(s3.stdout) == {
+        "bucket": "nigrani-audit",
+        "prefix": "checkpoints/",
+        "retention_days": 3650,
+        "endpoint_url": "https://minio.example.pk",
+        "region_name": None,
+        "access_key": None,
+        "secret_key": None,
+        "addressing_style": "path",
+    }
+
+    missing = _settings_under(_production_env(NIGRANI_AUDIT_CHECKPOINT_SINKS="s3"), "DEBUG")
+    assert missing.returncode != 0
+    assert "NIGRANI_AUDIT_CHECKPOINT_S3_BUCKET" in missing.stderr
+    unknown = _settings_under(_production_env(NIGRANI_AUDIT_CHECKPOINT_SINKS="file,ftp"), "DEBUG")
+    assert unknown.returncode != 0
+    assert "NIGRANI_AUDIT_CHECKPOINT_SINKS" in unknown.stderr

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.management.commands.audit_sealer import audit_keys_required
 from audit.verification import audit_trail_verify
 
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, chunk_size: int, **options: Any) -> None:
+        audit_keys_required("verify_audit")
         report = audit_trail_verify(chunk_size=chunk_size)
         summary = (
             f"{report.events} events ({report.legacy_events} in the old chain, "
