@@ -1,13 +1,19 @@
 """The demo offenders: about 200, believable, inside the demo Lahore beats, seeded once."""
 
-import time
 from collections import Counter
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.demo import seed_world
 from accounts.models import Officer
 from registry.demo import DEMO_OFFENDERS, demo_register_rows, seed_offenders
 from registry.identifiers import normalise_cnic, normalise_phone, validate_sections
 from registry.models import Address, Notice, Offender
+
+# The demo goes through the register's own bulk import and services (audited), about 6.5
+# statements per offender today: the bound catches a new per-row query, not a slow machine.
+SEED_QUERIES = 7 * DEMO_OFFENDERS
 
 
 def test_rows_are_the_same_for_one_seed_and_differ_for_another():
@@ -29,13 +35,14 @@ def test_rows_are_valid_identifiers_and_cnics_are_unique():
 
 def test_seeding_twice_creates_the_offenders_once(db):
     seed_world()
-    started = time.perf_counter()
-    first = seed_offenders()
-    elapsed = time.perf_counter() - started
+    with CaptureQueriesContext(connection) as captured:
+        first = seed_offenders()
 
     assert first.created["offenders"] == DEMO_OFFENDERS
     assert Offender.objects.count() == DEMO_OFFENDERS
-    assert elapsed < 10  # seeding stays quick (about a second on a laptop)
+    # Seeding stays quick: its statement count is pinned (a wall-clock bound here failed on a
+    # loaded machine and measured nothing in particular).
+    assert len(captured) <= SEED_QUERIES, len(captured)
     statuses = Counter(Offender.objects.values_list("status", flat=True))
     assert statuses["active"] > statuses["in_custody"] > 0
     assert statuses["absconded"] == first.created["absconded"] > 0
