@@ -134,3 +134,19 @@ def test_the_alert_a_beat_officer_is_told_of_opens_for_it(client_for, beat_offic
     response = client_for(beat_officer).get(detail(notice.violation_id))
 
     assert response.status_code == 200
+
+
+def test_a_beat_officers_list_query_count_does_not_grow_with_rows(
+    client_for, beat_officer, lahore_a_offender, django_assert_num_queries
+):
+    client = client_for(beat_officer)
+    for n in range(3):
+        raise_for(lahore_a_offender, key=f"few-{n}")
+    # The page (the beat is matched through the offender in the same statement) + the audit.
+    with django_assert_num_queries(2):
+        assert len(client.get(LIST).json()["results"]) == 3
+
+    for n in range(10):
+        raise_for(lahore_a_offender, key=f"many-{n}")
+    with django_assert_num_queries(2):
+        assert len(client.get(LIST).json()["results"]) == 13
