@@ -567,6 +567,13 @@
       if (first) { loadList(); }
       return;
     }
+    if (data.type === "resync") {
+      // The stream no longer holds what this page missed (pruned past its retention): reload
+      // the list and go on from the head.
+      lastSeq = data.seq || 0;
+      loadList();
+      return;
+    }
     if (!data.type || data.type.indexOf("alert.") !== 0) { return; }
     // Before the first ready: the backlog since the last acknowledged sequence, which the
     // list about to be loaded already holds. After a reconnect: what was missed, in order.
