@@ -104,6 +104,7 @@ _MAP_SIZE = (
     math.ceil((_MAP_EXTENT[2] - _MAP_EXTENT[0]) / _MAP_CELL),
     math.ceil((_MAP_EXTENT[3] - _MAP_EXTENT[1]) / _MAP_CELL),
 )
+_SIMPLE_EMPTY, _SIMPLE_NO = -1, -2  # ``_ShapeStore.map_simple``: no entry / not one deep entry
 _MAP_MAX_CELLS = 40_000  # a shape whose envelope covers more cells stays off the map (WORLD)
 # School circles use finer cells of their own (fewer candidates per fix).
 _CIRCLE_CELL = 0.01
@@ -112,6 +113,12 @@ _CIRCLE_SIZE = (
     math.ceil((_MAP_EXTENT[3] - _MAP_EXTENT[1]) / _CIRCLE_CELL),
 )
 _DENSE_MIN = 20_000  # circles from which a table keeps one offset per cell
+# The first (float32, cell-plane) pass keeps a candidate when its distance is within the reach
+# plus accuracy widened by these: the cell plane's scales differ from the fix's own by under
+# 3e-4 of a distance at 37° N (the fix and the circle are within a few km of the cell), and
+# float32 rounds the few km by under a millimetre.
+_CUT_WIDEN = 1.002
+_CUT_PAD_M = 0.5
 
 _WEEK = 7 * 86400.0
 # Epoch 0 was Thursday 00:00 UTC = Thursday 05:00 PKT; shift to Monday-based seconds-of-week.
@@ -531,12 +538,15 @@ def local_xy(
 class _Frame:
     """Per-fix plane scales with their first-order change in latitude, so that pairs need no
     trigonometry: k(φ_mid) = k(φ)·(1 + g·Δφ/2) is the mid-latitude scale to 1e-7 over the few
-    kilometres that decide anything (sub-millimetre)."""
+    kilometres that decide anything (sub-millimetre). Also the batch's circle-grid cells, worked
+    out once for every circle table."""
 
-    __slots__ = ("gx", "gy", "kx", "ky", "lat", "lon")
+    __slots__ = ("_grid", "_wide", "gx", "gy", "kx", "ky", "lat", "lon")
 
     def __init__(self, lon: np.ndarray, lat: np.ndarray) -> None:
         self.lon, self.lat = lon, lat
+        self._grid: tuple[np.ndarray, np.ndarray] | None = None
+        self._wide: bool | None = None
         phi = np.radians(lat)
         sin, cos = np.sin(phi), np.cos(phi)
         w2 = 1.0 - _E2 * sin * sin
@@ -557,6 +567,43 @@ class _Frame:
             (lon - self.lon[point]) * self.kx[point] * (1.0 + self.gx[point] * dlat),
             dlat * self.ky[point] * (1.0 + self.gy[point] * dlat),
         )
+
+    def wide_any(self, acc: np.ndarray) -> bool:
+        """Whether any fix's accuracy is beyond the circle grid's margin."""
+        if self._wide is None:
+            self._wide = bool((acc > _GRID_MARGIN_M).any())
+        return self._wide
+
+    def circle_grid(self, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each fix's circle-grid cell and its (x, y, widened accuracy) in that cell's plane
+        (float32 metres, as the circle entries keep theirs). A fix off the map (or NaN) is put
+        in a border cell, which no grid circle reaches."""
+        if self._grid is None:
+            nx, ny = _CIRCLE_SIZE
+            fx = np.fmin(np.fmax((self.lon - _MAP_EXTENT[0]) / _CIRCLE_CELL, 0.0), nx - 1)
+            fy = np.fmin(np.fmax((self.lat - _MAP_EXTENT[1]) / _CIRCLE_CELL, 0.0), ny - 1)
+            ix, iy = fx.astype(np.intp), fy.astype(np.intp)
+            row_mx, row_my = _circle_rows()
+            local = np.empty((fx.size, 3), dtype=np.float32)
+            local[:, 0] = (fx - ix) * row_mx[iy]
+            local[:, 1] = (fy - iy) * row_my[iy]
+            local[:, 2] = acc * _CUT_WIDEN + _CUT_PAD_M
+            ix *= ny
+            ix += iy
+            self._grid = ix, local
+        return self._grid
+
+
+_ROWS: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _circle_rows() -> tuple[np.ndarray, np.ndarray]:
+    """Metres per circle-grid cell east and north, at each cell row's middle latitude."""
+    if not _ROWS:
+        _, ny = _CIRCLE_SIZE
+        kx, ky = metres_per_degree(_MAP_EXTENT[1] + (np.arange(ny) + 0.5) * _CIRCLE_CELL)
+        _ROWS.append((kx * _CIRCLE_CELL, ky * _CIRCLE_CELL))
+    return _ROWS[0]
 
 
 def _scalar_frame(lat: float) -> tuple[float, float, float, float]:
@@ -582,14 +629,29 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(owner.size) - firsts[owner]
 
 
+def _runs_of(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The concatenated index runs ``first[i] : first[i] + counts[i]``."""
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if ends.size else 0
+    out = np.repeat(first - (ends - counts), counts)
+    out += np.arange(total, dtype=out.dtype)
+    return out
+
+
 def _segment_distance(seg: np.ndarray, frame: _Frame, point: np.ndarray) -> np.ndarray:
     """Metres from fix ``point[i]`` to segment ``seg[i]`` (lon1, lat1, lon2, lat2), in the plane
-    centred on the fix."""
-    ax, ay = frame.xy(seg[:, 0], seg[:, 1], point)
-    ex, ey = frame.xy(seg[:, 2], seg[:, 3], point)
-    vx, vy = ex - ax, ey - ay
+    centred on the fix (``_Frame.xy`` for both ends, the fix's values gathered once)."""
+    lon, lat = frame.lon[point], frame.lat[point]
+    kx, ky, gx, gy = frame.kx[point], frame.ky[point], frame.gx[point], frame.gy[point]
+    dlat = seg[:, 1] - lat
+    ax = (seg[:, 0] - lon) * kx * (1.0 + gx * dlat)
+    ay = dlat * ky * (1.0 + gy * dlat)
+    dlat = seg[:, 3] - lat
+    vx = (seg[:, 2] - lon) * kx * (1.0 + gx * dlat) - ax
+    vy = dlat * ky * (1.0 + gy * dlat) - ay
     length2 = vx * vx + vy * vy
-    t = np.clip(-(ax * vx + ay * vy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
+    t = -(ax * vx + ay * vy) / np.where(length2 > 0, length2, 1.0)
+    t = np.minimum(np.maximum(t, 0.0), 1.0)
     return np.hypot(ax + t * vx, ay + t * vy)
 
 
@@ -597,17 +659,27 @@ def _segment_distance(seg: np.ndarray, frame: _Frame, point: np.ndarray) -> np.n
 
 
 class _CircleTable:
-    """Exclusion circles as numpy columns (about 75 bytes a zone) and a dense cell map: each
+    """Exclusion circles as numpy columns (about 70 bytes a zone) and a dense cell map: each
     circle is listed in every map cell within its radius + buffer + _GRID_MARGIN_M, so a fix
-    whose accuracy is within the margin looks at its own cell only."""
+    whose accuracy is within the margin looks at its own cell only.
+
+    A query runs in two passes. The first cuts a fix's cell run in float32 metres local to the
+    cell (the circle's entry keeps its centre in the cell's own plane, with the cell row's
+    scales, and its reach widened by _CUT_WIDEN): three packed columns per candidate, one gather
+    and a handful of array operations. The few survivors are then measured exactly in the fix's
+    plane (``_Frame``), from the circle's float64 columns."""
 
     def __init__(self, columns: dict[str, np.ndarray], templates: list[_Rule]) -> None:
-        self.c = columns
         self.templates = templates  # shared with the index: rule templates by code
         n = columns["id"].size
         self.alive = np.ones(n, dtype=bool)
-        reach = columns["radius"] + columns["buffer"]
         lon, lat = columns["lon"], columns["lat"]
+        reach = columns["radius"] + columns["buffer"]
+        # (lon, lat, reach) packed: the exact pass gathers one row per survivor; the table's
+        # "lon" and "lat" columns are views of it.
+        self.llr = np.empty((n, 3))
+        self.llr[:, 0], self.llr[:, 1], self.llr[:, 2] = lon, lat, reach
+        self.c = {**columns, "lon": self.llr[:, 0], "lat": self.llr[:, 1]}
         kx, ky = metres_per_degree(np.minimum(np.abs(lat) + 0.05, 89.0))
         grow = (reach + _GRID_MARGIN_M) * _SAFETY
         owner, cell = _cells(
@@ -622,12 +694,19 @@ class _CircleTable:
         )
         order = np.argsort(cell, kind="stable")
         self.entries = owner[order].astype(np.int32)
-        # The circles again in entry order: a fix's candidates are then one contiguous run.
-        self.entry_lon = lon[self.entries]
-        self.entry_lat = lat[self.entries]
-        self.entry_reach = reach[self.entries]
+        cell = cell[order]
+        # The circles again in entry order, in their cell's plane: a fix's candidates are then
+        # one contiguous run of (x, y, -widened reach) rows.
+        _, ny = _CIRCLE_SIZE
+        row = cell % ny
+        row_mx, row_my = _circle_rows()
+        xyr = np.empty((cell.size, 3), dtype=np.float32)
+        xyr[:, 0] = ((lon[self.entries] - _MAP_EXTENT[0]) / _CIRCLE_CELL - cell // ny) * row_mx[row]
+        xyr[:, 1] = ((lat[self.entries] - _MAP_EXTENT[1]) / _CIRCLE_CELL - row) * row_my[row]
+        xyr[:, 2] = -(reach[self.entries] * _CUT_WIDEN + _CUT_PAD_M)
+        self.entry_xyr = xyr
         self.all_alive = True
-        nx, ny = _CIRCLE_SIZE
+        nx, _ = _CIRCLE_SIZE
         # Dense (one offset per cell) for the big base layer; sorted cell keys for a small
         # table (a patch's delta), which would otherwise pay for a whole map of offsets.
         self.dense = n >= _DENSE_MIN
@@ -636,9 +715,8 @@ class _CircleTable:
             self.first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
             self.keys = np.empty(0, np.int64)
         else:
-            sorted_cells = cell[order]
-            self.keys, starts = np.unique(sorted_cells, return_index=True)
-            self.first = np.append(starts, sorted_cells.size).astype(np.int64)
+            self.keys, starts = np.unique(cell, return_index=True)
+            self.first = np.append(starts, cell.size).astype(np.int64)
         self.id_order = np.argsort(columns["id"], kind="stable").astype(np.int32)
         self.ids_sorted = columns["id"][self.id_order]
 
@@ -654,105 +732,97 @@ class _CircleTable:
         return -1
 
     def nbytes(self) -> int:
-        arrays = [*self.c.values(), self.alive, self.entries, self.first, self.keys]
-        arrays += [self.entry_lon, self.entry_lat, self.entry_reach]
+        arrays = [a for k, a in self.c.items() if k not in ("lon", "lat")]
+        arrays += [self.llr, self.alive, self.entries, self.first, self.keys, self.entry_xyr]
         arrays += [self.id_order, self.ids_sorted]
         return sum(a.nbytes for a in arrays)
+
+    def _runs(self, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(first entry, entry count) of each cell's run."""
+        if self.dense:
+            first = self.first[cell]
+            return first, self.first[cell + 1] - first
+        pos = np.minimum(np.searchsorted(self.keys, cell), self.keys.size - 1)
+        first = self.first[pos]
+        return first, np.where(self.keys[pos] == cell, self.first[pos + 1] - first, 0)
 
     def query(
         self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, frame: _Frame
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(point, slot, relation, signed distance) for pairs not wholly outside."""
-        kx, ky = frame.kx, frame.ky
         if self.entries.size == 0 or lon.size == 0:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty, empty.astype(np.int8), empty.astype(np.float64)
-        x0, y0, _, _ = _MAP_EXTENT
-        nx, ny = _CIRCLE_SIZE
-        wide = acc > _GRID_MARGIN_M
-        if wide.any():
-            # Beyond the margin: every cell within the excess, then duplicates dropped.
-            grow = np.maximum(acc - _GRID_MARGIN_M, 0.0) * _SAFETY
-            owner, cell = _cells(
-                *_cell_range(
-                    lon - grow / kx,
-                    lat - grow / ky,
-                    lon + grow / kx,
-                    lat + grow / ky,
-                    _CIRCLE_CELL,
-                    _CIRCLE_SIZE,
-                )
+        if frame.wide_any(acc):
+            return self._wide_query(lon, lat, acc, frame)
+        cell, local = frame.circle_grid(acc)
+        first, counts = self._runs(cell)
+        ends = np.cumsum(counts)
+        # Candidate k of fix i is entry first[i] + (k - (ends[i] - counts[i])).
+        entry = np.repeat(first - (ends - counts), counts)
+        entry += np.arange(entry.size, dtype=entry.dtype)
+        diff = np.take(self.entry_xyr, entry, axis=0)  # rows: much faster than [entry]
+        diff -= np.repeat(local, counts, axis=0)
+        diff *= diff
+        cut = np.flatnonzero(diff[:, 0] + diff[:, 1] < diff[:, 2])
+        # The exact plane for the survivors, as the fix's own ``_Frame`` measures.
+        point = np.searchsorted(ends, cut, side="right")
+        slot = self.entries[entry[cut]]
+        circle = np.take(self.llr, slot, axis=0)
+        dlat = circle[:, 1] - lat[point]
+        dx = (circle[:, 0] - lon[point]) * frame.kx[point] * (1.0 + frame.gx[point] * dlat)
+        dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
+        distance2 = dx * dx + dy * dy
+        r = acc[point]
+        reach = circle[:, 2]
+        keep = distance2 < (reach + r) ** 2
+        if not self.all_alive:
+            keep &= self.alive[slot]
+        keep = np.flatnonzero(keep)
+        point, slot, r, reach = point[keep], slot[keep].astype(np.int64), r[keep], reach[keep]
+        distance = np.sqrt(distance2[keep])
+        relation = (distance <= reach - r).astype(np.int8)  # INSIDE = 1, else NEITHER = 0
+        return point, slot, relation, self.c["radius"][slot] - distance
+
+    def _wide_query(
+        self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, frame: _Frame
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Fixes beyond the margin in the batch: every cell within the excess, then duplicate
+        (fix, circle) pairs dropped."""
+        kx, ky = frame.kx, frame.ky
+        grow = np.maximum(acc - _GRID_MARGIN_M, 0.0) * _SAFETY
+        owner, cell = _cells(
+            *_cell_range(
+                lon - grow / kx,
+                lat - grow / ky,
+                lon + grow / kx,
+                lat + grow / ky,
+                _CIRCLE_CELL,
+                _CIRCLE_SIZE,
             )
-        else:
-            ix = np.floor((lon - x0) / _CIRCLE_CELL)
-            iy = np.floor((lat - y0) / _CIRCLE_CELL)
-            on_map = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-            owner = np.flatnonzero(on_map)
-            cell = ix[owner].astype(np.int64) * ny + iy[owner].astype(np.int64)
-        if self.dense:
-            first = self.first[cell]
-            counts = (self.first[cell + 1] - first).astype(np.int64)
-        else:
-            pos = np.minimum(np.searchsorted(self.keys, cell), self.keys.size - 1)
-            first = self.first[pos]
-            counts = np.where(self.keys[pos] == cell, self.first[pos + 1] - first, 0)
-        pair_owner, rank = _expand(counts)
+        )
+        first, counts = self._runs(cell)
+        pair_owner, rank = _expand(counts.astype(np.int64))
         entry = first[pair_owner] + rank
         point = owner[pair_owner]
-        if wide.any():
-            key = np.unique(point.astype(np.int64) * (self.entries.size + 1) + self.entries[entry])
-            point = key // (self.entries.size + 1)
-            entry = self._entry_of_slot(key % (self.entries.size + 1))
-        else:
-            point = np.repeat(owner, counts)
-        # Per-fix values by repeat (cheaper than a gather), circle values from the entry run.
-        if wide.any():
-            dlat = self.entry_lat[entry] - lat[point]
-            dx = (
-                (self.entry_lon[entry] - lon[point])
-                * frame.kx[point]
-                * (1.0 + frame.gx[point] * dlat)
-            )
-            dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
-            r = acc[point]
-            distance2 = dx * dx + dy * dy
-            reach = self.entry_reach[entry]
-            keep = distance2 < (reach + r) ** 2
-        else:
-            # A cheap first cut with the fix's own scales (off by < 1e-3 within 2 km, so a
-            # 0.2% wider bound loses nothing), then the exact plane for the survivors.
-            r = np.repeat(acc[owner], counts)
-            reach = self.entry_reach[entry]
-            dlat = self.entry_lat[entry] - np.repeat(lat[owner], counts)
-            dx = (self.entry_lon[entry] - np.repeat(lon[owner], counts)) * np.repeat(
-                frame.kx[owner], counts
-            )
-            dy = dlat * np.repeat(frame.ky[owner], counts)
-            keep = dx * dx + dy * dy < ((reach + r) * 1.002) ** 2
-            keep = np.flatnonzero(keep)
-            point, entry, r, reach, dlat = (
-                point[keep],
-                entry[keep],
-                r[keep],
-                reach[keep],
-                dlat[keep],
-            )
-            dx = (
-                (self.entry_lon[entry] - lon[point])
-                * frame.kx[point]
-                * (1.0 + frame.gx[point] * dlat)
-            )
-            dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
-            distance2 = dx * dx + dy * dy
-            keep = distance2 < (reach + r) ** 2
+        modulus = self.llr.shape[0] + 1
+        key = np.unique(point.astype(np.int64) * modulus + self.entries[entry])
+        point, slot = key // modulus, key % modulus
+        circle = np.take(self.llr, slot, axis=0)
+        dlat = circle[:, 1] - lat[point]
+        dx = (circle[:, 0] - lon[point]) * frame.kx[point] * (1.0 + frame.gx[point] * dlat)
+        dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
+        r = acc[point]
+        distance2 = dx * dx + dy * dy
+        reach = circle[:, 2]
+        keep = distance2 < (reach + r) ** 2
         if not self.all_alive:
-            keep &= self.alive[self.entries[entry]]
+            keep &= self.alive[slot]
         keep = np.flatnonzero(keep)
-        point, entry, r, reach = point[keep], entry[keep], r[keep], reach[keep]
+        point, slot, r, reach = point[keep], slot[keep], r[keep], reach[keep]
         distance = np.sqrt(distance2[keep])
-        slot = self.entries[entry].astype(np.int64)
-        relation = (distance <= reach - r).astype(np.int8)  # INSIDE = 1, else NEITHER = 0
-        return point.astype(np.int64), slot, relation, self.c["radius"][slot] - distance
+        relation = (distance <= reach - r).astype(np.int8)
+        return point, slot, relation, self.c["radius"][slot] - distance
 
     def query_one(
         self, lon: float, lat: float, acc: float, frame: tuple[float, float, float, float]
@@ -776,31 +846,17 @@ class _CircleTable:
             return []
         kx, ky, gx, gy = frame
         out = []
-        for e_lon, e_lat, reach, entry in zip(
-            self.entry_lon[a:b].tolist(),
-            self.entry_lat[a:b].tolist(),
-            self.entry_reach[a:b].tolist(),
-            range(a, b),
-            strict=True,
-        ):
+        slots = self.entries[a:b].tolist()
+        for slot, (e_lon, e_lat, reach) in zip(slots, self.llr[slots].tolist(), strict=True):
             dlat = e_lat - lat
             dx = (e_lon - lon) * kx * (1.0 + gx * dlat)
             dy = dlat * ky * (1.0 + gy * dlat)
             distance2 = dx * dx + dy * dy
-            if distance2 < (reach + acc) ** 2:
-                slot = int(self.entries[entry])
-                if self.all_alive or self.alive[slot]:
-                    inside = math.sqrt(distance2) <= reach - acc
-                    template = self.templates[self.c["template"][slot]]
-                    out.append((int(self.c["id"][slot]), 1 if inside else 0, template))
+            if distance2 < (reach + acc) ** 2 and (self.all_alive or self.alive[slot]):
+                inside = math.sqrt(distance2) <= reach - acc
+                template = self.templates[self.c["template"][slot]]
+                out.append((int(self.c["id"][slot]), 1 if inside else 0, template))
         return out
-
-    def _entry_of_slot(self, slot: np.ndarray) -> np.ndarray:
-        """Any one entry of each slot (the wide path only needs the circle's values)."""
-        if not hasattr(self, "_slot_entry"):
-            self._slot_entry = np.empty(self.c["id"].size, dtype=np.int64)
-            self._slot_entry[self.entries] = np.arange(self.entries.size)
-        return self._slot_entry[slot]
 
 
 # --- polygons (and large or inclusion circles) ------------------------------------------------
@@ -998,9 +1054,17 @@ class _ShapeStore:
         self.map_entry_seg_first = np.concatenate([np.empty(0, np.int64), *seg_first])[order]
         self.map_entry_seg_count = np.concatenate([np.empty(0, np.int64), *seg_count])[order]
         self.map_segments = np.concatenate([np.empty(0, np.int64), *seg_ids])
-        self.map_first = np.concatenate(
-            [[0], np.cumsum(np.bincount(cell, minlength=nx * ny))]
-        ).astype(np.int64)
+        counts = np.bincount(cell, minlength=nx * ny)
+        self.map_first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        # Most fixes are deep inside one district and near nothing else: per cell, the shape
+        # when the cell's only entry is deep (_SIMPLE_EMPTY when it has none, _SIMPLE_NO when
+        # it needs the edge path), so that they are answered with one lookup.
+        simple = np.where(counts == 0, _SIMPLE_EMPTY, _SIMPLE_NO).astype(np.int32)
+        single = np.flatnonzero(counts == 1)
+        only = self.map_first[single]
+        deep_single = self.map_entry_deep[only]
+        simple[single[deep_single]] = self.map_entry_shape[only[deep_single]]
+        self.map_simple = simple
         # Shapes too big for the map (an international trip's WORLD) are looked up in a tree
         # of their own for every fix.
         self.big = np.array(big, dtype=np.int64)
@@ -1009,6 +1073,7 @@ class _ShapeStore:
     def nbytes(self) -> int:
         arrays = [self.buffers, self.ids, self.is_circle, self.circle_cols, self.seg_first]
         arrays += [self.segments, self.map_entry_shape, self.map_entry_deep, self.map_first]
+        arrays += [self.map_simple]
         arrays += [self.map_entry_seg_first, self.map_entry_seg_count, self.map_segments]
         total = sum(a.nbytes for a in arrays)
         for shape in self.list:  # GEOS coordinates (+ about as much again for prepared indexes)
@@ -1024,26 +1089,44 @@ class _ShapeStore:
         if not self.list or lon.size == 0:
             return empty, empty, empty.astype(np.int8), empty.astype(np.float64)
         x0, y0, x1, y1 = _MAP_EXTENT
+        nx, ny = _MAP_SIZE
         on_map = (lon >= x0) & (lon < x1) & (lat >= y0) & (lat < y1) & (acc <= _MAP_MARGIN_M)
-        on = np.flatnonzero(on_map)
-        parts = [self._map_query(on, lon, lat, acc, frame)]
+        all_on = bool(on_map.all())
+        on = np.arange(lon.size) if all_on else np.flatnonzero(on_map)
+        x, y = (lon, lat) if all_on else (lon[on], lat[on])
+        ix = ((x - x0) / _MAP_CELL).astype(np.intp)
+        iy = ((y - y0) / _MAP_CELL).astype(np.intp)
+        np.minimum(ix, nx - 1, out=ix)
+        ix *= ny
+        ix += np.minimum(iy, ny - 1)
+        code = self.map_simple[ix]
+        simple = np.flatnonzero(code >= 0)
+        parts = [
+            (
+                on[simple],
+                code[simple].astype(np.int64),
+                np.ones(simple.size, dtype=np.int8),  # deep inside: INSIDE, whatever the accuracy
+                np.full(simple.size, _INF),
+            )
+        ]
+        edge = np.flatnonzero(code == _SIMPLE_NO)
+        if edge.size:
+            parts.append(self._map_query(on[edge], ix[edge], lon, lat, acc, frame))
         if self.big.size and on.size:
             parts.append(self._tree_query(on, lon, lat, acc, frame, self.big_tree, self.big))
-        off_map = np.flatnonzero(~on_map)
-        if off_map.size:
+        if not all_on:
+            off_map = np.flatnonzero(~on_map)
             parts.append(self._tree_query(off_map, lon, lat, acc, frame, self.tree, None))
+        if len(parts) == 1:
+            return parts[0]
         return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))  # type: ignore[return-value]
 
-    def _map_query(self, points, lon, lat, acc, frame):
-        x0, y0, _, _ = _MAP_EXTENT
-        nx, ny = _MAP_SIZE
-        ix = ((lon[points] - x0) / _MAP_CELL).astype(np.int64)
-        iy = ((lat[points] - y0) / _MAP_CELL).astype(np.int64)
-        cell = np.minimum(ix, nx - 1) * ny + np.minimum(iy, ny - 1)
+    def _map_query(self, points, cell, lon, lat, acc, frame):
+        """The fixes in cells with more than one entry or an edge entry."""
         first = self.map_first[cell]
-        owner, rank = _expand(self.map_first[cell + 1] - first)
-        entry = first[owner] + rank
-        point = points[owner]
+        counts = self.map_first[cell + 1] - first
+        entry = _runs_of(first, counts)
+        point = np.repeat(points, counts)
         shape = self.map_entry_shape[entry].astype(np.int64)
         deep = self.map_entry_deep[entry]
         signed = np.full(point.size, _INF)
@@ -1056,17 +1139,23 @@ class _ShapeStore:
                 cols = self.circle_cols[e_shape[circle]]
                 dx, dy = frame.xy(cols[:, 0], cols[:, 1], e_point[circle])
                 e_signed[circle] = cols[:, 2] - np.hypot(dx, dy)
-            poly = np.flatnonzero(~circle)
-            if poly.size:
+                poly = np.flatnonzero(~circle)
                 p_point, p_shape, p_entry = e_point[poly], e_shape[poly], e_entry[poly]
+            else:
+                poly, p_point, p_shape, p_entry = None, e_point, e_shape, e_entry
+            if p_point.size:
                 inside = shapely.contains_xy(self.geoms[p_shape], lon[p_point], lat[p_point])
-                seg_first = self.map_entry_seg_first[p_entry]
-                seg_owner, seg_rank = _expand(self.map_entry_seg_count[p_entry].astype(np.int64))
-                segs = self.segments[self.map_segments[seg_first[seg_owner] + seg_rank]]
-                distance = _segment_distance(segs, frame, p_point[seg_owner])
-                bounds = np.flatnonzero(np.r_[True, seg_owner[1:] != seg_owner[:-1]])
-                nearest = np.minimum.reduceat(distance, bounds)
-                e_signed[poly] = np.where(inside, nearest, -nearest)
+                # An edge entry lists at least one segment: its run starts where its minimum is.
+                seg_count = self.map_entry_seg_count[p_entry]
+                at = _runs_of(self.map_entry_seg_first[p_entry], seg_count)
+                segs = np.take(self.segments, np.take(self.map_segments, at), axis=0)
+                distance = _segment_distance(segs, frame, np.repeat(p_point, seg_count))
+                nearest = np.minimum.reduceat(distance, np.cumsum(seg_count) - seg_count)
+                np.negative(nearest, out=nearest, where=~inside)
+                if poly is None:
+                    e_signed = nearest
+                else:
+                    e_signed[poly] = nearest
             signed[edge] = e_signed
         return self._decide(point, shape, acc, signed)
 
