@@ -1017,6 +1017,7 @@ class _ShapeStore:
         self.buffers = np.array([s.zone.buffer_m for s in self.list], dtype=np.float64)
         self.ids = np.array([s.zone.id for s in self.list], dtype=np.int64)
         self.rules = np.array([*(s.rule for s in self.list), None], dtype=object)[:-1]
+        self.rule_table: _RuleTable | None = None
         self.is_circle = np.array([s.circle is not None for s in self.list], dtype=bool)
         circles = [s.circle or (0.0, 0.0, 0.0) for s in self.list]
         self.circle_cols = np.array(circles, dtype=np.float64).reshape(-1, 3)
@@ -1347,6 +1348,31 @@ def _in_grid(zone: Zone) -> bool:
     )
 
 
+class _RuleTable:
+    """The rules a hit's code names (circle templates, then shapes) and, as arrays, what
+    applicability needs of them; ``single[code]`` is the shared one-hit INSIDE row of a shape."""
+
+    __slots__ = ("applies", "category", "offender", "rules", "single", "templates")
+
+    def __init__(
+        self, templates: list[_Rule], shapes: list[_Shape], category_ids: dict[str, int]
+    ) -> None:
+        self.templates = len(templates)
+        self.rules = [*templates, *(s.rule for s in shapes)]
+        self.single = [None] * self.templates + [[(s.zone.id, 1, s.rule)] for s in shapes]
+        self.applies = np.array([r.applies_code for r in self.rules], dtype=np.int8)
+        self.offender = np.array(
+            [-1 if r.offender_id is None else r.offender_id for r in self.rules], dtype=np.int64
+        )
+        self.category = np.array(
+            [
+                -1 if r.category is None else category_ids.setdefault(r.category, len(category_ids))
+                for r in self.rules
+            ],
+            dtype=np.int64,
+        )
+
+
 class ZoneIndex:
     """All zones in memory: exclusion circles (schools, homes: radius + buffer up to 2 km, in
     Pakistan) in compact numpy columns on a 0.01° cell map; everything else (polygons, large
@@ -1371,6 +1397,7 @@ class ZoneIndex:
     ) -> None:
         self.version = version
         self._categories: dict[str, int] = {}
+        self._category_ids: dict[str, int] = {}  # applicability's codes (``_RuleTable``)
         self._category_names: list[str] = []
         self._schedules: list[tuple[ScheduleInterval, ...]] = []
         self._schedule_code: dict[tuple[ScheduleInterval, ...], int] = {}
@@ -1669,13 +1696,12 @@ class ZoneIndex:
         acc = np.asarray(accuracy_m, dtype=np.float64)
         frame = _Frame(lon, lat)
         parts = []
-        templates = np.array([*self._templates, None], dtype=object)
         for table in (self._base, self._delta):
             point, slot, relation, signed = table.query(lon, lat, acc, frame)
-            rule = templates[table.c["template"][slot]] if rules else None
+            rule = table.c["template"][slot] if rules else None
             parts.append((point, table.c["id"][slot], relation, signed, rule))
         point, shape, relation, signed = self._shapes.query(lon, lat, acc, frame)
-        rule = self._shapes.rules[shape] if rules else None
+        rule = shape + len(self._templates) if rules else None
         parts.append((point, self._shapes.ids[shape], relation, signed, rule))
         point = np.concatenate([p[0] for p in parts])
         order = np.argsort(point, kind="stable")
@@ -1686,6 +1712,89 @@ class ZoneIndex:
             np.concatenate([p[3] for p in parts])[order],
             np.concatenate([p[4] for p in parts])[order] if rules else None,
         )
+
+    def _rule_table(self) -> _RuleTable:
+        """Every rule a hit can carry, by code: the circle templates, then the shapes (cached on
+        the shape store, which a patch replaces, for the templates there are)."""
+        store = self._shapes
+        found = store.rule_table
+        if found is not None and found.templates == len(self._templates):
+            return found
+        table = store.rule_table = _RuleTable(self._templates, store.list, self._category_ids)
+        return table
+
+    def _applicable_rows(
+        self,
+        lon: list[float],
+        lat: list[float],
+        acc: list[float],
+        sizes: list[int],
+        facts: Sequence[OffenderFacts],
+    ) -> list[list[tuple[int, int, _Rule]]]:
+        """``_rows`` for many offenders' fixes (``sizes[i]`` consecutive fixes of ``facts[i]``),
+        keeping only the hits of zones that apply to the fix's offender: the episode rule
+        ignores the others (a school for an offender with no minor victim, another district),
+        so dropping them here, in arrays, spares building and walking them in Python. A fix
+        whose one hit is a shape wholly inside (deep in the home district) shares one row."""
+        point, zone_id, relation, _, code = self._query(lon, lat, acc, rules=True)
+        table = self._rule_table()
+        n = len(lon)
+        if point.size:
+            owner = np.repeat(np.arange(len(sizes)), sizes)[point]
+            applies = table.applies[code]
+            keep = applies == 0
+            if (applies == 1).any():
+                victim_minor = np.array([f.victim_minor for f in facts], dtype=bool)
+                keep |= (applies == 1) & victim_minor[owner]
+            if (applies == 2).any():
+                offender = np.array([f.offender_id for f in facts], dtype=np.int64)
+                keep |= (applies == 2) & (table.offender[code] == offender[owner])
+            if (applies == 3).any():
+                ids = self._category_ids
+                codes = [[ids.get(c, -2) for c in f.categories] for f in facts]
+                width = max(1, max(len(c) for c in codes))
+                categories = np.full((len(codes), width), -3, dtype=np.int64)
+                for i, c in enumerate(codes):
+                    categories[i, : len(c)] = c
+                mine = (categories[owner] == table.category[code][:, None]).any(axis=1)
+                keep |= (applies == 3) & mine
+            if not keep.all():
+                keep = np.flatnonzero(keep)
+                point, zone_id, relation, code = (
+                    point[keep],
+                    zone_id[keep],
+                    relation[keep],
+                    code[keep],
+                )
+        counts = np.bincount(point, minlength=n)
+        ends = np.cumsum(counts)
+        # One hit, a shape, wholly inside: the shared row of that shape.
+        shared = np.full(n, -1, dtype=np.int64)
+        one = np.flatnonzero(counts == 1)
+        at = ends[one] - 1
+        deep = (relation[at] == 1) & (code[at] >= table.templates)
+        shared[one[deep]] = code[at[deep]]
+        rest = np.flatnonzero(shared[point] < 0)
+        rules = table.rules
+        triples = list(
+            zip(
+                zone_id[rest].tolist(),
+                relation[rest].tolist(),
+                [rules[c] for c in code[rest].tolist()],
+                strict=True,
+            )
+        )
+        rest_ends = np.cumsum(np.where(shared < 0, counts, 0)).tolist()
+        single = table.single
+        rows: list[list[tuple[int, int, _Rule]]] = []
+        start = 0
+        for c, end in zip(shared.tolist(), rest_ends, strict=True):
+            if c >= 0:
+                rows.append(single[c])
+            else:
+                rows.append(triples[start:end] if end > start else _NO_ROW)
+                start = end
+        return rows
 
     def _rows(
         self, lon: list[float], lat: list[float], acc: list[float]
@@ -1700,7 +1809,7 @@ class ZoneIndex:
                 rows.append(row)
             else:
                 return rows
-        return _rows_of(self._query(lon, lat, acc, rules=True), len(lon))
+        return _rows_of(self._query(lon, lat, acc, rules=True), len(lon), self._rule_table())
 
     def _row(self, lon: float, lat: float, acc: float) -> list[tuple[int, int, _Rule]] | None:
         if acc > _GRID_MARGIN_M:
@@ -1991,6 +2100,7 @@ def _copy(state: OffenderState) -> OffenderState:
 
 
 _NO_HITS: Mapping[int, int] = {}
+_NO_ROW: list[tuple[int, int, _Rule]] = []  # shared, read only: a fix with no hit
 _FAST_PATH = True  # ``_only_at_home``; the tests turn it off to compare
 _FIRST = operator.itemgetter(0)
 
@@ -2062,10 +2172,13 @@ def _only_at_home(
     return True
 
 
-def _rows_of(parts: tuple[Any, ...], n_points: int) -> list[list[tuple[int, int, _Rule]]]:
-    point, zone_id, relation, _, rule = parts
+def _rows_of(
+    parts: tuple[Any, ...], n_points: int, table: _RuleTable
+) -> list[list[tuple[int, int, _Rule]]]:
+    point, zone_id, relation, _, code = parts
     bounds = np.searchsorted(point, np.arange(n_points + 1)).tolist()
-    triples = list(zip(zone_id.tolist(), relation.tolist(), rule.tolist(), strict=True))
+    rules = [table.rules[c] for c in code.tolist()]
+    triples = list(zip(zone_id.tolist(), relation.tolist(), rules, strict=True))
     return [triples[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
@@ -2096,7 +2209,12 @@ def evaluate_batch(
         _usable(copy, fixes, config) for copy, (_, _, fixes) in zip(copies, items, strict=True)
     ]
     flat = [fix for group in usable for _, fix in group]
-    rows = index._rows([f.lon for f in flat], [f.lat for f in flat], [f.accuracy_m for f in flat])
+    lon, lat, acc = [f.lon for f in flat], [f.lat for f in flat], [f.accuracy_m for f in flat]
+    if len(flat) <= _SCALAR_MAX:  # a lone ping: plain Python
+        rows = index._rows(lon, lat, acc)
+    else:
+        sizes = [len(group) for group in usable]
+        rows = index._applicable_rows(lon, lat, acc, sizes, [f for _, f, _ in items])
     out: list[tuple[OffenderState, list[Event]]] = []
     start = 0
     for copy, (_, facts, _), group in zip(copies, items, usable, strict=True):
