@@ -625,15 +625,15 @@ def _scalar_frame(lat: float) -> tuple[float, float, float, float]:
 def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ragged expansion: for each item of each owner, (owner index, rank within the owner)."""
     owner = np.repeat(np.arange(counts.size), counts)
-    firsts = np.cumsum(counts) - counts
+    firsts = counts.cumsum() - counts
     return owner, np.arange(owner.size) - firsts[owner]
 
 
 def _runs_of(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """The concatenated index runs ``first[i] : first[i] + counts[i]``."""
-    ends = np.cumsum(counts)
+    ends = counts.cumsum()
     total = int(ends[-1]) if ends.size else 0
-    out = np.repeat(first - (ends - counts), counts)
+    out = (first - (ends - counts)).repeat(counts)
     out += np.arange(total, dtype=out.dtype)
     return out
 
@@ -757,18 +757,18 @@ class _CircleTable:
             return self._wide_query(lon, lat, acc, frame)
         cell, local = frame.circle_grid(acc)
         first, counts = self._runs(cell)
-        ends = np.cumsum(counts)
+        ends = counts.cumsum()
         # Candidate k of fix i is entry first[i] + (k - (ends[i] - counts[i])).
-        entry = np.repeat(first - (ends - counts), counts)
+        entry = (first - (ends - counts)).repeat(counts)
         entry += np.arange(entry.size, dtype=entry.dtype)
-        diff = np.take(self.entry_xyr, entry, axis=0)  # rows: much faster than [entry]
-        diff -= np.repeat(local, counts, axis=0)
+        diff = self.entry_xyr.take(entry, axis=0)  # rows: much faster than [entry]
+        diff -= local.repeat(counts, axis=0)
         diff *= diff
-        cut = np.flatnonzero(diff[:, 0] + diff[:, 1] < diff[:, 2])
+        cut = (diff[:, 0] + diff[:, 1] < diff[:, 2]).nonzero()[0]
         # The exact plane for the survivors, as the fix's own ``_Frame`` measures.
-        point = np.searchsorted(ends, cut, side="right")
+        point = ends.searchsorted(cut, side="right")
         slot = self.entries[entry[cut]]
-        circle = np.take(self.llr, slot, axis=0)
+        circle = self.llr.take(slot, axis=0)
         dlat = circle[:, 1] - lat[point]
         dx = (circle[:, 0] - lon[point]) * frame.kx[point] * (1.0 + frame.gx[point] * dlat)
         dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
@@ -778,7 +778,7 @@ class _CircleTable:
         keep = distance2 < (reach + r) ** 2
         if not self.all_alive:
             keep &= self.alive[slot]
-        keep = np.flatnonzero(keep)
+        keep = keep.nonzero()[0]
         point, slot, r, reach = point[keep], slot[keep].astype(np.int64), r[keep], reach[keep]
         distance = np.sqrt(distance2[keep])
         relation = (distance <= reach - r).astype(np.int8)  # INSIDE = 1, else NEITHER = 0
@@ -1093,7 +1093,7 @@ class _ShapeStore:
         nx, ny = _MAP_SIZE
         on_map = (lon >= x0) & (lon < x1) & (lat >= y0) & (lat < y1) & (acc <= _MAP_MARGIN_M)
         all_on = bool(on_map.all())
-        on = np.arange(lon.size) if all_on else np.flatnonzero(on_map)
+        on = np.arange(lon.size) if all_on else on_map.nonzero()[0]
         x, y = (lon, lat) if all_on else (lon[on], lat[on])
         ix = ((x - x0) / _MAP_CELL).astype(np.intp)
         iy = ((y - y0) / _MAP_CELL).astype(np.intp)
@@ -1101,22 +1101,22 @@ class _ShapeStore:
         ix *= ny
         ix += np.minimum(iy, ny - 1)
         code = self.map_simple[ix]
-        simple = np.flatnonzero(code >= 0)
+        simple = (code >= 0).nonzero()[0]
         parts = [
             (
-                on[simple],
+                simple if all_on else on[simple],
                 code[simple].astype(np.int64),
                 np.ones(simple.size, dtype=np.int8),  # deep inside: INSIDE, whatever the accuracy
                 np.full(simple.size, _INF),
             )
         ]
-        edge = np.flatnonzero(code == _SIMPLE_NO)
+        edge = (code == _SIMPLE_NO).nonzero()[0]
         if edge.size:
             parts.append(self._map_query(on[edge], ix[edge], lon, lat, acc, frame))
         if self.big.size and on.size:
             parts.append(self._tree_query(on, lon, lat, acc, frame, self.big_tree, self.big))
         if not all_on:
-            off_map = np.flatnonzero(~on_map)
+            off_map = (~on_map).nonzero()[0]
             parts.append(self._tree_query(off_map, lon, lat, acc, frame, self.tree, None))
         if len(parts) == 1:
             return parts[0]
@@ -1127,11 +1127,11 @@ class _ShapeStore:
         first = self.map_first[cell]
         counts = self.map_first[cell + 1] - first
         entry = _runs_of(first, counts)
-        point = np.repeat(points, counts)
+        point = points.repeat(counts)
         shape = self.map_entry_shape[entry].astype(np.int64)
         deep = self.map_entry_deep[entry]
         signed = np.full(point.size, _INF)
-        edge = np.flatnonzero(~deep)
+        edge = (~deep).nonzero()[0]
         if edge.size:
             e_point, e_shape, e_entry = point[edge], shape[edge], entry[edge]
             e_signed = np.empty(edge.size)
@@ -1140,7 +1140,7 @@ class _ShapeStore:
                 cols = self.circle_cols[e_shape[circle]]
                 dx, dy = frame.xy(cols[:, 0], cols[:, 1], e_point[circle])
                 e_signed[circle] = cols[:, 2] - np.hypot(dx, dy)
-                poly = np.flatnonzero(~circle)
+                poly = (~circle).nonzero()[0]
                 p_point, p_shape, p_entry = e_point[poly], e_shape[poly], e_entry[poly]
             else:
                 poly, p_point, p_shape, p_entry = None, e_point, e_shape, e_entry
@@ -1149,9 +1149,9 @@ class _ShapeStore:
                 # An edge entry lists at least one segment: its run starts where its minimum is.
                 seg_count = self.map_entry_seg_count[p_entry]
                 at = _runs_of(self.map_entry_seg_first[p_entry], seg_count)
-                segs = np.take(self.segments, np.take(self.map_segments, at), axis=0)
-                distance = _segment_distance(segs, frame, np.repeat(p_point, seg_count))
-                nearest = np.minimum.reduceat(distance, np.cumsum(seg_count) - seg_count)
+                segs = self.segments.take(self.map_segments.take(at), axis=0)
+                distance = _segment_distance(segs, frame, p_point.repeat(seg_count))
+                nearest = np.minimum.reduceat(distance, seg_count.cumsum() - seg_count)
                 np.negative(nearest, out=nearest, where=~inside)
                 if poly is None:
                     e_signed = nearest
@@ -1759,7 +1759,7 @@ class ZoneIndex:
                 mine = (categories[owner] == table.category[code][:, None]).any(axis=1)
                 keep |= (applies == 3) & mine
             if not keep.all():
-                keep = np.flatnonzero(keep)
+                keep = keep.nonzero()[0]
                 point, zone_id, relation, code = (
                     point[keep],
                     zone_id[keep],
@@ -1767,14 +1767,14 @@ class ZoneIndex:
                     code[keep],
                 )
         counts = np.bincount(point, minlength=n)
-        ends = np.cumsum(counts)
+        ends = counts.cumsum()
         # One hit, a shape, wholly inside: the shared row of that shape.
         shared = np.full(n, -1, dtype=np.int64)
-        one = np.flatnonzero(counts == 1)
+        one = (counts == 1).nonzero()[0]
         at = ends[one] - 1
         deep = (relation[at] == 1) & (code[at] >= table.templates)
         shared[one[deep]] = code[at[deep]]
-        rest = np.flatnonzero(shared[point] < 0)
+        rest = (shared[point] < 0).nonzero()[0]
         rules = table.rules
         triples = list(
             zip(
