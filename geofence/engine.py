@@ -1697,6 +1697,8 @@ class ZoneIndex:
         frame = _Frame(lon, lat)
         parts = []
         for table in (self._base, self._delta):
+            if table is self._delta and table.entries.size == 0:
+                continue  # no patch pending: nothing to concatenate
             point, slot, relation, signed = table.query(lon, lat, acc, frame)
             rule = table.c["template"][slot] if rules else None
             parts.append((point, table.c["id"][slot], relation, signed, rule))
