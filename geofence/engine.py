@@ -846,8 +846,9 @@ class _CircleTable:
             return []
         kx, ky, gx, gy = frame
         out = []
-        slots = self.entries[a:b].tolist()
-        for slot, (e_lon, e_lat, reach) in zip(slots, self.llr[slots].tolist(), strict=True):
+        run = self.entries[a:b]
+        circles = self.llr.take(run, axis=0).tolist()
+        for slot, (e_lon, e_lat, reach) in zip(run.tolist(), circles, strict=True):
             dlat = e_lat - lat
             dx = (e_lon - lon) * kx * (1.0 + gx * dlat)
             dy = dlat * ky * (1.0 + gy * dlat)
