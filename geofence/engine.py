@@ -104,6 +104,7 @@ _MAP_SIZE = (
     math.ceil((_MAP_EXTENT[2] - _MAP_EXTENT[0]) / _MAP_CELL),
     math.ceil((_MAP_EXTENT[3] - _MAP_EXTENT[1]) / _MAP_CELL),
 )
+_SIMPLE_EMPTY, _SIMPLE_NO = -1, -2  # ``_ShapeStore.map_simple``: no entry / not one deep entry
 _MAP_MAX_CELLS = 40_000  # a shape whose envelope covers more cells stays off the map (WORLD)
 # School circles use finer cells of their own (fewer candidates per fix).
 _CIRCLE_CELL = 0.01
@@ -112,6 +113,12 @@ _CIRCLE_SIZE = (
     math.ceil((_MAP_EXTENT[3] - _MAP_EXTENT[1]) / _CIRCLE_CELL),
 )
 _DENSE_MIN = 20_000  # circles from which a table keeps one offset per cell
+# The first (float32, cell-plane) pass keeps a candidate when its distance is within the reach
+# plus accuracy widened by these: the cell plane's scales differ from the fix's own by under
+# 3e-4 of a distance at 37° N (the fix and the circle are within a few km of the cell), and
+# float32 rounds the few km by under a millimetre.
+_CUT_WIDEN = 1.002
+_CUT_PAD_M = 0.5
 
 _WEEK = 7 * 86400.0
 # Epoch 0 was Thursday 00:00 UTC = Thursday 05:00 PKT; shift to Monday-based seconds-of-week.
@@ -531,12 +538,15 @@ def local_xy(
 class _Frame:
     """Per-fix plane scales with their first-order change in latitude, so that pairs need no
     trigonometry: k(φ_mid) = k(φ)·(1 + g·Δφ/2) is the mid-latitude scale to 1e-7 over the few
-    kilometres that decide anything (sub-millimetre)."""
+    kilometres that decide anything (sub-millimetre). Also the batch's circle-grid cells, worked
+    out once for every circle table."""
 
-    __slots__ = ("gx", "gy", "kx", "ky", "lat", "lon")
+    __slots__ = ("_grid", "_wide", "gx", "gy", "kx", "ky", "lat", "lon")
 
     def __init__(self, lon: np.ndarray, lat: np.ndarray) -> None:
         self.lon, self.lat = lon, lat
+        self._grid: tuple[np.ndarray, np.ndarray] | None = None
+        self._wide: bool | None = None
         phi = np.radians(lat)
         sin, cos = np.sin(phi), np.cos(phi)
         w2 = 1.0 - _E2 * sin * sin
@@ -558,6 +568,43 @@ class _Frame:
             dlat * self.ky[point] * (1.0 + self.gy[point] * dlat),
         )
 
+    def wide_any(self, acc: np.ndarray) -> bool:
+        """Whether any fix's accuracy is beyond the circle grid's margin."""
+        if self._wide is None:
+            self._wide = bool((acc > _GRID_MARGIN_M).any())
+        return self._wide
+
+    def circle_grid(self, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each fix's circle-grid cell and its (x, y, widened accuracy) in that cell's plane
+        (float32 metres, as the circle entries keep theirs). A fix off the map (or NaN) is put
+        in a border cell, which no grid circle reaches."""
+        if self._grid is None:
+            nx, ny = _CIRCLE_SIZE
+            fx = np.fmin(np.fmax((self.lon - _MAP_EXTENT[0]) / _CIRCLE_CELL, 0.0), nx - 1)
+            fy = np.fmin(np.fmax((self.lat - _MAP_EXTENT[1]) / _CIRCLE_CELL, 0.0), ny - 1)
+            ix, iy = fx.astype(np.intp), fy.astype(np.intp)
+            row_mx, row_my = _circle_rows()
+            local = np.empty((fx.size, 3), dtype=np.float32)
+            local[:, 0] = (fx - ix) * row_mx[iy]
+            local[:, 1] = (fy - iy) * row_my[iy]
+            local[:, 2] = acc * _CUT_WIDEN + _CUT_PAD_M
+            ix *= ny
+            ix += iy
+            self._grid = ix, local
+        return self._grid
+
+
+_ROWS: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _circle_rows() -> tuple[np.ndarray, np.ndarray]:
+    """Metres per circle-grid cell east and north, at each cell row's middle latitude."""
+    if not _ROWS:
+        _, ny = _CIRCLE_SIZE
+        kx, ky = metres_per_degree(_MAP_EXTENT[1] + (np.arange(ny) + 0.5) * _CIRCLE_CELL)
+        _ROWS.append((kx * _CIRCLE_CELL, ky * _CIRCLE_CELL))
+    return _ROWS[0]
+
 
 def _scalar_frame(lat: float) -> tuple[float, float, float, float]:
     """``_Frame``'s (kx, ky, gx, gy) for one fix, in plain floats."""
@@ -578,18 +625,33 @@ def _scalar_frame(lat: float) -> tuple[float, float, float, float]:
 def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ragged expansion: for each item of each owner, (owner index, rank within the owner)."""
     owner = np.repeat(np.arange(counts.size), counts)
-    firsts = np.cumsum(counts) - counts
+    firsts = counts.cumsum() - counts
     return owner, np.arange(owner.size) - firsts[owner]
+
+
+def _runs_of(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The concatenated index runs ``first[i] : first[i] + counts[i]``."""
+    ends = counts.cumsum()
+    total = int(ends[-1]) if ends.size else 0
+    out = (first - (ends - counts)).repeat(counts)
+    out += np.arange(total, dtype=out.dtype)
+    return out
 
 
 def _segment_distance(seg: np.ndarray, frame: _Frame, point: np.ndarray) -> np.ndarray:
     """Metres from fix ``point[i]`` to segment ``seg[i]`` (lon1, lat1, lon2, lat2), in the plane
-    centred on the fix."""
-    ax, ay = frame.xy(seg[:, 0], seg[:, 1], point)
-    ex, ey = frame.xy(seg[:, 2], seg[:, 3], point)
-    vx, vy = ex - ax, ey - ay
+    centred on the fix (``_Frame.xy`` for both ends, the fix's values gathered once)."""
+    lon, lat = frame.lon[point], frame.lat[point]
+    kx, ky, gx, gy = frame.kx[point], frame.ky[point], frame.gx[point], frame.gy[point]
+    dlat = seg[:, 1] - lat
+    ax = (seg[:, 0] - lon) * kx * (1.0 + gx * dlat)
+    ay = dlat * ky * (1.0 + gy * dlat)
+    dlat = seg[:, 3] - lat
+    vx = (seg[:, 2] - lon) * kx * (1.0 + gx * dlat) - ax
+    vy = dlat * ky * (1.0 + gy * dlat) - ay
     length2 = vx * vx + vy * vy
-    t = np.clip(-(ax * vx + ay * vy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
+    t = -(ax * vx + ay * vy) / np.where(length2 > 0, length2, 1.0)
+    t = np.minimum(np.maximum(t, 0.0), 1.0)
     return np.hypot(ax + t * vx, ay + t * vy)
 
 
@@ -597,17 +659,27 @@ def _segment_distance(seg: np.ndarray, frame: _Frame, point: np.ndarray) -> np.n
 
 
 class _CircleTable:
-    """Exclusion circles as numpy columns (about 75 bytes a zone) and a dense cell map: each
+    """Exclusion circles as numpy columns (about 70 bytes a zone) and a dense cell map: each
     circle is listed in every map cell within its radius + buffer + _GRID_MARGIN_M, so a fix
-    whose accuracy is within the margin looks at its own cell only."""
+    whose accuracy is within the margin looks at its own cell only.
+
+    A query runs in two passes. The first cuts a fix's cell run in float32 metres local to the
+    cell (the circle's entry keeps its centre in the cell's own plane, with the cell row's
+    scales, and its reach widened by _CUT_WIDEN): three packed columns per candidate, one gather
+    and a handful of array operations. The few survivors are then measured exactly in the fix's
+    plane (``_Frame``), from the circle's float64 columns."""
 
     def __init__(self, columns: dict[str, np.ndarray], templates: list[_Rule]) -> None:
-        self.c = columns
         self.templates = templates  # shared with the index: rule templates by code
         n = columns["id"].size
         self.alive = np.ones(n, dtype=bool)
-        reach = columns["radius"] + columns["buffer"]
         lon, lat = columns["lon"], columns["lat"]
+        reach = columns["radius"] + columns["buffer"]
+        # (lon, lat, reach) packed: the exact pass gathers one row per survivor; the table's
+        # "lon" and "lat" columns are views of it.
+        self.llr = np.empty((n, 3))
+        self.llr[:, 0], self.llr[:, 1], self.llr[:, 2] = lon, lat, reach
+        self.c = {**columns, "lon": self.llr[:, 0], "lat": self.llr[:, 1]}
         kx, ky = metres_per_degree(np.minimum(np.abs(lat) + 0.05, 89.0))
         grow = (reach + _GRID_MARGIN_M) * _SAFETY
         owner, cell = _cells(
@@ -622,12 +694,19 @@ class _CircleTable:
         )
         order = np.argsort(cell, kind="stable")
         self.entries = owner[order].astype(np.int32)
-        # The circles again in entry order: a fix's candidates are then one contiguous run.
-        self.entry_lon = lon[self.entries]
-        self.entry_lat = lat[self.entries]
-        self.entry_reach = reach[self.entries]
+        cell = cell[order]
+        # The circles again in entry order, in their cell's plane: a fix's candidates are then
+        # one contiguous run of (x, y, -widened reach) rows.
+        _, ny = _CIRCLE_SIZE
+        row = cell % ny
+        row_mx, row_my = _circle_rows()
+        xyr = np.empty((cell.size, 3), dtype=np.float32)
+        xyr[:, 0] = ((lon[self.entries] - _MAP_EXTENT[0]) / _CIRCLE_CELL - cell // ny) * row_mx[row]
+        xyr[:, 1] = ((lat[self.entries] - _MAP_EXTENT[1]) / _CIRCLE_CELL - row) * row_my[row]
+        xyr[:, 2] = -(reach[self.entries] * _CUT_WIDEN + _CUT_PAD_M)
+        self.entry_xyr = xyr
         self.all_alive = True
-        nx, ny = _CIRCLE_SIZE
+        nx, _ = _CIRCLE_SIZE
         # Dense (one offset per cell) for the big base layer; sorted cell keys for a small
         # table (a patch's delta), which would otherwise pay for a whole map of offsets.
         self.dense = n >= _DENSE_MIN
@@ -636,9 +715,8 @@ class _CircleTable:
             self.first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
             self.keys = np.empty(0, np.int64)
         else:
-            sorted_cells = cell[order]
-            self.keys, starts = np.unique(sorted_cells, return_index=True)
-            self.first = np.append(starts, sorted_cells.size).astype(np.int64)
+            self.keys, starts = np.unique(cell, return_index=True)
+            self.first = np.append(starts, cell.size).astype(np.int64)
         self.id_order = np.argsort(columns["id"], kind="stable").astype(np.int32)
         self.ids_sorted = columns["id"][self.id_order]
 
@@ -654,105 +732,97 @@ class _CircleTable:
         return -1
 
     def nbytes(self) -> int:
-        arrays = [*self.c.values(), self.alive, self.entries, self.first, self.keys]
-        arrays += [self.entry_lon, self.entry_lat, self.entry_reach]
+        arrays = [a for k, a in self.c.items() if k not in ("lon", "lat")]
+        arrays += [self.llr, self.alive, self.entries, self.first, self.keys, self.entry_xyr]
         arrays += [self.id_order, self.ids_sorted]
         return sum(a.nbytes for a in arrays)
+
+    def _runs(self, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(first entry, entry count) of each cell's run."""
+        if self.dense:
+            first = self.first[cell]
+            return first, self.first[cell + 1] - first
+        pos = np.minimum(np.searchsorted(self.keys, cell), self.keys.size - 1)
+        first = self.first[pos]
+        return first, np.where(self.keys[pos] == cell, self.first[pos + 1] - first, 0)
 
     def query(
         self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, frame: _Frame
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(point, slot, relation, signed distance) for pairs not wholly outside."""
-        kx, ky = frame.kx, frame.ky
         if self.entries.size == 0 or lon.size == 0:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty, empty.astype(np.int8), empty.astype(np.float64)
-        x0, y0, _, _ = _MAP_EXTENT
-        nx, ny = _CIRCLE_SIZE
-        wide = acc > _GRID_MARGIN_M
-        if wide.any():
-            # Beyond the margin: every cell within the excess, then duplicates dropped.
-            grow = np.maximum(acc - _GRID_MARGIN_M, 0.0) * _SAFETY
-            owner, cell = _cells(
-                *_cell_range(
-                    lon - grow / kx,
-                    lat - grow / ky,
-                    lon + grow / kx,
-                    lat + grow / ky,
-                    _CIRCLE_CELL,
-                    _CIRCLE_SIZE,
-                )
+        if frame.wide_any(acc):
+            return self._wide_query(lon, lat, acc, frame)
+        cell, local = frame.circle_grid(acc)
+        first, counts = self._runs(cell)
+        ends = counts.cumsum()
+        # Candidate k of fix i is entry first[i] + (k - (ends[i] - counts[i])).
+        entry = (first - (ends - counts)).repeat(counts)
+        entry += np.arange(entry.size, dtype=entry.dtype)
+        diff = self.entry_xyr.take(entry, axis=0)  # rows: much faster than [entry]
+        diff -= local.repeat(counts, axis=0)
+        diff *= diff
+        cut = (diff[:, 0] + diff[:, 1] < diff[:, 2]).nonzero()[0]
+        # The exact plane for the survivors, as the fix's own ``_Frame`` measures.
+        point = ends.searchsorted(cut, side="right")
+        slot = self.entries[entry[cut]]
+        circle = self.llr.take(slot, axis=0)
+        dlat = circle[:, 1] - lat[point]
+        dx = (circle[:, 0] - lon[point]) * frame.kx[point] * (1.0 + frame.gx[point] * dlat)
+        dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
+        distance2 = dx * dx + dy * dy
+        r = acc[point]
+        reach = circle[:, 2]
+        keep = distance2 < (reach + r) ** 2
+        if not self.all_alive:
+            keep &= self.alive[slot]
+        keep = keep.nonzero()[0]
+        point, slot, r, reach = point[keep], slot[keep].astype(np.int64), r[keep], reach[keep]
+        distance = np.sqrt(distance2[keep])
+        relation = (distance <= reach - r).astype(np.int8)  # INSIDE = 1, else NEITHER = 0
+        return point, slot, relation, self.c["radius"][slot] - distance
+
+    def _wide_query(
+        self, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray, frame: _Frame
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Fixes beyond the margin in the batch: every cell within the excess, then duplicate
+        (fix, circle) pairs dropped."""
+        kx, ky = frame.kx, frame.ky
+        grow = np.maximum(acc - _GRID_MARGIN_M, 0.0) * _SAFETY
+        owner, cell = _cells(
+            *_cell_range(
+                lon - grow / kx,
+                lat - grow / ky,
+                lon + grow / kx,
+                lat + grow / ky,
+                _CIRCLE_CELL,
+                _CIRCLE_SIZE,
             )
-        else:
-            ix = np.floor((lon - x0) / _CIRCLE_CELL)
-            iy = np.floor((lat - y0) / _CIRCLE_CELL)
-            on_map = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-            owner = np.flatnonzero(on_map)
-            cell = ix[owner].astype(np.int64) * ny + iy[owner].astype(np.int64)
-        if self.dense:
-            first = self.first[cell]
-            counts = (self.first[cell + 1] - first).astype(np.int64)
-        else:
-            pos = np.minimum(np.searchsorted(self.keys, cell), self.keys.size - 1)
-            first = self.first[pos]
-            counts = np.where(self.keys[pos] == cell, self.first[pos + 1] - first, 0)
-        pair_owner, rank = _expand(counts)
+        )
+        first, counts = self._runs(cell)
+        pair_owner, rank = _expand(counts.astype(np.int64))
         entry = first[pair_owner] + rank
         point = owner[pair_owner]
-        if wide.any():
-            key = np.unique(point.astype(np.int64) * (self.entries.size + 1) + self.entries[entry])
-            point = key // (self.entries.size + 1)
-            entry = self._entry_of_slot(key % (self.entries.size + 1))
-        else:
-            point = np.repeat(owner, counts)
-        # Per-fix values by repeat (cheaper than a gather), circle values from the entry run.
-        if wide.any():
-            dlat = self.entry_lat[entry] - lat[point]
-            dx = (
-                (self.entry_lon[entry] - lon[point])
-                * frame.kx[point]
-                * (1.0 + frame.gx[point] * dlat)
-            )
-            dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
-            r = acc[point]
-            distance2 = dx * dx + dy * dy
-            reach = self.entry_reach[entry]
-            keep = distance2 < (reach + r) ** 2
-        else:
-            # A cheap first cut with the fix's own scales (off by < 1e-3 within 2 km, so a
-            # 0.2% wider bound loses nothing), then the exact plane for the survivors.
-            r = np.repeat(acc[owner], counts)
-            reach = self.entry_reach[entry]
-            dlat = self.entry_lat[entry] - np.repeat(lat[owner], counts)
-            dx = (self.entry_lon[entry] - np.repeat(lon[owner], counts)) * np.repeat(
-                frame.kx[owner], counts
-            )
-            dy = dlat * np.repeat(frame.ky[owner], counts)
-            keep = dx * dx + dy * dy < ((reach + r) * 1.002) ** 2
-            keep = np.flatnonzero(keep)
-            point, entry, r, reach, dlat = (
-                point[keep],
-                entry[keep],
-                r[keep],
-                reach[keep],
-                dlat[keep],
-            )
-            dx = (
-                (self.entry_lon[entry] - lon[point])
-                * frame.kx[point]
-                * (1.0 + frame.gx[point] * dlat)
-            )
-            dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
-            distance2 = dx * dx + dy * dy
-            keep = distance2 < (reach + r) ** 2
+        modulus = self.llr.shape[0] + 1
+        key = np.unique(point.astype(np.int64) * modulus + self.entries[entry])
+        point, slot = key // modulus, key % modulus
+        circle = np.take(self.llr, slot, axis=0)
+        dlat = circle[:, 1] - lat[point]
+        dx = (circle[:, 0] - lon[point]) * frame.kx[point] * (1.0 + frame.gx[point] * dlat)
+        dy = dlat * frame.ky[point] * (1.0 + frame.gy[point] * dlat)
+        r = acc[point]
+        distance2 = dx * dx + dy * dy
+        reach = circle[:, 2]
+        keep = distance2 < (reach + r) ** 2
         if not self.all_alive:
-            keep &= self.alive[self.entries[entry]]
+            keep &= self.alive[slot]
         keep = np.flatnonzero(keep)
-        point, entry, r, reach = point[keep], entry[keep], r[keep], reach[keep]
+        point, slot, r, reach = point[keep], slot[keep], r[keep], reach[keep]
         distance = np.sqrt(distance2[keep])
-        slot = self.entries[entry].astype(np.int64)
-        relation = (distance <= reach - r).astype(np.int8)  # INSIDE = 1, else NEITHER = 0
-        return point.astype(np.int64), slot, relation, self.c["radius"][slot] - distance
+        relation = (distance <= reach - r).astype(np.int8)
+        return point, slot, relation, self.c["radius"][slot] - distance
 
     def query_one(
         self, lon: float, lat: float, acc: float, frame: tuple[float, float, float, float]
@@ -776,31 +846,18 @@ class _CircleTable:
             return []
         kx, ky, gx, gy = frame
         out = []
-        for e_lon, e_lat, reach, entry in zip(
-            self.entry_lon[a:b].tolist(),
-            self.entry_lat[a:b].tolist(),
-            self.entry_reach[a:b].tolist(),
-            range(a, b),
-            strict=True,
-        ):
+        run = self.entries[a:b]
+        circles = self.llr.take(run, axis=0).tolist()
+        for slot, (e_lon, e_lat, reach) in zip(run.tolist(), circles, strict=True):
             dlat = e_lat - lat
             dx = (e_lon - lon) * kx * (1.0 + gx * dlat)
             dy = dlat * ky * (1.0 + gy * dlat)
             distance2 = dx * dx + dy * dy
-            if distance2 < (reach + acc) ** 2:
-                slot = int(self.entries[entry])
-                if self.all_alive or self.alive[slot]:
-                    inside = math.sqrt(distance2) <= reach - acc
-                    template = self.templates[self.c["template"][slot]]
-                    out.append((int(self.c["id"][slot]), 1 if inside else 0, template))
+            if distance2 < (reach + acc) ** 2 and (self.all_alive or self.alive[slot]):
+                inside = math.sqrt(distance2) <= reach - acc
+                template = self.templates[self.c["template"][slot]]
+                out.append((int(self.c["id"][slot]), 1 if inside else 0, template))
         return out
-
-    def _entry_of_slot(self, slot: np.ndarray) -> np.ndarray:
-        """Any one entry of each slot (the wide path only needs the circle's values)."""
-        if not hasattr(self, "_slot_entry"):
-            self._slot_entry = np.empty(self.c["id"].size, dtype=np.int64)
-            self._slot_entry[self.entries] = np.arange(self.entries.size)
-        return self._slot_entry[slot]
 
 
 # --- polygons (and large or inclusion circles) ------------------------------------------------
@@ -961,6 +1018,7 @@ class _ShapeStore:
         self.buffers = np.array([s.zone.buffer_m for s in self.list], dtype=np.float64)
         self.ids = np.array([s.zone.id for s in self.list], dtype=np.int64)
         self.rules = np.array([*(s.rule for s in self.list), None], dtype=object)[:-1]
+        self.rule_table: _RuleTable | None = None
         self.is_circle = np.array([s.circle is not None for s in self.list], dtype=bool)
         circles = [s.circle or (0.0, 0.0, 0.0) for s in self.list]
         self.circle_cols = np.array(circles, dtype=np.float64).reshape(-1, 3)
@@ -998,9 +1056,17 @@ class _ShapeStore:
         self.map_entry_seg_first = np.concatenate([np.empty(0, np.int64), *seg_first])[order]
         self.map_entry_seg_count = np.concatenate([np.empty(0, np.int64), *seg_count])[order]
         self.map_segments = np.concatenate([np.empty(0, np.int64), *seg_ids])
-        self.map_first = np.concatenate(
-            [[0], np.cumsum(np.bincount(cell, minlength=nx * ny))]
-        ).astype(np.int64)
+        counts = np.bincount(cell, minlength=nx * ny)
+        self.map_first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        # Most fixes are deep inside one district and near nothing else: per cell, the shape
+        # when the cell's only entry is deep (_SIMPLE_EMPTY when it has none, _SIMPLE_NO when
+        # it needs the edge path), so that they are answered with one lookup.
+        simple = np.where(counts == 0, _SIMPLE_EMPTY, _SIMPLE_NO).astype(np.int32)
+        single = np.flatnonzero(counts == 1)
+        only = self.map_first[single]
+        deep_single = self.map_entry_deep[only]
+        simple[single[deep_single]] = self.map_entry_shape[only[deep_single]]
+        self.map_simple = simple
         # Shapes too big for the map (an international trip's WORLD) are looked up in a tree
         # of their own for every fix.
         self.big = np.array(big, dtype=np.int64)
@@ -1009,6 +1075,7 @@ class _ShapeStore:
     def nbytes(self) -> int:
         arrays = [self.buffers, self.ids, self.is_circle, self.circle_cols, self.seg_first]
         arrays += [self.segments, self.map_entry_shape, self.map_entry_deep, self.map_first]
+        arrays += [self.map_simple]
         arrays += [self.map_entry_seg_first, self.map_entry_seg_count, self.map_segments]
         total = sum(a.nbytes for a in arrays)
         for shape in self.list:  # GEOS coordinates (+ about as much again for prepared indexes)
@@ -1024,30 +1091,48 @@ class _ShapeStore:
         if not self.list or lon.size == 0:
             return empty, empty, empty.astype(np.int8), empty.astype(np.float64)
         x0, y0, x1, y1 = _MAP_EXTENT
+        nx, ny = _MAP_SIZE
         on_map = (lon >= x0) & (lon < x1) & (lat >= y0) & (lat < y1) & (acc <= _MAP_MARGIN_M)
-        on = np.flatnonzero(on_map)
-        parts = [self._map_query(on, lon, lat, acc, frame)]
+        all_on = bool(on_map.all())
+        on = np.arange(lon.size) if all_on else on_map.nonzero()[0]
+        x, y = (lon, lat) if all_on else (lon[on], lat[on])
+        ix = ((x - x0) / _MAP_CELL).astype(np.intp)
+        iy = ((y - y0) / _MAP_CELL).astype(np.intp)
+        np.minimum(ix, nx - 1, out=ix)
+        ix *= ny
+        ix += np.minimum(iy, ny - 1)
+        code = self.map_simple[ix]
+        simple = (code >= 0).nonzero()[0]
+        parts = [
+            (
+                simple if all_on else on[simple],
+                code[simple].astype(np.int64),
+                np.ones(simple.size, dtype=np.int8),  # deep inside: INSIDE, whatever the accuracy
+                np.full(simple.size, _INF),
+            )
+        ]
+        edge = (code == _SIMPLE_NO).nonzero()[0]
+        if edge.size:
+            parts.append(self._map_query(on[edge], ix[edge], lon, lat, acc, frame))
         if self.big.size and on.size:
             parts.append(self._tree_query(on, lon, lat, acc, frame, self.big_tree, self.big))
-        off_map = np.flatnonzero(~on_map)
-        if off_map.size:
+        if not all_on:
+            off_map = (~on_map).nonzero()[0]
             parts.append(self._tree_query(off_map, lon, lat, acc, frame, self.tree, None))
+        if len(parts) == 1:
+            return parts[0]
         return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))  # type: ignore[return-value]
 
-    def _map_query(self, points, lon, lat, acc, frame):
-        x0, y0, _, _ = _MAP_EXTENT
-        nx, ny = _MAP_SIZE
-        ix = ((lon[points] - x0) / _MAP_CELL).astype(np.int64)
-        iy = ((lat[points] - y0) / _MAP_CELL).astype(np.int64)
-        cell = np.minimum(ix, nx - 1) * ny + np.minimum(iy, ny - 1)
+    def _map_query(self, points, cell, lon, lat, acc, frame):
+        """The fixes in cells with more than one entry or an edge entry."""
         first = self.map_first[cell]
-        owner, rank = _expand(self.map_first[cell + 1] - first)
-        entry = first[owner] + rank
-        point = points[owner]
+        counts = self.map_first[cell + 1] - first
+        entry = _runs_of(first, counts)
+        point = points.repeat(counts)
         shape = self.map_entry_shape[entry].astype(np.int64)
         deep = self.map_entry_deep[entry]
         signed = np.full(point.size, _INF)
-        edge = np.flatnonzero(~deep)
+        edge = (~deep).nonzero()[0]
         if edge.size:
             e_point, e_shape, e_entry = point[edge], shape[edge], entry[edge]
             e_signed = np.empty(edge.size)
@@ -1056,17 +1141,23 @@ class _ShapeStore:
                 cols = self.circle_cols[e_shape[circle]]
                 dx, dy = frame.xy(cols[:, 0], cols[:, 1], e_point[circle])
                 e_signed[circle] = cols[:, 2] - np.hypot(dx, dy)
-            poly = np.flatnonzero(~circle)
-            if poly.size:
+                poly = (~circle).nonzero()[0]
                 p_point, p_shape, p_entry = e_point[poly], e_shape[poly], e_entry[poly]
+            else:
+                poly, p_point, p_shape, p_entry = None, e_point, e_shape, e_entry
+            if p_point.size:
                 inside = shapely.contains_xy(self.geoms[p_shape], lon[p_point], lat[p_point])
-                seg_first = self.map_entry_seg_first[p_entry]
-                seg_owner, seg_rank = _expand(self.map_entry_seg_count[p_entry].astype(np.int64))
-                segs = self.segments[self.map_segments[seg_first[seg_owner] + seg_rank]]
-                distance = _segment_distance(segs, frame, p_point[seg_owner])
-                bounds = np.flatnonzero(np.r_[True, seg_owner[1:] != seg_owner[:-1]])
-                nearest = np.minimum.reduceat(distance, bounds)
-                e_signed[poly] = np.where(inside, nearest, -nearest)
+                # An edge entry lists at least one segment: its run starts where its minimum is.
+                seg_count = self.map_entry_seg_count[p_entry]
+                at = _runs_of(self.map_entry_seg_first[p_entry], seg_count)
+                segs = self.segments.take(self.map_segments.take(at), axis=0)
+                distance = _segment_distance(segs, frame, p_point.repeat(seg_count))
+                nearest = np.minimum.reduceat(distance, seg_count.cumsum() - seg_count)
+                np.negative(nearest, out=nearest, where=~inside)
+                if poly is None:
+                    e_signed = nearest
+                else:
+                    e_signed[poly] = nearest
             signed[edge] = e_signed
         return self._decide(point, shape, acc, signed)
 
@@ -1258,6 +1349,31 @@ def _in_grid(zone: Zone) -> bool:
     )
 
 
+class _RuleTable:
+    """The rules a hit's code names (circle templates, then shapes) and, as arrays, what
+    applicability needs of them; ``single[code]`` is the shared one-hit INSIDE row of a shape."""
+
+    __slots__ = ("applies", "category", "offender", "rules", "single", "templates")
+
+    def __init__(
+        self, templates: list[_Rule], shapes: list[_Shape], category_ids: dict[str, int]
+    ) -> None:
+        self.templates = len(templates)
+        self.rules = [*templates, *(s.rule for s in shapes)]
+        self.single = [None] * self.templates + [[(s.zone.id, 1, s.rule)] for s in shapes]
+        self.applies = np.array([r.applies_code for r in self.rules], dtype=np.int8)
+        self.offender = np.array(
+            [-1 if r.offender_id is None else r.offender_id for r in self.rules], dtype=np.int64
+        )
+        self.category = np.array(
+            [
+                -1 if r.category is None else category_ids.setdefault(r.category, len(category_ids))
+                for r in self.rules
+            ],
+            dtype=np.int64,
+        )
+
+
 class ZoneIndex:
     """All zones in memory: exclusion circles (schools, homes: radius + buffer up to 2 km, in
     Pakistan) in compact numpy columns on a 0.01° cell map; everything else (polygons, large
@@ -1282,6 +1398,7 @@ class ZoneIndex:
     ) -> None:
         self.version = version
         self._categories: dict[str, int] = {}
+        self._category_ids: dict[str, int] = {}  # applicability's codes (``_RuleTable``)
         self._category_names: list[str] = []
         self._schedules: list[tuple[ScheduleInterval, ...]] = []
         self._schedule_code: dict[tuple[ScheduleInterval, ...], int] = {}
@@ -1580,13 +1697,14 @@ class ZoneIndex:
         acc = np.asarray(accuracy_m, dtype=np.float64)
         frame = _Frame(lon, lat)
         parts = []
-        templates = np.array([*self._templates, None], dtype=object)
         for table in (self._base, self._delta):
+            if table is self._delta and table.entries.size == 0:
+                continue  # no patch pending: nothing to concatenate
             point, slot, relation, signed = table.query(lon, lat, acc, frame)
-            rule = templates[table.c["template"][slot]] if rules else None
+            rule = table.c["template"][slot] if rules else None
             parts.append((point, table.c["id"][slot], relation, signed, rule))
         point, shape, relation, signed = self._shapes.query(lon, lat, acc, frame)
-        rule = self._shapes.rules[shape] if rules else None
+        rule = shape + len(self._templates) if rules else None
         parts.append((point, self._shapes.ids[shape], relation, signed, rule))
         point = np.concatenate([p[0] for p in parts])
         order = np.argsort(point, kind="stable")
@@ -1597,6 +1715,89 @@ class ZoneIndex:
             np.concatenate([p[3] for p in parts])[order],
             np.concatenate([p[4] for p in parts])[order] if rules else None,
         )
+
+    def _rule_table(self) -> _RuleTable:
+        """Every rule a hit can carry, by code: the circle templates, then the shapes (cached on
+        the shape store, which a patch replaces, for the templates there are)."""
+        store = self._shapes
+        found = store.rule_table
+        if found is not None and found.templates == len(self._templates):
+            return found
+        table = store.rule_table = _RuleTable(self._templates, store.list, self._category_ids)
+        return table
+
+    def _applicable_rows(
+        self,
+        lon: list[float],
+        lat: list[float],
+        acc: list[float],
+        sizes: list[int],
+        facts: Sequence[OffenderFacts],
+    ) -> list[list[tuple[int, int, _Rule]]]:
+        """``_rows`` for many offenders' fixes (``sizes[i]`` consecutive fixes of ``facts[i]``),
+        keeping only the hits of zones that apply to the fix's offender: the episode rule
+        ignores the others (a school for an offender with no minor victim, another district),
+        so dropping them here, in arrays, spares building and walking them in Python. A fix
+        whose one hit is a shape wholly inside (deep in the home district) shares one row."""
+        point, zone_id, relation, _, code = self._query(lon, lat, acc, rules=True)
+        table = self._rule_table()
+        n = len(lon)
+        if point.size:
+            owner = np.repeat(np.arange(len(sizes)), sizes)[point]
+            applies = table.applies[code]
+            keep = applies == 0
+            if (applies == 1).any():
+                victim_minor = np.array([f.victim_minor for f in facts], dtype=bool)
+                keep |= (applies == 1) & victim_minor[owner]
+            if (applies == 2).any():
+                offender = np.array([f.offender_id for f in facts], dtype=np.int64)
+                keep |= (applies == 2) & (table.offender[code] == offender[owner])
+            if (applies == 3).any():
+                ids = self._category_ids
+                codes = [[ids.get(c, -2) for c in f.categories] for f in facts]
+                width = max(1, max(len(c) for c in codes))
+                categories = np.full((len(codes), width), -3, dtype=np.int64)
+                for i, c in enumerate(codes):
+                    categories[i, : len(c)] = c
+                mine = (categories[owner] == table.category[code][:, None]).any(axis=1)
+                keep |= (applies == 3) & mine
+            if not keep.all():
+                keep = keep.nonzero()[0]
+                point, zone_id, relation, code = (
+                    point[keep],
+                    zone_id[keep],
+                    relation[keep],
+                    code[keep],
+                )
+        counts = np.bincount(point, minlength=n)
+        ends = counts.cumsum()
+        # One hit, a shape, wholly inside: the shared row of that shape.
+        shared = np.full(n, -1, dtype=np.int64)
+        one = (counts == 1).nonzero()[0]
+        at = ends[one] - 1
+        deep = (relation[at] == 1) & (code[at] >= table.templates)
+        shared[one[deep]] = code[at[deep]]
+        rest = (shared[point] < 0).nonzero()[0]
+        rules = table.rules
+        triples = list(
+            zip(
+                zone_id[rest].tolist(),
+                relation[rest].tolist(),
+                [rules[c] for c in code[rest].tolist()],
+                strict=True,
+            )
+        )
+        rest_ends = np.cumsum(np.where(shared < 0, counts, 0)).tolist()
+        single = table.single
+        rows: list[list[tuple[int, int, _Rule]]] = []
+        start = 0
+        for c, end in zip(shared.tolist(), rest_ends, strict=True):
+            if c >= 0:
+                rows.append(single[c])
+            else:
+                rows.append(triples[start:end] if end > start else _NO_ROW)
+                start = end
+        return rows
 
     def _rows(
         self, lon: list[float], lat: list[float], acc: list[float]
@@ -1611,7 +1812,7 @@ class ZoneIndex:
                 rows.append(row)
             else:
                 return rows
-        return _rows_of(self._query(lon, lat, acc, rules=True), len(lon))
+        return _rows_of(self._query(lon, lat, acc, rules=True), len(lon), self._rule_table())
 
     def _row(self, lon: float, lat: float, acc: float) -> list[tuple[int, int, _Rule]] | None:
         if acc > _GRID_MARGIN_M:
@@ -1902,6 +2103,7 @@ def _copy(state: OffenderState) -> OffenderState:
 
 
 _NO_HITS: Mapping[int, int] = {}
+_NO_ROW: list[tuple[int, int, _Rule]] = []  # shared, read only: a fix with no hit
 _FAST_PATH = True  # ``_only_at_home``; the tests turn it off to compare
 _FIRST = operator.itemgetter(0)
 
@@ -1973,10 +2175,13 @@ def _only_at_home(
     return True
 
 
-def _rows_of(parts: tuple[Any, ...], n_points: int) -> list[list[tuple[int, int, _Rule]]]:
-    point, zone_id, relation, _, rule = parts
+def _rows_of(
+    parts: tuple[Any, ...], n_points: int, table: _RuleTable
+) -> list[list[tuple[int, int, _Rule]]]:
+    point, zone_id, relation, _, code = parts
     bounds = np.searchsorted(point, np.arange(n_points + 1)).tolist()
-    triples = list(zip(zone_id.tolist(), relation.tolist(), rule.tolist(), strict=True))
+    rules = [table.rules[c] for c in code.tolist()]
+    triples = list(zip(zone_id.tolist(), relation.tolist(), rules, strict=True))
     return [triples[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
@@ -2007,7 +2212,12 @@ def evaluate_batch(
         _usable(copy, fixes, config) for copy, (_, _, fixes) in zip(copies, items, strict=True)
     ]
     flat = [fix for group in usable for _, fix in group]
-    rows = index._rows([f.lon for f in flat], [f.lat for f in flat], [f.accuracy_m for f in flat])
+    lon, lat, acc = [f.lon for f in flat], [f.lat for f in flat], [f.accuracy_m for f in flat]
+    if len(flat) <= _SCALAR_MAX:  # a lone ping: plain Python
+        rows = index._rows(lon, lat, acc)
+    else:
+        sizes = [len(group) for group in usable]
+        rows = index._applicable_rows(lon, lat, acc, sizes, [f for _, f, _ in items])
     out: list[tuple[OffenderState, list[Event]]] = []
     start = 0
     for copy, (_, facts, _), group in zip(copies, items, usable, strict=True):

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import time
 
 import numpy as np
+import ujson
 from django.db import connection
 from shapely.geometry import MultiPolygon, Polygon, shape
 
@@ -112,14 +113,17 @@ _FIELDS = (
 
 
 # Point zones come as columns: one row per set of circles sharing every rule attribute (a
-# school layer is one or a few rows), their ids, centres, radii and buffers as arrays — no
-# JSON and no object per circle. Everything else (polygons, a handful) comes as rows.
+# school layer is one or a few rows), their ids, centres, radii and buffers as packed binary
+# (``int8send``/``float8send``: big-endian, read with ``np.frombuffer``) — no JSON, no object
+# per circle, and none of the text formatting and parsing of 1.25 million numbers that
+# ``array_agg`` costs. Everything else (polygons, a handful) comes as rows.
 _CIRCLES_SQL = """
 SELECT kind, applies_to, offender_id, applies_category,
        CASE WHEN schedule = '[]'::jsonb THEN NULL ELSE schedule END, valid_from, valid_to,
-       array_agg(id), array_agg((geometry->'coordinates'->>0)::float8),
-       array_agg((geometry->'coordinates'->>1)::float8), array_agg(radius_m),
-       array_agg(buffer_m)
+       string_agg(int8send(id), ''),
+       string_agg(float8send((geometry->'coordinates'->>0)::float8), ''),
+       string_agg(float8send((geometry->'coordinates'->>1)::float8), ''),
+       string_agg(float8send(radius_m), ''), string_agg(float8send(buffer_m), '')
 FROM geofence_zone WHERE retired_at IS NULL AND geometry->>'type' = 'Point'
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
@@ -154,11 +158,11 @@ def _live_circles() -> list[engine.CircleColumns]:
             groups.append(
                 engine.CircleColumns(
                     template=template,
-                    ids=np.array(ids, dtype=np.int64),
-                    lons=np.array(lons, dtype=np.float64),
-                    lats=np.array(lats, dtype=np.float64),
-                    radii=np.array(radii, dtype=np.float64),
-                    buffers=np.array(buffers, dtype=np.float64),
+                    ids=np.frombuffer(ids, dtype=">i8").astype(np.int64),
+                    lons=np.frombuffer(lons, dtype=">f8").astype(np.float64),
+                    lats=np.frombuffer(lats, dtype=">f8").astype(np.float64),
+                    radii=np.frombuffer(radii, dtype=">f8").astype(np.float64),
+                    buffers=np.frombuffer(buffers, dtype=">f8").astype(np.float64),
                 )
             )
     return groups
@@ -170,7 +174,9 @@ def _live_shapes() -> Iterable[engine.Zone]:
         while rows := cursor.fetchmany(1_000):
             for zone_id, kind, geometry, *rest in rows:
                 rest[5] = json.loads(rest[5]) if rest[5] else []
-                yield _engine_zone(zone_id, kind, json.loads(geometry), *rest)
+                # ujson: the same floats as json (shortest round-trip text, correctly rounded),
+                # about 4x faster on a district's thousands of vertices.
+                yield _engine_zone(zone_id, kind, ujson.loads(geometry), *rest)
 
 
 def zone_index_build() -> engine.ZoneIndex:

@@ -11,10 +11,19 @@ import math
 import numpy as np
 import pytest
 import shapely
-from shapely.geometry import MultiPolygon, Point, Polygon
+from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from geofence import engine as geofence_engine
-from geofence.engine import PAKISTAN_BBOX, Circle, Relation, Zone, ZoneIndex, ZoneKind
+from geofence.engine import (
+    PAKISTAN_BBOX,
+    AppliesTo,
+    Circle,
+    OffenderFacts,
+    Relation,
+    Zone,
+    ZoneIndex,
+    ZoneKind,
+)
 
 A = 6378137.0
 F = 1 / 298.257223563
@@ -355,3 +364,57 @@ def test_patched_index_answers_like_a_fresh_one(monkeypatch):
     )
     assert index.get(moved[0].id) == moved[0]
     assert index.get(removed[0]) is None
+
+
+def test_batch_rows_keep_only_the_hits_of_zones_that_apply_to_each_fix_offender():
+    """``evaluate_batch``'s rows drop, in arrays, the hits the episode rule would ignore (a
+    school for an offender with no minor victim, someone else's victim's home, a neighbouring
+    district), and share one row for a fix deep in one district."""
+    zones = [
+        Zone(1, ZoneKind.INCLUSION, box(74.0, 31.0, 74.6, 31.8), **_category("district:a")),
+        Zone(2, ZoneKind.INCLUSION, box(74.6, 31.0, 75.2, 31.8), **_category("district:b")),
+        Zone(3, ZoneKind.EXCLUSION, Circle(74.3, 31.4, 200.0), applies_to=AppliesTo.VICTIM_MINOR),
+        Zone(4, ZoneKind.EXCLUSION, Circle(74.3, 31.4, 90.0), 10.0, AppliesTo.OFFENDER, 7),
+        Zone(5, ZoneKind.EXCLUSION, Circle(74.3015, 31.4, 150.0)),
+        Zone(6, ZoneKind.EXCLUSION, box(74.299, 31.399, 74.301, 31.401), 50.0),
+    ]
+    index = ZoneIndex(zones)
+    places = [(74.3, 31.4), (74.3008, 31.4003), (74.6, 31.4), (74.6003, 31.5), (74.2, 31.2)]
+    lon = np.array([p[0] for p in places] * 3)
+    lat = np.array([p[1] for p in places] * 3)
+    acc = np.tile([5.0, 20.0, 8.0, 30.0, 10.0], 3)
+    facts = [
+        OffenderFacts(7, victim_minor=True, categories=frozenset({"district:a"})),
+        OffenderFacts(8, categories=frozenset({"district:a", "risk_tier:2"})),
+        OffenderFacts(9, categories=frozenset({"district:b"})),
+    ]
+    rows = index._applicable_rows(lon.tolist(), lat.tolist(), acc.tolist(), [5, 5, 5], facts)
+    everything = index._rows(lon.tolist(), lat.tolist(), acc.tolist())
+    expected = [
+        [(z, r) for z, r, rule in everything[i] if rule.applies(facts[i // 5])]
+        for i in range(len(places) * 3)
+    ]
+    assert [[(z, r) for z, r, _ in row] for row in rows] == expected
+    assert [len(row) for row in everything] != [len(row) for row in expected]  # some dropped
+    assert {z for row in everything for z, _, _ in row} == {1, 2, 3, 4, 5, 6}
+    assert {z for row in expected[:5] for z, _ in row} == {1, 3, 4, 5, 6}
+    assert {z for row in expected[5:10] for z, _ in row} == {1, 5, 6}
+    assert {z for row in expected[10:] for z, _ in row} == {2, 5, 6}
+    assert rows[4] == [(1, 1, index._shapes.shapes[1].rule)]
+    assert rows[4] is rows[9]
+    assert rows[14] == []  # deep in district a: nothing applies to the district-b offender
+
+
+def test_fixes_off_the_map_find_no_circle_and_shapes_by_the_tree():
+    """The circle grid puts a fix off its map (or not a number) in a border cell no circle
+    reaches; shapes off the map are still found (by the STRtree)."""
+    abroad = Zone(2, ZoneKind.INCLUSION, box(54.0, 24.0, 56.0, 26.0))
+    index = ZoneIndex([Zone(1, ZoneKind.EXCLUSION, Circle(60.95, 23.65, 500.0)), abroad])
+    lon = np.array([55.0, 60.95, 100.0, 60.95, 59.89, np.nan])
+    lat = np.array([25.0, 23.65, 23.65, 10.0, 23.65, 23.65])
+    hits = index.query(lon, lat, np.full(lon.size, 10.0))
+    assert list(zip(hits.point.tolist(), hits.zone_id.tolist(), strict=True)) == [(0, 2), (1, 1)]
+
+
+def _category(name):
+    return {"applies_to": AppliesTo.CATEGORY, "category": name}
