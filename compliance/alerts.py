@@ -107,12 +107,16 @@ def alert_districts(violation: Violation) -> list[int]:
 def alert_emit(violations: Iterable[Violation], event_type: str) -> None:
     """Append one event per alert and routed district, in the caller's transaction."""
     alert_events_append(
-        events=[
-            (district_id, event_type, violation.pk, alert_payload(violation))
-            for violation in violations
-            for district_id in alert_districts(violation)
-        ]
+        events=[event for violation in violations for event in _alert_events(violation, event_type)]
     )
+
+
+def _alert_events(violation: Violation, event_type: str) -> list[tuple[int, str, int, dict]]:
+    payload = alert_payload(violation)
+    return [
+        (district_id, event_type, violation.pk, payload)
+        for district_id in alert_districts(violation)
+    ]
 
 
 # --- recipients and notices -------------------------------------------------------------------
@@ -325,34 +329,53 @@ def alert_sms_fallback(*, violation_id: int, level: int, repeat: int) -> int:
 # --- lifecycle steps, called inside compliance.services' transactions --------------------------
 
 
-def alert_start(violation: Violation, *, now: datetime) -> None:
-    """A new alert: step 1 is told now and the acknowledgement deadline starts."""
-    policy = alert_policy_for(violation.severity)
-    top = max(_ladder(violation.severity))
-    violation.escalation_level = 1
-    violation.escalated_at = now
-    violation.ack_due_at = now + timedelta(minutes=policy.ack_minutes)
-    if top == 1 and policy.top_repeats == 0:
-        violation.escalation_exhausted_at = now
-    Violation.objects.filter(pk=violation.pk).update(
-        escalation_level=1,
-        escalated_at=now,
-        ack_due_at=violation.ack_due_at,
-        escalation_exhausted_at=violation.escalation_exhausted_at,
-    )
-    _notify_steps([violation], now=now)
-    alert_emit([violation], AlertEventType.RAISED)
+def alert_start_many(violations: list[Violation], *, now: datetime) -> None:
+    """New alerts: step 1 is told now and each acknowledgement deadline starts (set-based:
+    one UPDATE per severity, one round of notices, one append of stream events)."""
+    if not violations:
+        return
+    for severity in sorted({v.severity for v in violations}):
+        policy = alert_policy_for(severity)
+        top = max(_ladder(severity))
+        same = [v for v in violations if v.severity == severity]
+        ack_due_at = now + timedelta(minutes=policy.ack_minutes)
+        exhausted_at = now if top == 1 and policy.top_repeats == 0 else None
+        for violation in same:
+            violation.escalation_level = 1
+            violation.escalated_at = now
+            violation.ack_due_at = ack_due_at
+            violation.escalation_exhausted_at = exhausted_at
+        Violation.objects.filter(pk__in=[v.pk for v in same]).update(
+            escalation_level=1,
+            escalated_at=now,
+            ack_due_at=ack_due_at,
+            escalation_exhausted_at=exhausted_at,
+        )
+    _notify_steps(violations, now=now)
+    alert_emit(violations, AlertEventType.RAISED)
 
 
-def alert_repeat(head: Violation, *, now: datetime) -> Violation:
-    """A repeat of an open episode updates its alert: counted and announced. The head keeps
-    its own severity (it records that breach); the repeat row keeps the repeat's."""
-    Violation.objects.filter(pk=head.pk).update(
-        repeat_count=models.F("repeat_count") + 1, last_repeated_at=now
-    )
-    head.refresh_from_db(fields=["repeat_count", "last_repeated_at"])
-    alert_emit([head], AlertEventType.UPDATED)
-    return head
+def alert_repeat_many(heads: list[Violation], *, now: datetime) -> None:
+    """Repeats of open episodes update their alerts: counted and announced, one event per
+    repeat (a head repeated twice in the batch is announced with 1 more, then 2 more). The
+    head keeps its own severity (it records that breach); the repeat row keeps the repeat's."""
+    if not heads:
+        return
+    times: dict[int, int] = defaultdict(int)
+    for head in heads:
+        times[head.pk] += 1
+    for count in sorted(set(times.values())):
+        Violation.objects.filter(pk__in=[pk for pk, n in times.items() if n == count]).update(
+            repeat_count=models.F("repeat_count") + count, last_repeated_at=now
+        )
+    counts = dict(Violation.objects.filter(pk__in=list(times)).values_list("pk", "repeat_count"))
+    events = []
+    for head in heads:
+        head.repeat_count = counts[head.pk] - times[head.pk] + 1
+        head.last_repeated_at = now
+        times[head.pk] -= 1
+        events.extend(_alert_events(head, AlertEventType.UPDATED))
+    alert_events_append(events=events)
 
 
 def alert_acknowledged(violation: Violation, *, now: datetime) -> None:
