@@ -17,8 +17,10 @@ Ladder rules (``AlertPolicy`` and ``LadderStep`` rows per severity):
   (the policy's ``resolve_minutes``) goes back to open and climbs from where it was.
 """
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -106,9 +108,41 @@ def alert_districts(violation: Violation) -> list[int]:
 
 def alert_emit(violations: Iterable[Violation], event_type: str) -> None:
     """Append one event per alert and routed district, in the caller's transaction."""
-    alert_events_append(
-        events=[event for violation in violations for event in _alert_events(violation, event_type)]
-    )
+    _append([event for violation in violations for event in _alert_events(violation, event_type)])
+
+
+_held = threading.local()
+
+
+@contextmanager
+def alert_events_held() -> Iterator[None]:
+    """Hold the stream events emitted inside the block and append them all at its end, still
+    in the caller's transaction, in the order they were emitted.
+
+    Why: an append takes each district's sequence counter (a row lock kept to commit), in
+    district order within that one append. A transaction that appends in several steps (a
+    ping batch raising, repeating and ending breaches in several districts) would take them
+    out of order, and two such transactions — two ingesting processes — deadlock. Held, the
+    block takes them once, in order. Nested blocks append with the outermost; an exception
+    drops the held events with the transaction that made them."""
+    if getattr(_held, "events", None) is not None:
+        yield
+        return
+    _held.events = []
+    try:
+        yield
+        events = _held.events
+    finally:
+        _held.events = None
+    alert_events_append(events=events)
+
+
+def _append(events: list[tuple[int, str, int, dict]]) -> None:
+    held = getattr(_held, "events", None)
+    if held is None:
+        alert_events_append(events=events)
+    else:
+        held.extend(events)
 
 
 def _alert_events(violation: Violation, event_type: str) -> list[tuple[int, str, int, dict]]:
@@ -375,7 +409,7 @@ def alert_repeat_many(heads: list[Violation], *, now: datetime) -> None:
         head.last_repeated_at = now
         times[head.pk] -= 1
         events.extend(_alert_events(head, AlertEventType.UPDATED))
-    alert_events_append(events=events)
+    _append(events)
 
 
 def alert_acknowledged(violation: Violation, *, now: datetime) -> None:

@@ -156,7 +156,9 @@ def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violat
             strict=True,
         )
     )
-    with transaction.atomic():
+    # One append of stream events (raised, then repeated) for the batch: see
+    # alerts.alert_events_held.
+    with transaction.atomic(), alerts.alert_events_held():
         pending = {
             n: _violation_row(raises[n], occurred_district_id=district_at.get(n), now=now)
             for n in sorted(first_of.values())
