@@ -219,28 +219,33 @@ def _ingester(members, seed, start_at, seconds, max_batches, queue) -> None:
     """One ingesting process (forked): its own connection, one committed batch after
     another, until ``seconds`` of ingest have passed or ``max_batches`` were sent. Only the
     ``pings_ingest`` calls are timed (making the next batch is the client's work)."""
-    rng = np.random.default_rng(seed)
-    gateway = Gateway.objects.get(name=f"{PREFIX}gateway")
-    zone_index_current()
-    batches = _batches(rng, members)
-    pings = opened = ended = sent = 0
-    timed = 0.0
-    while time.time() < start_at:
-        time.sleep(0.001)
-    while (sent < max_batches) if max_batches else (timed < seconds):
-        items = next(batches)
-        began = time.perf_counter()
-        result = pings_ingest(items=items, gateway=gateway)
-        timed += time.perf_counter() - began
-        assert isinstance(result, IngestResult)
-        assert not result.rejected, result.rejected[:3]
-        pings += result.accepted
-        opened += result.opened
-        ended += result.ended
-        sent += 1
-    _disconnect()
-    walked = (_walk["seq"][members], _walk["clock"][members])
-    queue.put((pings, opened, ended, timed, members, *walked))
+    try:
+        rng = np.random.default_rng(seed)
+        gateway = Gateway.objects.get(name=f"{PREFIX}gateway")
+        zone_index_current()
+        batches = _batches(rng, members)
+        pings = opened = ended = sent = 0
+        timed = 0.0
+        while time.time() < start_at:
+            time.sleep(0.001)
+        while (sent < max_batches) if max_batches else (timed < seconds):
+            items = next(batches)
+            began = time.perf_counter()
+            result = pings_ingest(items=items, gateway=gateway)
+            timed += time.perf_counter() - began
+            assert isinstance(result, IngestResult)
+            assert not result.rejected, result.rejected[:3]
+            pings += result.accepted
+            opened += result.opened
+            ended += result.ended
+            sent += 1
+        walked = (_walk["seq"][members], _walk["clock"][members])
+        queue.put((pings, opened, ended, timed, members, *walked))
+    except BaseException as exc:  # told to the parent, which fails the benchmark with it
+        queue.put(repr(exc))
+        raise
+    finally:
+        _disconnect()
 
 
 def _ingest(processes: int, *, seconds: float = 0.0, max_batches: int = 0, seed: int = 0):
@@ -263,6 +268,9 @@ def _ingest(processes: int, *, seconds: float = 0.0, max_batches: int = 0, seed:
     results = [queue.get(timeout=seconds + 1800) for _ in workers]
     for worker in workers:
         worker.join(timeout=60)
+    failed = [result for result in results if isinstance(result, str)]
+    if failed:
+        raise RuntimeError(f"an ingesting process failed: {failed[0]}")
     pings = opened = ended = 0
     elapsed = 0.0
     for done, made, closed, took, members, seq, clock in results:

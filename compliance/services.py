@@ -144,18 +144,14 @@ def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violat
     for n, identity in enumerate(identities):
         first_of.setdefault(identity, n)
     out: dict[int, tuple[Violation, bool]] = {}
-    located = [
-        n
-        for n in sorted(first_of.values())
-        if raises[n].occurred_district_id is None and raises[n].lon is not None
-    ]
-    district_at = dict(
-        zip(
-            located,
-            _district_ids_at([(raises[n].lon, raises[n].lat) for n in located]),
-            strict=True,
-        )
-    )
+    located: list[int] = []
+    points: list[tuple[float, float]] = []
+    for n in sorted(first_of.values()):
+        item = raises[n]
+        if item.occurred_district_id is None and item.lon is not None and item.lat is not None:
+            located.append(n)
+            points.append((item.lon, item.lat))
+    district_at = dict(zip(located, _district_ids_at(points), strict=True))
     # One append of stream events (raised, then repeated) for the batch: see
     # alerts.alert_events_held.
     with transaction.atomic(), alerts.alert_events_held():
@@ -179,7 +175,8 @@ def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violat
         started = [violation for _, violation in made if violation.episode_id is None]
         alerts.alert_start_many(started, now=now)
         if started:
-            deliver_violation_alert.batch_defer(*({"violation_id": v.pk} for v in started))
+            jobs: list[dict[str, Any]] = [{"violation_id": v.pk} for v in started]
+            deliver_violation_alert.batch_defer(*jobs)
         alerts.alert_repeat_many(
             [violation.episode for _, violation in made if violation.episode is not None],
             now=now,
@@ -331,32 +328,37 @@ def _violations_insert(
     return {n: row for n, row in pending.items() if n not in out}
 
 
+_INSERT_CHUNK = 1000  # rows per statement: PostgreSQL takes at most 65,535 parameters
+
+
 def _rows_insert(rows: dict[int, Violation]) -> list[int]:
     """``INSERT … ON CONFLICT DO NOTHING`` of unsaved violations: the keys of the rows
     inserted (their ``pk`` set). Built from the model's fields, so every default and
     ``auto_now_add`` applies as in ``create``."""
-    if not rows:
-        return []
     fields = [f for f in Violation._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    by_identity = {_row_identity(row): n for n, row in rows.items()}
-    params: list[Any] = []
-    for row in rows.values():
-        params.extend(f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Violation._meta.db_table} ({columns}) "  # noqa: S608 - names from the model
-            f"VALUES {', '.join([placeholders] * len(rows))} ON CONFLICT DO NOTHING "
-            "RETURNING id, kind, cause_type_id, cause_id, cause_key",
-            params,
-        )
-        inserted = []
-        for pk, *identity in cursor.fetchall():
-            n = by_identity[tuple(identity)]
-            rows[n].pk = pk
-            rows[n]._state.adding = False
-            inserted.append(n)
+    keys = list(rows)
+    inserted = []
+    for start in range(0, len(keys), _INSERT_CHUNK):
+        chunk = {n: rows[n] for n in keys[start : start + _INSERT_CHUNK]}
+        by_identity = {_row_identity(row): n for n, row in chunk.items()}
+        params: list[Any] = []
+        for row in chunk.values():
+            params.extend(f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Violation._meta.db_table} ({columns}) "  # noqa: S608 - names from the model
+                f"VALUES {', '.join([placeholders] * len(chunk))} ON CONFLICT DO NOTHING "
+                "RETURNING id, kind, cause_type_id, cause_id, cause_key",
+                params,
+            )
+            for pk, *identity in cursor.fetchall():
+                n = by_identity[tuple(identity)]
+                rows[n].pk = pk
+                rows[n]._state.adding = False
+                rows[n]._state.db = connection.alias
+                inserted.append(n)
     return inserted
 
 

@@ -213,3 +213,21 @@ def test_raise_many_leaves_exactly_what_one_raise_per_item_leaves(
     assert rows[2]["occurred_district_id"] == world.kasur.pk
     assert rows[1]["occurred_district_id"] is None
     assert ("alert.updated", 2) in [e for events in many["per_alert"].values() for e in events]
+
+
+def test_a_batch_larger_than_one_insert_statement_raises_every_item(
+    lahore_a_offender, kasur_offender, monkeypatch
+):
+    from compliance import services
+
+    monkeypatch.setattr(services, "_INSERT_CHUNK", 2)  # so five rows take three statements
+    items = [spec(lahore_a_offender, key=f"a{n}") for n in range(3)]
+    items += [spec(kasur_offender, key=f"k{n}") for n in range(2)]
+
+    out = violations_raise_many(items)
+
+    assert [created for _, created in out] == [True] * 5
+    assert Violation.objects.count() == 5
+    heads = [v for v, _ in out if v.episode_id is None]
+    assert len(heads) == 2  # each offender's first; the rest joined it
+    assert AuditEvent.objects.filter(object_type="violation").count() == 5
