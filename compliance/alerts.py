@@ -17,8 +17,10 @@ Ladder rules (``AlertPolicy`` and ``LadderStep`` rows per severity):
   (the policy's ``resolve_minutes``) goes back to open and climbs from where it was.
 """
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -106,13 +108,49 @@ def alert_districts(violation: Violation) -> list[int]:
 
 def alert_emit(violations: Iterable[Violation], event_type: str) -> None:
     """Append one event per alert and routed district, in the caller's transaction."""
-    alert_events_append(
-        events=[
-            (district_id, event_type, violation.pk, alert_payload(violation))
-            for violation in violations
-            for district_id in alert_districts(violation)
-        ]
-    )
+    _append([event for violation in violations for event in _alert_events(violation, event_type)])
+
+
+_held = threading.local()
+
+
+@contextmanager
+def alert_events_held() -> Iterator[None]:
+    """Hold the stream events emitted inside the block and append them all at its end, still
+    in the caller's transaction, in the order they were emitted.
+
+    Why: an append takes each district's sequence counter (a row lock kept to commit), in
+    district order within that one append. A transaction that appends in several steps (a
+    ping batch raising, repeating and ending breaches in several districts) would take them
+    out of order, and two such transactions — two ingesting processes — deadlock. Held, the
+    block takes them once, in order. Nested blocks append with the outermost; an exception
+    drops the held events with the transaction that made them."""
+    if getattr(_held, "events", None) is not None:
+        yield
+        return
+    _held.events = []
+    try:
+        yield
+        events = _held.events
+    finally:
+        _held.events = None
+    alert_events_append(events=events)
+
+
+def _append(events: list[tuple[int, str, int, dict]]) -> None:
+    held = getattr(_held, "events", None)
+    if held is None:
+        alert_events_append(events=events)
+    else:
+        held.extend(events)
+
+
+def _alert_events(violation: Violation, event_type: str) -> list[tuple[int, str, int, dict]]:
+    payload = alert_payload(violation)
+    return [
+        (district_id, event_type, violation.pk, payload)
+        for district_id in alert_districts(violation)
+    ]
 
 
 # --- recipients and notices -------------------------------------------------------------------
@@ -325,34 +363,53 @@ def alert_sms_fallback(*, violation_id: int, level: int, repeat: int) -> int:
 # --- lifecycle steps, called inside compliance.services' transactions --------------------------
 
 
-def alert_start(violation: Violation, *, now: datetime) -> None:
-    """A new alert: step 1 is told now and the acknowledgement deadline starts."""
-    policy = alert_policy_for(violation.severity)
-    top = max(_ladder(violation.severity))
-    violation.escalation_level = 1
-    violation.escalated_at = now
-    violation.ack_due_at = now + timedelta(minutes=policy.ack_minutes)
-    if top == 1 and policy.top_repeats == 0:
-        violation.escalation_exhausted_at = now
-    Violation.objects.filter(pk=violation.pk).update(
-        escalation_level=1,
-        escalated_at=now,
-        ack_due_at=violation.ack_due_at,
-        escalation_exhausted_at=violation.escalation_exhausted_at,
-    )
-    _notify_steps([violation], now=now)
-    alert_emit([violation], AlertEventType.RAISED)
+def alert_start_many(violations: list[Violation], *, now: datetime) -> None:
+    """New alerts: step 1 is told now and each acknowledgement deadline starts (set-based:
+    one UPDATE per severity, one round of notices, one append of stream events)."""
+    if not violations:
+        return
+    for severity in sorted({v.severity for v in violations}):
+        policy = alert_policy_for(severity)
+        top = max(_ladder(severity))
+        same = [v for v in violations if v.severity == severity]
+        ack_due_at = now + timedelta(minutes=policy.ack_minutes)
+        exhausted_at = now if top == 1 and policy.top_repeats == 0 else None
+        for violation in same:
+            violation.escalation_level = 1
+            violation.escalated_at = now
+            violation.ack_due_at = ack_due_at
+            violation.escalation_exhausted_at = exhausted_at
+        Violation.objects.filter(pk__in=[v.pk for v in same]).update(
+            escalation_level=1,
+            escalated_at=now,
+            ack_due_at=ack_due_at,
+            escalation_exhausted_at=exhausted_at,
+        )
+    _notify_steps(violations, now=now)
+    alert_emit(violations, AlertEventType.RAISED)
 
 
-def alert_repeat(head: Violation, *, now: datetime) -> Violation:
-    """A repeat of an open episode updates its alert: counted and announced. The head keeps
-    its own severity (it records that breach); the repeat row keeps the repeat's."""
-    Violation.objects.filter(pk=head.pk).update(
-        repeat_count=models.F("repeat_count") + 1, last_repeated_at=now
-    )
-    head.refresh_from_db(fields=["repeat_count", "last_repeated_at"])
-    alert_emit([head], AlertEventType.UPDATED)
-    return head
+def alert_repeat_many(heads: list[Violation], *, now: datetime) -> None:
+    """Repeats of open episodes update their alerts: counted and announced, one event per
+    repeat (a head repeated twice in the batch is announced with 1 more, then 2 more). The
+    head keeps its own severity (it records that breach); the repeat row keeps the repeat's."""
+    if not heads:
+        return
+    times: dict[int, int] = defaultdict(int)
+    for head in heads:
+        times[head.pk] += 1
+    for count in sorted(set(times.values())):
+        Violation.objects.filter(pk__in=[pk for pk, n in times.items() if n == count]).update(
+            repeat_count=models.F("repeat_count") + count, last_repeated_at=now
+        )
+    counts = dict(Violation.objects.filter(pk__in=list(times)).values_list("pk", "repeat_count"))
+    events = []
+    for head in heads:
+        head.repeat_count = counts[head.pk] - times[head.pk] + 1
+        head.last_repeated_at = now
+        times[head.pk] -= 1
+        events.extend(_alert_events(head, AlertEventType.UPDATED))
+    _append(events)
 
 
 def alert_acknowledged(violation: Violation, *, now: datetime) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import Officer
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_many
 from common.exceptions import Conflict, Forbidden
 from compliance import alerts, selectors
 from compliance.jobs import deliver_violation_alert
@@ -54,11 +54,11 @@ def violation_raise(
     """Raise a violation for ``cause`` once: returns ``(violation, created)``.
 
     Idempotency rests on the ``violation_unique_cause`` constraint, not on a check before the
-    insert: the insert runs in a savepoint, and when a concurrent or earlier raise already made
-    the row, the unique violation rolls the savepoint back and the existing row is returned.
-    Only the raise that created the row audits it and starts its alert (step 1 told, stream
-    events, the delivery job), in the caller's transaction, so a rolled-back workflow leaves
-    neither violation nor alert behind.
+    insert: the insert skips a row the constraint refuses (``ON CONFLICT DO NOTHING``), and
+    when a concurrent or earlier raise already made it, the existing row is returned. Only the
+    raise that created the row audits it and starts its alert (step 1 told, stream events, the
+    delivery job), in the caller's transaction, so a rolled-back workflow leaves neither
+    violation nor alert behind.
 
     A repeat of an open episode (same offender and kind while an earlier one is open or
     acknowledged) is still its own violation row, but joins that episode (``episode``) and
@@ -68,84 +68,27 @@ def violation_raise(
     district where it happened; its control room is told too when it is not the offender's.
 
     ``summary`` is shown to officers and logged: it must not hold names, CNIC or phone numbers.
+
+    One raise is a batch of one (``violations_raise_many``): the rules live there, once.
     """
-    _validate_raise(kind=kind, severity=severity, lon=lon, lat=lat, summary=summary)
-    cause_type = ContentType.objects.get_for_model(cause)
-    cause_id = str(cause.pk)
-    identity = {
-        "kind": kind,
-        "cause_type": cause_type,
-        "cause_id": cause_id,
-        "cause_key": cause_key,
-    }
-    if occurred_district_id is None and lon is not None and lat is not None:
-        occurred_district_id = _district_at(lon=lon, lat=lat)
-    if occurred_district_id == offender.district_id:
-        occurred_district_id = None
-    now = timezone.now()
-    fields = {
-        **identity,
-        "offender": offender,
-        "severity": severity,
-        "occurred_at": occurred_at,
-        "detected_at": detected_at or now,
-        "lon": lon,
-        "lat": lat,
-        "district_id": offender.district_id,
-        "station_id": offender.station_id,
-        "occurred_district_id": occurred_district_id,
-        "summary": summary,
-    }
-    with transaction.atomic():
-        existing = Violation.objects.filter(**identity).first()
-        if existing is not None:
-            return existing, False
-        # Two tries: a concurrent raise may open the episode between our look and our insert
-        # (the violation_one_open_episode constraint refuses the second head); we then join it.
-        for _ in range(2):
-            head = (
-                Violation.objects.select_for_update()
-                .filter(
-                    offender=offender,
-                    kind=kind,
-                    episode__isnull=True,
-                    status__in=[ViolationStatus.OPEN, ViolationStatus.ACKNOWLEDGED],
-                )
-                .first()
+    ((violation, created),) = violations_raise_many(
+        [
+            ViolationRaise(
+                offender=offender,
+                kind=kind,
+                severity=severity,
+                occurred_at=occurred_at,
+                cause=cause,
+                cause_key=cause_key,
+                lon=lon,
+                lat=lat,
+                summary=summary,
+                detected_at=detected_at,
+                occurred_district_id=occurred_district_id,
             )
-            try:
-                with transaction.atomic():
-                    violation = Violation.objects.create(**fields, episode=head)
-                break
-            except IntegrityError:
-                existing = Violation.objects.filter(**identity).first()
-                if existing is not None:
-                    return existing, False
-                if head is not None:
-                    raise  # not the cause, not the episode: a real error
-        else:
-            raise IntegrityError("could not open or join the violation's episode")
-        if head is None:
-            alerts.alert_start(violation, now=now)
-            deliver_violation_alert.defer(violation_id=violation.pk)
-        else:
-            alerts.alert_repeat(head, now=now)
-        audit_record(
-            actor=None,
-            action=AuditAction.CREATE,
-            object_type="violation",
-            object_id=violation.pk,
-            details={
-                "kind": kind,
-                "severity": severity,
-                "offender_id": offender.pk,
-                "cause_type": cause_type.model,
-                "cause_id": cause_id,
-                "cause_key": cause_key,
-                "episode": head.pk if head else None,
-            },
-        )
-    return violation, True
+        ]
+    )
+    return violation, created
 
 
 @dataclass(frozen=True)
@@ -162,17 +105,28 @@ class ViolationRaise:
     lon: float | None = None
     lat: float | None = None
     detected_at: datetime | None = None
+    occurred_district_id: int | None = None
+
+
+Identity = tuple[str, int, str, str]  # kind, cause type id, cause id, cause key
 
 
 def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violation, bool]]:
-    """``violation_raise`` for many breaches at once (the ping ingest raises a batch's).
+    """``violation_raise`` for many breaches at once (the ping ingest raises a batch's), with a
+    handful of statements whatever their number.
 
-    Every item is validated before anything is written, so one bad item writes nothing; then
-    each goes through ``violation_raise`` in the caller's transaction, because a raise is more
-    than an insert: it opens or joins its episode, routes to the district where it happened and
-    starts (or updates) its alert and ladder — one rule, one place. Returns one pair per item,
-    in order (a cause already raised, earlier or twice in ``raises``, is returned with
-    ``created`` False).
+    Every item is validated before anything is written, so one bad item writes nothing. Then,
+    in the caller's transaction: one look-up of the causes already raised; one lock of the
+    open episodes the rest join (``FOR UPDATE``, in id order); one ``INSERT … ON CONFLICT DO
+    NOTHING`` of the episodes' first violations and of the repeats of episodes already open,
+    and one of the repeats of episodes opened by this batch (the first item of an offender
+    and kind with no open episode opens it, the later ones join it, as one call per item in
+    order would do). A row the constraints refused (a concurrent raise made the cause, or
+    opened the episode, between our look and our insert) is tried once more from the
+    look-up, as it would be alone. Then the new alerts start together (step 1 told, one
+    delivery job each), the joined ones are updated, and the new rows are audited in one
+    append. Returns one pair per item, in order (a cause already raised, earlier or twice in
+    ``raises``, is returned with ``created`` False).
     """
     if not raises:
         return []
@@ -184,22 +138,228 @@ def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violat
             lat=item.lat,
             summary=item.summary,
         )
-    with transaction.atomic():
-        return [
-            violation_raise(
-                offender=item.offender,
-                kind=item.kind,
-                severity=item.severity,
-                occurred_at=item.occurred_at,
-                cause=item.cause,
-                cause_key=item.cause_key,
-                lon=item.lon,
-                lat=item.lat,
-                summary=item.summary,
-                detected_at=item.detected_at,
+    now = timezone.now()
+    identities = [_identity(item) for item in raises]
+    first_of: dict[Identity, int] = {}
+    for n, identity in enumerate(identities):
+        first_of.setdefault(identity, n)
+    out: dict[int, tuple[Violation, bool]] = {}
+    located: list[int] = []
+    points: list[tuple[float, float]] = []
+    for n in sorted(first_of.values()):
+        item = raises[n]
+        if item.occurred_district_id is None and item.lon is not None and item.lat is not None:
+            located.append(n)
+            points.append((item.lon, item.lat))
+    district_at = dict(zip(located, _district_ids_at(points), strict=True))
+    # One append of stream events (raised, then repeated) for the batch: see
+    # alerts.alert_events_held.
+    with transaction.atomic(), alerts.alert_events_held():
+        pending = {
+            n: _violation_row(raises[n], occurred_district_id=district_at.get(n), now=now)
+            for n in sorted(first_of.values())
+        }
+        for _ in range(2):
+            for identity, violation in _violations_of([identities[n] for n in pending]).items():
+                out[first_of[identity]] = (violation, False)
+            pending = {n: row for n, row in pending.items() if n not in out}
+            if not pending:
+                break
+            heads = _episode_heads({(row.offender_id, row.kind) for row in pending.values()})
+            pending = _violations_insert(pending, heads=heads, out=out)
+            if not pending:
+                break
+        if pending:
+            raise IntegrityError("could not open or join the violation's episode")
+        made = [(n, out[n][0]) for n in sorted(out) if out[n][1]]
+        started = [violation for _, violation in made if violation.episode_id is None]
+        alerts.alert_start_many(started, now=now)
+        if started:
+            jobs: list[dict[str, Any]] = [{"violation_id": v.pk} for v in started]
+            deliver_violation_alert.batch_defer(*jobs)
+        alerts.alert_repeat_many(
+            [violation.episode for _, violation in made if violation.episode is not None],
+            now=now,
+        )
+        audit_record_many(
+            [
+                {
+                    "actor": None,
+                    "action": AuditAction.CREATE,
+                    "object_type": "violation",
+                    "object_id": violation.pk,
+                    "details": {
+                        "kind": violation.kind,
+                        "severity": violation.severity,
+                        "offender_id": violation.offender_id,
+                        "cause_type": violation.cause_type.model,
+                        "cause_id": violation.cause_id,
+                        "cause_key": violation.cause_key,
+                        "episode": violation.episode_id,
+                    },
+                }
+                for _, violation in made
+            ]
+        )
+    return [
+        (out[first_of[identity]][0], out[first_of[identity]][1] and first_of[identity] == n)
+        for n, identity in enumerate(identities)
+    ]
+
+
+def _identity(item: ViolationRaise) -> Identity:
+    cause_type = ContentType.objects.get_for_model(item.cause)
+    return (item.kind, cause_type.pk, str(item.cause.pk), item.cause_key)
+
+
+def _violation_row(
+    item: ViolationRaise, *, occurred_district_id: int | None, now: datetime
+) -> Violation:
+    """The unsaved row of one breach: routed (the district where it happened — given, or the
+    one covering its point — when it is not the offender's) and placed in its offender's
+    current supervision."""
+    occurred_district_id = item.occurred_district_id or occurred_district_id
+    if occurred_district_id == item.offender.district_id:
+        occurred_district_id = None
+    return Violation(
+        kind=item.kind,
+        cause_type=ContentType.objects.get_for_model(item.cause),
+        cause_id=str(item.cause.pk),
+        cause_key=item.cause_key,
+        offender=item.offender,
+        severity=item.severity,
+        occurred_at=item.occurred_at,
+        detected_at=item.detected_at or now,
+        lon=item.lon,
+        lat=item.lat,
+        district_id=item.offender.district_id,
+        station_id=item.offender.station_id,
+        occurred_district_id=occurred_district_id,
+        summary=item.summary,
+    )
+
+
+def _row_identity(violation: Violation) -> Identity:
+    return (violation.kind, violation.cause_type_id, violation.cause_id, violation.cause_key)
+
+
+_CAUSES_RAISED = """
+SELECT v.id FROM compliance_violation v
+JOIN unnest(%s::varchar[], %s::integer[], %s::varchar[], %s::varchar[])
+    AS c(kind, cause_type_id, cause_id, cause_key)
+  ON v.kind = c.kind AND v.cause_type_id = c.cause_type_id AND v.cause_id = c.cause_id
+ AND v.cause_key = c.cause_key
+"""
+
+
+def _violations_of(identities: list[Identity]) -> dict[Identity, Violation]:
+    """The violations already raised for these causes (one indexed look-up)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CAUSES_RAISED, [list(column) for column in zip(*identities, strict=True)])
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return {}
+    return {_row_identity(v): v for v in Violation.objects.filter(pk__in=ids)}
+
+
+_OPEN_HEADS = """
+SELECT v.id FROM compliance_violation v
+JOIN unnest(%s::bigint[], %s::varchar[]) AS h(offender_id, kind)
+  ON v.offender_id = h.offender_id AND v.kind = h.kind
+WHERE v.episode_id IS NULL AND v.status = ANY(%s)
+ORDER BY v.id FOR UPDATE OF v
+"""
+
+
+def _episode_heads(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Violation | None]:
+    """Lock the open episode (its first violation) of each (offender, kind), in id order so
+    two raising transactions never deadlock on them; None where none is open."""
+    ordered = sorted(keys)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _OPEN_HEADS,
+            [
+                [offender_id for offender_id, _ in ordered],
+                [kind for _, kind in ordered],
+                [ViolationStatus.OPEN.value, ViolationStatus.ACKNOWLEDGED.value],
+            ],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    heads: dict[tuple[int, str], Violation | None] = dict.fromkeys(ordered)
+    if ids:
+        for head in Violation.objects.filter(pk__in=ids):
+            heads[(head.offender_id, head.kind)] = head
+    return heads
+
+
+def _violations_insert(
+    pending: dict[int, Violation],
+    *,
+    heads: dict[tuple[int, str], Violation | None],
+    out: dict[int, tuple[Violation, bool]],
+) -> dict[int, Violation]:
+    """Insert the pending rows in two statements (the episodes' first violations and the
+    repeats of episodes already open, then the repeats of the episodes just opened); the
+    inserted go to ``out`` and ``heads``, the refused are returned to be tried again."""
+    first: dict[int, Violation] = {}
+    joining_new: dict[int, Violation] = {}
+    opening: set[tuple[int, str]] = set()
+    for n, row in pending.items():
+        key = (row.offender_id, row.kind)
+        head = heads.get(key)
+        if head is None and key in opening:
+            joining_new[n] = row
+        else:
+            row.episode = head
+            first[n] = row
+            if head is None:
+                opening.add(key)
+    for n in _rows_insert(first):
+        out[n] = (first[n], True)
+        if first[n].episode is None:
+            heads[(first[n].offender_id, first[n].kind)] = first[n]
+    ready = {}
+    for n, row in joining_new.items():
+        row.episode = heads.get((row.offender_id, row.kind))
+        if row.episode is not None:
+            ready[n] = row
+    for n in _rows_insert(ready):
+        out[n] = (ready[n], True)
+    return {n: row for n, row in pending.items() if n not in out}
+
+
+_INSERT_CHUNK = 1000  # rows per statement: PostgreSQL takes at most 65,535 parameters
+
+
+def _rows_insert(rows: dict[int, Violation]) -> list[int]:
+    """``INSERT … ON CONFLICT DO NOTHING`` of unsaved violations: the keys of the rows
+    inserted (their ``pk`` set). Built from the model's fields, so every default and
+    ``auto_now_add`` applies as in ``create``."""
+    fields = [f for f in Violation._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    keys = list(rows)
+    inserted = []
+    for start in range(0, len(keys), _INSERT_CHUNK):
+        chunk = {n: rows[n] for n in keys[start : start + _INSERT_CHUNK]}
+        by_identity = {_row_identity(row): n for n, row in chunk.items()}
+        params: list[Any] = []
+        for row in chunk.values():
+            params.extend(f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Violation._meta.db_table} ({columns}) "  # noqa: S608 - names from the model
+                f"VALUES {', '.join([placeholders] * len(chunk))} ON CONFLICT DO NOTHING "
+                "RETURNING id, kind, cause_type_id, cause_id, cause_key",
+                params,
             )
-            for item in raises
-        ]
+            for pk, *identity in cursor.fetchall():
+                n = by_identity[tuple(identity)]
+                rows[n].pk = pk
+                rows[n]._state.adding = False
+                rows[n]._state.db = connection.alias
+                inserted.append(n)
+    return inserted
 
 
 def violation_end(*, violation: Violation, ended_at: datetime, reason: str = "") -> bool:
@@ -256,11 +416,10 @@ def late_notice_violation_raise(*, notice: Any, actor: Officer | None = None) ->
     return violation
 
 
-def _district_at(*, lon: float, lat: float) -> int | None:
-    from jurisdictions.resolve import jurisdiction_resolve
+def _district_ids_at(points: list[tuple[float, float]]) -> list[int | None]:
+    from jurisdictions.resolve import district_ids_at
 
-    district = jurisdiction_resolve(lon=lon, lat=lat).district
-    return district.pk if district else None
+    return district_ids_at(points)
 
 
 def _validate_raise(

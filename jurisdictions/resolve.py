@@ -112,12 +112,7 @@ def _instance(model: type[Model], entry: _Entry) -> Model:
     return model.from_db(connection.alias, entry.field_names, values)
 
 
-def jurisdiction_resolve(*, lon: float, lat: float) -> Resolution:
-    """The district, station and beat covering (lon, lat); each None where nothing covers it.
-
-    The returned objects carry every field but ``boundary``, which is deferred (reading it
-    costs a query).
-    """
+def _check_point(lon: float, lat: float) -> None:
     errors = {}
     if not (isinstance(lon, int | float) and math.isfinite(lon) and -180 <= lon <= 180):
         errors["lon"] = "Longitude must be a number between -180 and 180."
@@ -126,6 +121,62 @@ def jurisdiction_resolve(*, lon: float, lat: float) -> Resolution:
     if errors:
         raise ValidationError(errors)
 
+
+def _covering(
+    entries: list[tuple[int, _Entry]], *, lon: float, lat: float, parent_pk: int | None
+) -> tuple[int, _Entry] | None:
+    """The first candidate (smallest id: the tie-break on a shared edge) covering the point,
+    within the parent when one is given."""
+    for pk, entry in entries:
+        in_parent = parent_pk is None or entry.parent_id == parent_pk
+        # For a point, "intersects" is exactly "covers": inside or on the boundary.
+        if in_parent and shapely.intersects_xy(entry.geometry, lon, lat):
+            return pk, entry
+    return None
+
+
+_DISTRICT_CANDIDATES_SQL = """
+SELECT p.n, d.id, d.updated_at
+FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS p(lon, lat, n)
+JOIN {table} d ON box(point(d.min_lon, d.min_lat), point(d.max_lon, d.max_lat))
+    @> box(point(p.lon, p.lat), point(p.lon, p.lat))
+ORDER BY p.n, d.id
+"""
+
+
+def district_ids_at(points: list[tuple[float, float]]) -> list[int | None]:
+    """The id of the district covering each ``(lon, lat)`` (None where none does), in one
+    round trip for all: the district level of ``jurisdiction_resolve``, for callers that
+    route many points at once (a ping batch's breaches)."""
+    for lon, lat in points:
+        _check_point(lon, lat)
+    if not points:
+        return []
+    sql = _DISTRICT_CANDIDATES_SQL.format(table=connection.ops.quote_name(District._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[p[0] for p in points], [p[1] for p in points]])
+        rows = cursor.fetchall()
+    candidates: list[list[int]] = [[] for _ in points]
+    for n, pk, _updated_at in rows:
+        candidates[n - 1].append(pk)
+    # One load of the stale or missing entries for all the points.
+    entries = dict(_entries(District, "province_id", sorted({(r[1], r[2]) for r in rows})))
+    found: list[int | None] = []
+    for (lon, lat), mine in zip(points, candidates, strict=True):
+        match = _covering(
+            [(pk, entries[pk]) for pk in mine if pk in entries], lon=lon, lat=lat, parent_pk=None
+        )
+        found.append(match[0] if match else None)
+    return found
+
+
+def jurisdiction_resolve(*, lon: float, lat: float) -> Resolution:
+    """The district, station and beat covering (lon, lat); each None where nothing covers it.
+
+    The returned objects carry every field but ``boundary``, which is deferred (reading it
+    costs a query).
+    """
+    _check_point(lon, lat)
     with connection.cursor() as cursor:
         cursor.execute(_candidates_sql(), [lon, lat, lon, lat] * len(_LEVELS))
         rows = cursor.fetchall()
@@ -138,12 +189,12 @@ def jurisdiction_resolve(*, lon: float, lat: float) -> Resolution:
     for level, (model, parent_attname) in enumerate(_LEVELS):
         match = None
         if level == 0 or parent_pk is not None:
-            for pk, entry in _entries(model, parent_attname, by_level[level]):
-                in_parent = level == 0 or entry.parent_id == parent_pk
-                # For a point, "intersects" is exactly "covers": inside or on the boundary.
-                if in_parent and shapely.intersects_xy(entry.geometry, lon, lat):
-                    match = (pk, entry)
-                    break
+            match = _covering(
+                _entries(model, parent_attname, by_level[level]),
+                lon=lon,
+                lat=lat,
+                parent_pk=None if level == 0 else parent_pk,
+            )
         parent_pk = match[0] if match else None
         chosen.append(_instance(model, match[1]) if match else None)
     district, station, beat = chosen

@@ -9,8 +9,9 @@ Order inside the transaction, on purpose:
    a device happens under its offender's lock; a unique index is the backstop;
 3. COPY the accepted pings;
 4. evaluate and save the states;
-5. raise / end violations last: ``violation_raise`` audits, and the audit chain's lock is held
-   from then to commit, so it is never held across the COPY, and only for the few breaches.
+5. raise / end violations last, for the few breaches only: their alert stream events lock
+   the districts' counters until commit, taken once and in order for the whole batch
+   (``alert_events_held``), never across the COPY.
 """
 
 import hashlib
@@ -26,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from compliance.alerts import alert_events_held
 from compliance.models import Severity, Violation
 from compliance.services import ViolationRaise, violation_end, violations_raise_many
 from geofence import engine
@@ -299,16 +301,19 @@ def _ingest_locked(
         events.extend(new_events)
     tracks_save(states)
     resumed = _devices_update(fresh, live)
-    # Last: the writes that audit (and so take the audit chain's lock until commit).
-    for violation_id, first_at in resumed:
-        violation = Violation.objects.filter(pk=violation_id).first()
-        if violation is not None:
-            violation_end(
-                violation=violation,
-                ended_at=max(first_at, violation.occurred_at),
-                reason="pings_resumed",
-            )
-    opened, ended = episodes_apply(events)
+    # Last, and with their alert stream events held to one append: the writes that lock the
+    # districts' stream counters until commit, so that two processes' batches take them in
+    # one go and in order (taken step by step, they deadlocked).
+    with alert_events_held():
+        for violation_id, first_at in resumed:
+            violation = Violation.objects.filter(pk=violation_id).first()
+            if violation is not None:
+                violation_end(
+                    violation=violation,
+                    ended_at=max(first_at, violation.occurred_at),
+                    reason="pings_resumed",
+                )
+        opened, ended = episodes_apply(events)
     result.opened, result.ended = opened, ended
 
 
@@ -378,11 +383,28 @@ def _drop_duplicates(pings: list[Accepted], result: IngestResult) -> list[Accept
     return kept
 
 
+# The columns' types (migration 0002): COPY in binary skips formatting every value as text
+# in Python and parsing it again in the server (about 3× cheaper for a batch of 1,000).
+PING_TYPES = (
+    "int8",
+    "int8",
+    "int8",
+    "timestamptz",
+    "timestamptz",
+    "float8",
+    "float8",
+    "float4",
+    "int2",
+)
+
+
 def _copy_pings(pings: list[Accepted], *, received_at: datetime) -> None:
-    sql = f"COPY geofence_ping ({', '.join(PING_COLUMNS)}) FROM STDIN"
+    sql = f"COPY geofence_ping ({', '.join(PING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.set_types(PING_TYPES)
+        write_row = copy.write_row
         for p in pings:
-            copy.write_row(
+            write_row(
                 (
                     p.device.pk,
                     p.device.offender_id,

@@ -9,7 +9,7 @@ from django.db import connection
 
 from audit.chain import CHAINED_FIELDS, content_hash
 from audit.models import AuditAction, AuditEvent
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_many
 from common.request_context import RequestContext, reset_request_context, set_request_context
 
 pytestmark = pytest.mark.django_db
@@ -110,4 +110,45 @@ def test_details_round_trip_through_jsonb_hash_identically():
 def test_non_json_details_are_refused_and_nothing_is_written():
     with pytest.raises(TypeError):
         audit_record(actor=None, action=AuditAction.READ, details={"at": datetime.now(tz=UTC)})
+    assert not AuditEvent.objects.exists()
+
+
+def test_many_events_are_what_one_call_each_writes_in_one_insert(
+    station_officer, django_assert_num_queries
+):
+    calls = [
+        {"actor": station_officer, "action": AuditAction.READ, "object_type": "offender"},
+        {"actor": None, "action": AuditAction.CREATE, "object_type": "violation", "object_id": 7},
+        {"actor": None, "action": AuditAction.LOGIN_FAILED, "username": "someone"},
+    ]
+    with time_machine.travel(datetime(2026, 3, 1, 9, tzinfo=UTC), tick=False):
+        one_by_one = [
+            _stored(audit_record(**call, details={"n": n})) for n, call in enumerate(calls)
+        ]
+        with django_assert_num_queries(1):
+            many = audit_record_many(
+                [{**call, "details": {"n": n}} for n, call in enumerate(calls)]
+            )
+
+    assert [event.id for event in many] == sorted(event.id for event in many)  # in order
+    for single, event in zip(one_by_one, many, strict=True):
+        stored = _stored(event)
+        assert stored["hash"] == content_hash(stored) == single["hash"]
+        assert stored["txid"] == single["txid"]  # the same transaction, stamped alike
+        assert {k: stored[k] for k in CHAINED_FIELDS} == {k: single[k] for k in CHAINED_FIELDS}
+    assert audit_record_many([]) == []
+
+
+def test_many_events_with_one_not_json_write_nothing():
+    with pytest.raises(TypeError):
+        audit_record_many(
+            [
+                {"actor": None, "action": AuditAction.READ},
+                {
+                    "actor": None,
+                    "action": AuditAction.READ,
+                    "details": {"at": datetime.now(tz=UTC)},
+                },
+            ]
+        )
     assert not AuditEvent.objects.exists()

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from jurisdictions.resolve import clear_geometry_cache, jurisdiction_resolve
+from jurisdictions.resolve import clear_geometry_cache, district_ids_at, jurisdiction_resolve
 from jurisdictions.services import beat_create, district_create, jurisdiction_save, station_create
 from tests.factories import square
 
@@ -173,3 +173,28 @@ def test_out_of_range_coordinates_are_field_errors(world, lon, lat, field):
     with pytest.raises(ValidationError) as caught:
         jurisdiction_resolve(lon=lon, lat=lat)
     assert list(caught.value.message_dict) == [field]
+
+
+def test_many_points_get_the_districts_one_resolution_each_would_give_in_one_query(
+    world, django_assert_num_queries
+):
+    _half_tiled_district(world)
+    # Inside Lahore, on the Lahore/Kasur border (smaller id wins), in Kasur, in Sialkot
+    # outside any station, and outside every district.
+    points = [(74.25, 31.75), (74.25, 31.0), (74.5, 30.5), (76.75, 31.5), (67.0, 24.9)]
+    expected = [
+        resolution.district.pk if resolution.district else None
+        for resolution in (jurisdiction_resolve(lon=lon, lat=lat) for lon, lat in points)
+    ]
+    assert expected[1] == world.lahore.pk
+    assert expected[-1] is None
+
+    with django_assert_num_queries(1):
+        assert district_ids_at(points) == expected
+    assert district_ids_at([]) == []
+
+
+def test_many_points_with_one_out_of_range_is_a_field_error(world):
+    with pytest.raises(ValidationError) as caught:
+        district_ids_at([(74.25, 31.75), (181.0, 31.0)])
+    assert list(caught.value.message_dict) == ["lon"]
