@@ -16,7 +16,7 @@ from common.pagination import CursorPagination, paginate
 from common.parsers import BoundedJSONBatchParser
 from common.permissions import HoldsPermission
 from geofence import selectors
-from geofence.authentication import DeviceCredentialAuthentication, Sender
+from geofence.authentication import DeviceCredentialAuthentication, Sender, sender_revoked
 from geofence.models import Applicability, CredentialStatus, DeviceKind, Zone, ZoneKind
 from geofence.services import devices, zones
 from geofence.services.pings import IngestResult, MalformedBatch, pings_ingest
@@ -409,5 +409,13 @@ class PingBatchApi(APIView):
             result = pings_ingest(items=request.data, device=sender.device, gateway=sender.gateway)
         except MalformedBatch as exc:
             raise ApplicationError(str(exc), code="malformed_batch") from exc
+        # Re-checked under the device's lock: revoked since its credential was checked (or
+        # remembered) in this process. No ping was stored; later batches get 401 too.
+        if (
+            sender.device is not None
+            and isinstance(result, IngestResult)
+            and any(r["reason"] == "device_revoked" for r in result.rejected)
+        ):
+            raise sender_revoked(sender)
         body = result.response() if isinstance(result, IngestResult) else result
         return Response(body, status=status.HTTP_202_ACCEPTED)
