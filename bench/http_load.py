@@ -52,7 +52,9 @@ class World:
         self.seconds = float(data["seconds"])
         # Per device: the last seq sent and the newest recorded_at sent (epoch seconds), so
         # that every batch is new and moves each device forward in time.
-        self.seq = np.zeros(self.count, dtype=np.int64)
+        # Seqs start at this run's clock in ms: a second run on the same world (BENCH_HTTP_AB)
+        # must send new pings, not duplicates of the first's.
+        self.seq = np.full(self.count, int(time.time() * 1000), dtype=np.int64)
         self.clock = np.zeros(self.count)
         self.rng = np.random.default_rng(7)
 

@@ -2,6 +2,8 @@
 and the ping endpoint (device and gateway credentials only)."""
 
 import logging
+import random
+import time
 from typing import Any
 
 from django.db import OperationalError, connection
@@ -27,7 +29,7 @@ TAG = "geofence"
 logger = logging.getLogger(__name__)
 # Deadlock detected, serialization failure: the transaction was rolled back, safe to run again.
 RETRY_SQLSTATES = ("40P01", "40001")
-INGEST_ATTEMPTS = 3
+INGEST_ATTEMPTS = 5
 
 
 # --- tracking devices ------------------------------------------------------------------------
@@ -428,6 +430,8 @@ class PingBatchApi(APIView):
                 if not retry or attempt == INGEST_ATTEMPTS or connection.in_atomic_block:
                     raise
                 logger.warning("ping batch retried after %s", type(exc.__cause__).__name__)
+                # Apart from the batch it deadlocked with, which goes on meanwhile.
+                time.sleep(random.uniform(0, 0.05 * attempt))  # noqa: S311 - jitter, not a secret
         # Re-checked under the device's lock: revoked since its credential was checked (or
         # remembered) in this process. No ping was stored; later batches get 401 too.
         if (
