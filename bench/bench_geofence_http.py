@@ -330,6 +330,7 @@ def load_run(
     seconds: float,
     work_dir: Path,
     echo: bool = False,
+    grace_s: float | None = None,
 ) -> list[dict]:
     """The generator in its own process; one result per phase, with the server's CPU time."""
     world_file = work_dir / "world.json"
@@ -343,6 +344,7 @@ def load_run(
                 "device_credential": world.device_credential,
                 "serial": SERIAL,
                 "seconds": seconds,
+                "grace_s": grace_s,
             }
         )
     )
@@ -390,6 +392,7 @@ def measure(
     phases: list[str] | None = None,
     echo: bool = False,
     extra_env: dict[str, str] | None = None,
+    grace_s: float | None = None,
 ) -> list[dict]:
     """Start the server on ``db_url``, run the phases against it, stop it."""
     with tempfile.TemporaryDirectory(prefix="bench-http-") as scratch:
@@ -404,6 +407,7 @@ def measure(
                 seconds=seconds,
                 work_dir=work_dir,
                 echo=echo,
+                grace_s=grace_s,
             )
             log = server.log.read_text()
     for result in results:

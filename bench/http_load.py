@@ -50,6 +50,7 @@ class World:
         self.device_credential = data["device_credential"]  # "...{n}" format
         self.serial = data["serial"]
         self.seconds = float(data["seconds"])
+        self.grace_s = float(data.get("grace_s") or min(30.0, max(2.0, self.seconds / 2)))
         # Per device: the last seq sent and the newest recorded_at sent (epoch seconds), so
         # that every batch is new and moves each device forward in time.
         # Seqs start at this run's clock in ms: a second run on the same world (BENCH_HTTP_AB)
@@ -306,7 +307,7 @@ async def devices_phase(world: World, period: float, connections: int = 64) -> d
     # An overloaded server would take minutes to drain the backlog: give it a grace, then
     # count what is still queued as unsent errors, each with its wait so far as its latency
     # (a lower bound), so the percentiles cannot look better for having given up.
-    grace_end = loop.time() + min(30.0, max(2.0, world.seconds / 2))
+    grace_end = loop.time() + world.grace_s
     while not queue.empty() and loop.time() < grace_end:
         await asyncio.sleep(0.05)
     unsent = 0
