@@ -549,6 +549,11 @@ NIGRANI_PING_RETENTION_DAYS = env_int("NIGRANI_PING_RETENTION_DAYS", 90)
 NIGRANI_PING_PARTITIONS_AHEAD_DAYS = env_int("NIGRANI_PING_PARTITIONS_AHEAD_DAYS", 7)
 NIGRANI_PING_CLOCK_SKEW_SECONDS = env_int("NIGRANI_PING_CLOCK_SKEW_SECONDS", 300)
 NIGRANI_PING_BATCH_MAX = env_int("NIGRANI_PING_BATCH_MAX", 1000)
+# A device credential found active is remembered by each web process this long (seconds; 0:
+# every request looks it up). A revocation still stops acceptance at once: ingest re-reads the
+# device under its lock, and a remembered credential whose device turns out revoked is
+# forgotten and answered 401 (geofence/authentication.py).
+NIGRANI_DEVICE_CREDENTIAL_CACHE_SECONDS = env_int("NIGRANI_DEVICE_CREDENTIAL_CACHE_SECONDS", 60)
 # Drift rule: an episode opens (and ends) after this many consecutive fixes wholly inside
 # (wholly outside); a fix less accurate than the threshold is evidence of nothing.
 NIGRANI_GEOFENCE_CONSECUTIVE_FIXES = env_int("NIGRANI_GEOFENCE_CONSECUTIVE_FIXES", 3)

@@ -1,8 +1,12 @@
 """Geofence endpoints: tracking devices and gateways (officers), zones as GeoJSON (officers),
 and the ping endpoint (device and gateway credentials only)."""
 
+import logging
+import random
+import time
 from typing import Any
 
+from django.db import OperationalError, connection
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
@@ -16,12 +20,16 @@ from common.pagination import CursorPagination, paginate
 from common.parsers import BoundedJSONBatchParser
 from common.permissions import HoldsPermission
 from geofence import selectors
-from geofence.authentication import DeviceCredentialAuthentication, Sender
+from geofence.authentication import DeviceCredentialAuthentication, Sender, sender_revoked
 from geofence.models import Applicability, CredentialStatus, DeviceKind, Zone, ZoneKind
 from geofence.services import devices, zones
 from geofence.services.pings import IngestResult, MalformedBatch, pings_ingest
 
 TAG = "geofence"
+logger = logging.getLogger(__name__)
+# Deadlock detected, serialization failure: the transaction was rolled back, safe to run again.
+RETRY_SQLSTATES = ("40P01", "40001")
+INGEST_ATTEMPTS = 5
 
 
 # --- tracking devices ------------------------------------------------------------------------
@@ -405,9 +413,32 @@ class PingBatchApi(APIView):
     )
     def post(self, request: Request) -> Response:
         sender: Sender = request.user
-        try:
-            result = pings_ingest(items=request.data, device=sender.device, gateway=sender.gateway)
-        except MalformedBatch as exc:
-            raise ApplicationError(str(exc), code="malformed_batch") from exc
+        for attempt in range(1, INGEST_ATTEMPTS + 1):
+            try:
+                result = pings_ingest(
+                    items=request.data, device=sender.device, gateway=sender.gateway
+                )
+                break
+            except MalformedBatch as exc:
+                raise ApplicationError(str(exc), code="malformed_batch") from exc
+            except OperationalError as exc:
+                # A batch is one transaction, rolled back whole: run again when PostgreSQL
+                # chose it as a deadlock's victim (two batches raising alerts in two districts
+                # in opposite orders, seen under concurrent gateway load). Not inside an outer
+                # transaction, which the failure has spoiled.
+                retry = getattr(exc.__cause__, "sqlstate", None) in RETRY_SQLSTATES
+                if not retry or attempt == INGEST_ATTEMPTS or connection.in_atomic_block:
+                    raise
+                logger.warning("ping batch retried after %s", type(exc.__cause__).__name__)
+                # Apart from the batch it deadlocked with, which goes on meanwhile.
+                time.sleep(random.uniform(0, 0.05 * attempt))  # noqa: S311 - jitter, not a secret
+        # Re-checked under the device's lock: revoked since its credential was checked (or
+        # remembered) in this process. No ping was stored; later batches get 401 too.
+        if (
+            sender.device is not None
+            and isinstance(result, IngestResult)
+            and any(r["reason"] == "device_revoked" for r in result.rejected)
+        ):
+            raise sender_revoked(sender)
         body = result.response() if isinstance(result, IngestResult) else result
         return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -8,22 +8,70 @@ request, 401), and the ping endpoint lists no other class, so an officer token n
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from geofence.models import CredentialStatus, Gateway, TrackingDevice
-from geofence.services.credentials import DEVICE_PREFIX, GATEWAY_PREFIX, credential_hash
+from geofence.services.credentials import (
+    DEVICE_PREFIX,
+    GATEWAY_PREFIX,
+    credential_hash,
+    known_device_forget,
+    known_device_get,
+    known_device_put,
+)
+
+BAD_CREDENTIAL = "Unknown or revoked credential."
 
 
 @dataclass(frozen=True)
 class Sender:
-    """The authenticated principal of a ping request (not an officer)."""
+    """The authenticated principal of a ping request (not an officer). A device sender's
+    ``device`` carries its id, offender and gateway only — what the ping path reads (it
+    re-reads the rest under the device's lock)."""
 
     device: TrackingDevice | None = None
     gateway: Gateway | None = None
+    credential_hash: str = ""
     is_authenticated: bool = True
     is_active: bool = True
+
+
+def _active_device(hashed: str) -> TrackingDevice | None:
+    """The device of an active credential: remembered for NIGRANI_DEVICE_CREDENTIAL_CACHE_SECONDS
+    (services/credentials.py says why that is safe), else one indexed lookup."""
+    known = known_device_get(hashed)
+    if known is None:
+        row = (
+            TrackingDevice.objects.filter(credential_hash=hashed, status=CredentialStatus.ACTIVE)
+            .values_list("id", "offender_id", "gateway_id")
+            .first()
+        )
+        if row is None:
+            return None
+        known = known_device_put(
+            hashed,
+            device_id=row[0],
+            offender_id=row[1],
+            gateway_id=row[2],
+            ttl_s=settings.NIGRANI_DEVICE_CREDENTIAL_CACHE_SECONDS,
+        )
+    return TrackingDevice(
+        id=known.device_id,
+        offender_id=known.offender_id,
+        gateway_id=known.gateway_id,
+        credential_hash=hashed,
+        status=CredentialStatus.ACTIVE,
+    )
+
+
+def sender_revoked(sender: Sender) -> AuthenticationFailed:
+    """The ping path found the sender's device revoked (another process revoked it after the
+    credential was checked or remembered): forget the credential; the batch gets 401."""
+    known_device_forget(sender.credential_hash)
+    return AuthenticationFailed(BAD_CREDENTIAL, code="bad_credential")
 
 
 class DeviceCredentialAuthentication(BaseAuthentication):
@@ -39,18 +87,16 @@ class DeviceCredentialAuthentication(BaseAuthentication):
             raise AuthenticationFailed("Malformed credential.") from exc
         hashed = credential_hash(raw)
         if parts[0].lower() == b"device" and raw.startswith(DEVICE_PREFIX):
-            device = TrackingDevice.objects.filter(
-                credential_hash=hashed, status=CredentialStatus.ACTIVE
-            ).first()
+            device = _active_device(hashed)
             if device is not None:
-                return Sender(device=device), device
+                return Sender(device=device, credential_hash=hashed), device
         elif parts[0].lower() == b"gateway" and raw.startswith(GATEWAY_PREFIX):
             gateway = Gateway.objects.filter(
                 credential_hash=hashed, status=CredentialStatus.ACTIVE
             ).first()
             if gateway is not None:
-                return Sender(gateway=gateway), gateway
-        raise AuthenticationFailed("Unknown or revoked credential.", code="bad_credential")
+                return Sender(gateway=gateway, credential_hash=hashed), gateway
+        raise AuthenticationFailed(BAD_CREDENTIAL, code="bad_credential")
 
     def authenticate_header(self, request: Request) -> str:
         return 'Device realm="pings"'

@@ -1,6 +1,7 @@
 """Enrolment, revocation and replacement of tracking devices and gateways (all audited)."""
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -18,6 +19,7 @@ from geofence.services.credentials import (
     DEVICE_PREFIX,
     GATEWAY_PREFIX,
     credential_new,
+    known_device_forget,
 )
 from registry.models import Offender, OffenderStatus
 
@@ -145,6 +147,8 @@ def _revoke(*, device: TrackingDevice, actor: Officer, reason: str) -> None:
         updated_at=now,
     )
     device.status, device.revoked_at, device.revoke_reason = CredentialStatus.REVOKED, now, reason
+    # This process forgets it now; others find it revoked under the ping path's lock.
+    transaction.on_commit(partial(known_device_forget, device.credential_hash))
     audit_record(
         actor=actor,
         action=AuditAction.TOKEN_REVOKED,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from geofence.services import partitions
+from geofence.services import credentials, partitions
 from geofence.services.devices import tracking_device_enrol
 from geofence.services.districts import district_zones_sync
 from geofence.zone_index import zone_index_reset
@@ -15,13 +15,15 @@ from tests.factories import OffenderFactory
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    """Each test's database starts without the last test's partitions and zones, so this
-    process must not remember them."""
+    """Each test's database starts without the last test's partitions, zones and devices, so
+    this process must not remember them."""
     partitions._known.clear()
     zone_index_reset()
+    credentials._known_devices.clear()
     yield
     partitions._known.clear()
     zone_index_reset()
+    credentials._known_devices.clear()
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from rest_framework.test import APIClient
 
 from compliance.models import Violation
 from geofence.models import Episode, OffenderTrack
@@ -16,6 +17,7 @@ from geofence.services.pings import pings_ingest
 from geofence.services.zones import ZoneInput, zone_create
 from geofence.zone_index import zone_index_current
 from tests.geofence.conftest import NOW
+from tests.helpers import wait_until_a_backend_waits_on_a_lock
 
 SCHOOL = (74.40, 31.60)
 
@@ -85,3 +87,52 @@ def test_two_devices_of_one_offender_posting_at_once_make_one_episode(
     # Serialised, the later batch saw the earlier's state: the newest fix is the last of all.
     track = OffenderTrack.objects.get(offender_id=device.offender_id)
     assert track.last_fix_at == NOW - timedelta(minutes=4) + timedelta(seconds=45)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_chosen_as_a_deadlock_victim_is_run_again_not_a_500(enrolled, freeze_now):
+    """Another transaction holds the device's row and then asks for the offender's track row,
+    which the batch holds while it waits for the device: a real deadlock, in which PostgreSQL
+    aborts the batch (the other side waits longer before it checks). The batch's transaction
+    is rolled back whole, so the endpoint runs it again and answers 202."""
+    device, credential = enrolled
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Device {credential}")
+    first = [{"device_seq": 1, "recorded_at": "2026-01-01T00:00:00Z", "lat": 31.5, "lon": 74.3,
+              "accuracy_m": 10}]  # fmt: skip
+    assert client.post("/api/v1/pings/", first, format="json").status_code == 202  # track row
+    holding = threading.Event()
+    errors: list[BaseException] = []
+
+    def other_transaction() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL deadlock_timeout = '20s'")  # the batch detects it
+                cursor.execute(
+                    "SELECT id FROM geofence_trackingdevice WHERE id = %s FOR UPDATE", [device.pk]
+                )
+                holding.set()
+                assert wait_until_a_backend_waits_on_a_lock()  # the batch, on the device row
+                cursor.execute(
+                    "SELECT offender_id FROM geofence_offendertrack WHERE offender_id = %s "
+                    "FOR UPDATE",
+                    [device.offender_id],
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_transaction)
+    thread.start()
+    assert holding.wait(10)
+    second = [{**first[0], "device_seq": 2, "recorded_at": "2026-01-01T00:00:30Z"}]
+    response = client.post("/api/v1/pings/", second, format="json")
+    thread.join(30)
+
+    assert errors == []
+    assert response.status_code == 202, response.content
+    assert response.json()["accepted"] == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT device_seq FROM geofence_ping WHERE device_id = %s", [device.pk])
+        assert sorted(row[0] for row in cursor.fetchall()) == [1, 2]

@@ -1,13 +1,16 @@
 """Tracking devices and gateways: enrolment, the credential's separation, revocation."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.roles import AgencyKind
 from accounts.services import device_token_issue
 from audit.models import AuditEvent
 from geofence.models import CredentialStatus, TrackingDevice
-from geofence.services.credentials import credential_hash
+from geofence.services import credentials
+from geofence.services.credentials import credential_hash, known_device_get
 from geofence.services.devices import gateway_enrol, tracking_device_enrol
 from tests.conftest import make_officer
 
@@ -164,3 +167,58 @@ def test_gateway_posts_only_for_its_own_devices(
     assert response.status_code == 202
     assert response.json()["accepted"] == 1
     assert response.json()["errors"] == [{"index": 1, "reason": "unknown_device"}]
+
+
+def _ping(seq: int) -> list[dict]:
+    return [{**PING[0], "device_seq": seq}]
+
+
+def test_a_device_credential_is_looked_up_once_then_remembered(enrolled, freeze_now, settings):
+    _, credential = enrolled
+    client = _device_client(credential)
+    lookup = 'FROM "geofence_trackingdevice" WHERE ("geofence_trackingdevice"."credential_hash"'
+    with CaptureQueriesContext(connection) as first:
+        assert client.post("/api/v1/pings/", _ping(1), format="json").status_code == 202
+    with CaptureQueriesContext(connection) as remembered:
+        assert client.post("/api/v1/pings/", _ping(2), format="json").status_code == 202
+    settings.NIGRANI_DEVICE_CREDENTIAL_CACHE_SECONDS = 0
+    credentials._known_devices.clear()
+    with CaptureQueriesContext(connection) as uncached:
+        assert client.post("/api/v1/pings/", _ping(3), format="json").status_code == 202
+    assert sum(lookup in q["sql"] for q in first.captured_queries) == 1
+    assert sum(lookup in q["sql"] for q in remembered.captured_queries) == 0
+    assert sum(lookup in q["sql"] for q in uncached.captured_queries) == 1
+    assert len(remembered.captured_queries) == len(uncached.captured_queries) - 1
+
+
+def test_a_remembered_credential_revoked_by_another_process_is_refused_at_once(
+    enrolled, freeze_now
+):
+    device, credential = enrolled
+    client = _device_client(credential)
+    assert client.post("/api/v1/pings/", _ping(1), format="json").status_code == 202
+    # Another web process's revocation: committed there, so this process was not told.
+    TrackingDevice.objects.filter(pk=device.pk).update(status=CredentialStatus.REVOKED)
+
+    response = client.post("/api/v1/pings/", _ping(2), format="json")
+    assert response.status_code == 401
+    assert response.json()["code"] == "bad_credential"
+    assert client.post("/api/v1/pings/", _ping(3), format="json").status_code == 401
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT device_seq FROM geofence_ping WHERE device_id = %s", [device.pk])
+        assert [row[0] for row in cursor.fetchall()] == [1]
+
+
+def test_a_revocation_in_this_process_forgets_the_remembered_credential(
+    client_for, station_officer, enrolled, freeze_now, django_capture_on_commit_callbacks
+):
+    device, credential = enrolled
+    client = _device_client(credential)
+    assert client.post("/api/v1/pings/", _ping(1), format="json").status_code == 202
+    assert known_device_get(device.credential_hash) is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(station_officer).post(
+            f"/api/v1/tracking-devices/{device.pk}/revoke/", {"reason": "lost"}, format="json"
+        )
+    assert response.status_code == 200
+    assert known_device_get(device.credential_hash) is None
