@@ -17,8 +17,11 @@ Ladder rules (``AlertPolicy`` and ``LadderStep`` rows per severity):
   (the policy's ``resolve_minutes``) goes back to open and climbs from where it was.
 """
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -104,15 +107,44 @@ def alert_districts(violation: Violation) -> list[int]:
     return districts
 
 
+_batch = threading.local()
+
+
 def alert_emit(violations: Iterable[Violation], event_type: str) -> None:
-    """Append one event per alert and routed district, in the caller's transaction."""
-    alert_events_append(
-        events=[
-            (district_id, event_type, violation.pk, alert_payload(violation))
-            for violation in violations
-            for district_id in alert_districts(violation)
-        ]
-    )
+    """Append one event per alert and routed district, in the caller's transaction (held
+    until the end of an ``alert_events_batched`` block when inside one)."""
+    events = [
+        (district_id, event_type, violation.pk, alert_payload(violation))
+        for violation in violations
+        for district_id in alert_districts(violation)
+    ]
+    held = getattr(_batch, "events", None)
+    if held is not None:
+        held.extend(events)
+    else:
+        alert_events_append(events=events)
+
+
+@contextmanager
+def alert_events_batched() -> Iterator[None]:
+    """Hold the stream events of many alert changes and append them in one call at the end.
+
+    Appending takes each district's sequence counter lock until commit. Per raise, a batch
+    of raises across districts would lock them in raise order, holding the first while the
+    others do their work: a second process's batch locking the same districts in another
+    order deadlocks with it, and a lone raise in one of those districts waits for all of it.
+    At the end, in one call, the counters are locked in district order once the work is done.
+    Nested blocks join the outermost; on an exception nothing is appended."""
+    if getattr(_batch, "events", None) is not None:
+        yield
+        return
+    _batch.events = []
+    try:
+        yield
+        events = _batch.events
+    finally:
+        _batch.events = None
+    alert_events_append(events=events)
 
 
 # --- recipients and notices -------------------------------------------------------------------
@@ -167,10 +199,17 @@ def _recipients(targets: dict[int, tuple[str, Violation]]) -> dict[int, list[Off
     return found
 
 
-def _notify_steps(violations: list[Violation], *, now: datetime) -> list[AlertNotice]:
+def _notify_steps(
+    violations: list[Violation],
+    *,
+    now: datetime,
+    ladders: dict[int, dict[int, str]] | None = None,
+    sms_severities: set[int] | None = None,
+) -> list[AlertNotice]:
     """Tell each violation's current step (``escalation_level``): an in-app notice per officer
-    and an ``AlertNotice`` row each; a step with nobody to tell is recorded as such."""
-    ladders: dict[int, dict[int, str]] = {}
+    and an ``AlertNotice`` row each; a step with nobody to tell is recorded as such.
+    ``ladders`` and ``sms_severities`` are what the caller already read (a raise)."""
+    ladders = dict(ladders or {})
     targets: dict[int, tuple[str, Violation]] = {}
     for violation in violations:
         if violation.severity not in ladders:
@@ -194,7 +233,7 @@ def _notify_steps(violations: list[Violation], *, now: datetime) -> list[AlertNo
         else:
             notices.append(AlertNotice(officer=None, channel=NoticeChannel.NOBODY, **common))
     notices.extend(_tell(told, kind=NOTICE_KIND))
-    _schedule_sms_fallbacks(violations, now=now)
+    _schedule_sms_fallbacks(violations, now=now, with_sms=sms_severities)
     return AlertNotice.objects.bulk_create(notices)
 
 
@@ -248,14 +287,17 @@ def _tell(told: list[tuple[Violation, list[Officer], dict]], *, kind: str) -> li
     return notices
 
 
-def _schedule_sms_fallbacks(violations: list[Violation], *, now: datetime) -> None:
+def _schedule_sms_fallbacks(
+    violations: list[Violation], *, now: datetime, with_sms: set[int] | None = None
+) -> None:
     from compliance.jobs import alert_sms_fallback_job
 
-    with_sms = set(
-        AlertPolicy.objects.filter(
-            severity__in={v.severity for v in violations}, sms_fallback=True
-        ).values_list("severity", flat=True)
-    )
+    if with_sms is None:
+        with_sms = set(
+            AlertPolicy.objects.filter(
+                severity__in={v.severity for v in violations}, sms_fallback=True
+            ).values_list("severity", flat=True)
+        )
     when = now + timedelta(seconds=settings.NIGRANI_ALERT_SMS_AFTER_SECONDS)
     due = [
         {
@@ -325,22 +367,67 @@ def alert_sms_fallback(*, violation_id: int, level: int, repeat: int) -> int:
 # --- lifecycle steps, called inside compliance.services' transactions --------------------------
 
 
-def alert_start(violation: Violation, *, now: datetime) -> None:
-    """A new alert: step 1 is told now and the acknowledgement deadline starts."""
-    policy = alert_policy_for(violation.severity)
-    top = max(_ladder(violation.severity))
-    violation.escalation_level = 1
-    violation.escalated_at = now
-    violation.ack_due_at = now + timedelta(minutes=policy.ack_minutes)
-    if top == 1 and policy.top_repeats == 0:
-        violation.escalation_exhausted_at = now
-    Violation.objects.filter(pk=violation.pk).update(
-        escalation_level=1,
-        escalated_at=now,
-        ack_due_at=violation.ack_due_at,
-        escalation_exhausted_at=violation.escalation_exhausted_at,
+@dataclass(frozen=True)
+class AlertSetup:
+    """A severity's policy and ladder, read together once per raise."""
+
+    policy: AlertPolicy
+    ladder: dict[int, str]
+
+
+_SETUP_SQL = """
+SELECT p.id, p.ack_minutes, p.resolve_minutes, p.top_repeats, p.sms_fallback, s.step, s.target
+  FROM compliance_alertpolicy p
+  LEFT JOIN compliance_ladderstep s ON s.severity = p.severity
+ WHERE p.severity = %s
+"""
+
+
+def alert_setup(severity: int) -> AlertSetup:
+    """The policy and ladder of a severity in one query; a missing policy is a configuration
+    error, loudly (``AlertPolicy.DoesNotExist``, as ``alert_policy_for``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SETUP_SQL, [severity])
+        rows = cursor.fetchall()
+    if not rows:
+        raise AlertPolicy.DoesNotExist(f"no alert policy for severity {severity}")
+    pk, ack, resolve, repeats, sms, _, _ = rows[0]
+    policy = AlertPolicy(
+        pk=pk, severity=severity, ack_minutes=ack, resolve_minutes=resolve,
+        top_repeats=repeats, sms_fallback=sms,
+    )  # fmt: skip
+    return AlertSetup(policy, {step: target for *_, step, target in rows if step is not None})
+
+
+def alert_start_fields(setup: AlertSetup, *, now: datetime) -> dict[str, Any]:
+    """A new alert's ladder columns (step 1, told now, its acknowledgement deadline), written
+    with the violation's own INSERT rather than by an UPDATE after it."""
+    top = max(setup.ladder)
+    exhausted = top == 1 and setup.policy.top_repeats == 0
+    return {
+        "escalation_level": 1,
+        "escalated_at": now,
+        "ack_due_at": now + timedelta(minutes=setup.policy.ack_minutes),
+        "escalation_exhausted_at": now if exhausted else None,
+    }
+
+
+def alert_start(violation: Violation, *, now: datetime, setup: AlertSetup | None = None) -> None:
+    """A new alert: step 1 is told now and the acknowledgement deadline starts. With
+    ``setup`` the violation was inserted with ``alert_start_fields`` already; without it
+    they are computed and written here."""
+    if setup is None:
+        setup = alert_setup(violation.severity)
+        fields = alert_start_fields(setup, now=now)
+        for name, value in fields.items():
+            setattr(violation, name, value)
+        Violation.objects.filter(pk=violation.pk).update(**fields)
+    _notify_steps(
+        [violation],
+        now=now,
+        ladders={violation.severity: setup.ladder},
+        sms_severities={violation.severity} if setup.policy.sms_fallback else set(),
     )
-    _notify_steps([violation], now=now)
     alert_emit([violation], AlertEventType.RAISED)
 
 

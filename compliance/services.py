@@ -96,10 +96,13 @@ def violation_raise(
         "occurred_district_id": occurred_district_id,
         "summary": summary,
     }
-    with transaction.atomic():
+    # No savepoint of its own (two round trips per raise): the insert below has one, for the
+    # duplicate it expects; any other failure fails the caller's transaction, as it must.
+    with transaction.atomic(savepoint=False):
         existing = Violation.objects.filter(**identity).first()
         if existing is not None:
             return existing, False
+        setup: alerts.AlertSetup | None = None
         # Two tries: a concurrent raise may open the episode between our look and our insert
         # (the violation_one_open_episode constraint refuses the second head); we then join it.
         for _ in range(2):
@@ -113,9 +116,14 @@ def violation_raise(
                 )
                 .first()
             )
+            start: dict[str, Any] = {}
+            if head is None:
+                # A new alert: its ladder columns go in with the insert.
+                setup = setup or alerts.alert_setup(severity)
+                start = alerts.alert_start_fields(setup, now=now)
             try:
                 with transaction.atomic():
-                    violation = Violation.objects.create(**fields, episode=head)
+                    violation = Violation.objects.create(**fields, **start, episode=head)
                 break
             except IntegrityError:
                 existing = Violation.objects.filter(**identity).first()
@@ -126,7 +134,7 @@ def violation_raise(
         else:
             raise IntegrityError("could not open or join the violation's episode")
         if head is None:
-            alerts.alert_start(violation, now=now)
+            alerts.alert_start(violation, now=now, setup=setup)
             deliver_violation_alert.defer(violation_id=violation.pk)
         else:
             alerts.alert_repeat(head, now=now)
@@ -184,7 +192,8 @@ def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violat
             lat=item.lat,
             summary=item.summary,
         )
-    with transaction.atomic():
+    # The raises' stream events go in at the end, in district order (alert_events_batched).
+    with transaction.atomic(savepoint=False), alerts.alert_events_batched():
         return [
             violation_raise(
                 offender=item.offender,
