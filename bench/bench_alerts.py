@@ -1,6 +1,8 @@
-"""Alert figures: violation raised → ``alert.raised`` on a websocket (through Redis), fan-out
-to 200 concurrent control-room sockets, alert → FCM request at a local fake FCM server, FCM
-throughput from one worker, and the set-based escalation sweep.
+"""Alert figures: ping → ``alert.raised`` on a websocket through Redis while other processes
+ingest pings (``bench/alerts_load.py``: uvicorn, production settings, a scratch database),
+violation raised → ``alert.raised`` in process, fan-out to 200 concurrent control-room
+sockets, alert → FCM request at a local fake FCM server, FCM throughput from one worker, and
+the set-based escalation sweep.
 
 Everything runs against the real services: the ASGI application in process with channels'
 WebsocketCommunicator on the configured Redis (REDIS_URL, else make run's embedded Valkey is
@@ -10,8 +12,10 @@ append-only).
 """
 
 import asyncio
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -139,10 +143,10 @@ async def _open(ticket: str):
 
 
 async def _ws_figures(offender, watcher) -> list[tuple]:
-    tickets = [await sync_to_async(_ticket)(watcher) for _ in range(SOCKETS)]
+    ticket_async = sync_to_async(_ticket)
     raise_async = sync_to_async(_raise)
     close_async = sync_to_async(_close)
-    one = await _open(tickets[0])
+    one = await _open(await ticket_async(watcher))
     latencies = []
     for n in range(RAISES):
         started = time.perf_counter()
@@ -154,7 +158,8 @@ async def _ws_figures(offender, watcher) -> list[tuple]:
         latencies.append((time.perf_counter() - started) * 1000)
         await close_async(violation.pk, watcher)
         await one.receive_json_from(timeout=30)  # its alert.closed
-    others = [await _open(ticket) for ticket in tickets[1:]]
+    # Each ticket just before its socket: a ticket lives NIGRANI_WS_TICKET_SECONDS (30 s).
+    others = [await _open(await ticket_async(watcher)) for _ in range(SOCKETS - 1)]
     sockets = [one, *others]
     fan_out = []
     for n in range(FAN_OUTS):
@@ -175,7 +180,7 @@ async def _ws_figures(offender, watcher) -> list[tuple]:
         ("raise → alert.raised p50", round(statistics.median(latencies), 1), "ms",
          f"{RAISES} raises, commit → websocket client, {settings.NIGRANI_CHANNEL_LAYER} layer"),
         ("raise → alert.raised p99", round(_percentile(latencies, 0.99), 1), "ms",
-         "same; no concurrent ping load (ping ingest is the geofence branch's)"),
+         "same, in process (WebsocketCommunicator), no ping load"),
         ("fan-out to 200 sockets p50", round(statistics.median(fan_out), 1), "ms",
          f"{SOCKETS} sockets held in one process, raise → all received, {FAN_OUTS} runs"),
         ("fan-out to 200 sockets max", round(max(fan_out), 1), "ms", "same"),
@@ -314,21 +319,67 @@ def _cleanup(district, officers) -> None:
     district.delete()
 
 
+def _under_load_figures() -> list[tuple]:
+    """``bench/alerts_load.py`` in a process of its own (it starts the others)."""
+    env = dict(os.environ, REDIS_URL=settings.REDIS_URL, DATABASE_URL=_database_url())
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.alerts_load"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    lines = [x for x in done.stdout.splitlines() if x.startswith("@@result ")]
+    if done.returncode or not lines:
+        sys.stderr.write(done.stderr[-6000:])
+        raise RuntimeError(f"bench/alerts_load.py failed ({done.returncode})")
+    r = json.loads(lines[-1].removeprefix("@@result "))
+    # Every sample, for whoever wants more than the percentiles (var/ is never committed).
+    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
+    (Path(settings.VAR_DIR) / "bench-alerts-load.json").write_text(json.dumps(r))
+    quiet, loaded = r["quiet"], r["loaded"]
+    world = (
+        f"{r['schools']:,} schools, 150 districts, {r['offenders']:,} offenders"
+        if r["schools"] == 250_000
+        else f"SMALL WORLD: {r['schools']:,} schools (BENCH_ALERTS_SCHOOLS)"
+    )
+    return [
+        ("ping → alert.raised, loaded p50", round(statistics.median(loaded), 1), "ms",
+         f"{len(loaded)} probes (POST /api/v1/pings/ on uvicorn A → socket on uvicorn B), "
+         f"{r['loaded_lost']} lost, while {r['loaders']} processes ingest"),
+        ("ping → alert.raised, loaded p95", round(_percentile(loaded, 0.95), 1), "ms", "same"),
+        ("ping → alert.raised, loaded p99", round(_percentile(loaded, 0.99), 1), "ms", "same"),
+        ("ingest rate during those probes", round(r["achieved"]), "pings/s",
+         f"target {r['target']:,.0f}; pings_ingest, gateway batches of 1,000 "
+         f"(p50 {r['batch_p50_ms']:.0f} ms, p99 {r['batch_p99_ms']:.0f} ms a batch), "
+         f"{r['opened_in_window']} episodes opened, {r['window_s']:.0f} s, "
+         f"{r['deadlocks_in_window']} batches retried after a deadlock; {world}"),
+        ("ping POST answered, loaded p50", round(statistics.median(r["loaded_calls"]), 1), "ms",
+         "same probes: request sent → 202 (the event is broadcast on commit, before it)"),
+        ("ping → alert.raised, idle p50", round(statistics.median(quiet), 1), "ms",
+         f"{len(quiet)} probes before the loaders start, {r['quiet_lost']} lost"),
+        ("ping → alert.raised, idle p99", round(_percentile(quiet, 0.99), 1), "ms", "same"),
+    ]  # fmt: skip
+
+
+def _database_url() -> str:
+    return os.environ["DATABASE_URL"]
+
+
 def run() -> list[tuple]:
     redis_proc = _ensure_redis()
-    _layer_settings()
-    os.environ.setdefault("NIGRANI_WS_RECHECK_SECONDS", "60")
-    district, station, beat, watcher, beat_officer, offender = _world()
-    figures: list[tuple] = []
     try:
-        figures += asyncio.run(_ws_figures(offender, watcher))
-        figures += _fcm_figures(watcher, beat_officer)
-        figures += _sweep_figure(district, station, beat, watcher)
-    finally:
+        _layer_settings()
+        os.environ.setdefault("NIGRANI_WS_RECHECK_SECONDS", "60")
+        figures: list[tuple] = []
+        if os.environ.get("BENCH_ALERTS_LOAD", "1") != "0":
+            figures += _under_load_figures()
+        district, station, beat, watcher, beat_officer, offender = _world()
         try:
-            _cleanup(district, [watcher, beat_officer])
+            figures += asyncio.run(_ws_figures(offender, watcher))
+            figures += _fcm_figures(watcher, beat_officer)
+            figures += _sweep_figure(district, station, beat, watcher)
         finally:
-            if redis_proc is not None:
-                redis_proc.terminate()
-                redis_proc.wait()
+            _cleanup(district, [watcher, beat_officer])
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait()
     return figures

@@ -7,16 +7,20 @@ the rows are the truth, the broadcast only makes them arrive early. A socket tha
 in the sequence, or reconnects, reads the rows it missed.
 """
 
+import asyncio
 import hashlib
+import json
 import logging
+import os
 import secrets
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import connection, transaction
@@ -42,6 +46,8 @@ GROUP_MESSAGE_TYPE = "alert.event"
 # "tokens": [device token ids], "access_changed": bool}. Session keys travel hashed: the
 # channel layer is not where a credential should be readable, even a spent one.
 SIGN_IN_ENDED_MESSAGE_TYPE = "alert.sign_in_ended"
+# How long a commit waits for its group sends on the broadcaster loop (Redis hung or gone).
+BROADCAST_TIMEOUT_SECONDS = 5.0
 WATCH_PERMISSION = "alert.watch"
 
 
@@ -69,17 +75,31 @@ def event_message(event: AlertEvent) -> dict[str, Any]:
     }
 
 
-_NEXT_SEQ_SQL = """
-INSERT INTO push_alertsequence (district_id, last_seq) VALUES (%s, %s)
-ON CONFLICT (district_id) DO UPDATE SET last_seq = push_alertsequence.last_seq + EXCLUDED.last_seq
-RETURNING last_seq
+# One round trip per district: take the district's next ``n`` sequence numbers (the row lock
+# on its counter is held until commit, so its events commit in sequence order) and insert the
+# events numbered from them.
+_APPEND_SQL = """
+WITH s AS (
+    INSERT INTO push_alertsequence (district_id, last_seq) VALUES (%(district)s, %(n)s)
+    ON CONFLICT (district_id) DO UPDATE
+        SET last_seq = push_alertsequence.last_seq + EXCLUDED.last_seq
+    RETURNING last_seq
+)
+INSERT INTO push_alertevent (district_id, seq, type, alert_id, payload, created_at)
+SELECT %(district)s, s.last_seq - %(n)s + v.n, v.type, v.alert_id, v.payload::jsonb, %(at)s
+  FROM s, unnest(%(types)s::varchar[], %(alerts)s::bigint[], %(payloads)s::text[])
+       WITH ORDINALITY AS v(type, alert_id, payload, n)
+ ORDER BY v.n
+RETURNING id, seq
 """
 
 
 def alert_events_append(*, events: list[tuple[int, str, int, dict[str, Any]]]) -> list[AlertEvent]:
     """Write ``(district_id, type, alert_id, payload)`` events in the caller's transaction and
-    broadcast them after it commits. Sequence numbers are taken per district in one statement
-    per district; the row lock on the district's counter orders commits by sequence."""
+    broadcast them after it commits. One statement per district, districts in a fixed order
+    (so two transactions appending to the same districts in one call never deadlock), and no
+    savepoint of its own: a failure here fails the caller's transaction, as it must (an alert
+    change without its events would never reach the control room)."""
     if not events:
         return []
     now = timezone.now()
@@ -87,46 +107,109 @@ def alert_events_append(*, events: list[tuple[int, str, int, dict[str, Any]]]) -
     for district_id, event_type, alert_id, payload in events:
         by_district[district_id].append((event_type, alert_id, payload))
     rows: list[AlertEvent] = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Lock districts in a fixed order, so two transactions never wait on each other.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         for district_id in sorted(by_district):
             items = by_district[district_id]
-            cursor.execute(_NEXT_SEQ_SQL, [district_id, len(items)])
-            last = cursor.fetchone()[0]
-            first = last - len(items) + 1
-            rows.extend(
-                AlertEvent(
+            cursor.execute(
+                _APPEND_SQL,
+                {
+                    "district": district_id,
+                    "n": len(items),
+                    "at": now,
+                    "types": [t for t, _, _ in items],
+                    "alerts": [a for _, a, _ in items],
+                    "payloads": [json.dumps(p) for _, _, p in items],
+                },
+            )
+            numbered = sorted(cursor.fetchall(), key=lambda row: row[1])
+            for (pk, seq), (event_type, alert_id, payload) in zip(numbered, items, strict=True):
+                row = AlertEvent(
                     district_id=district_id,
-                    seq=first + offset,
+                    seq=seq,
                     type=event_type,
                     alert_id=alert_id,
                     payload=payload,
                     created_at=now,
                 )
-                for offset, (event_type, alert_id, payload) in enumerate(items)
-            )
-        AlertEvent.objects.bulk_create(rows)
+                row.pk = pk
+                row._state.adding = False
+                rows.append(row)
         transaction.on_commit(lambda: alert_events_broadcast(rows))
     return rows
 
 
 def alert_events_broadcast(events: list[AlertEvent]) -> int:
     """Best-effort group sends of committed events; a failure is logged, not raised (the
-    rows are there for the backfill). Returns how many were sent."""
+    rows are there for the backfill). Returns how many were sent.
+
+    All of a commit's events go in one coroutine. From a process with no event loop of its
+    own (the job worker, a WSGI web process, a management command) they run on this process's
+    broadcaster loop, which keeps its Redis connection: ``async_to_sync`` there would start a
+    new event loop, and so a new connection to Redis, for every commit. Inside an ASGI server
+    ``async_to_sync`` reaches the server's own loop and its connection."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not events:
         return 0
-    sent = 0
-    for event in events:
+    messages = [
+        (district_group(e.district_id), {"type": GROUP_MESSAGE_TYPE, "event": event_message(e)})
+        for e in events
+    ]
+
+    async def send_all() -> int:
+        sent = 0
+        for (group, message), event in zip(messages, events, strict=True):
+            try:
+                await layer.group_send(group, message)
+                sent += 1
+            except Exception:  # noqa: BLE001 - any layer failure: the backfill covers it
+                logger.warning("alert event %s/%s not broadcast", event.district_id, event.seq)
+        return sent
+
+    if _own_loop_wanted(layer):
+        future = asyncio.run_coroutine_threadsafe(send_all(), _broadcaster_loop())
         try:
-            async_to_sync(layer.group_send)(
-                district_group(event.district_id),
-                {"type": GROUP_MESSAGE_TYPE, "event": event_message(event)},
-            )
-            sent += 1
-        except Exception:  # noqa: BLE001 - any layer failure: the backfill covers it
-            logger.warning("alert event %s/%s not broadcast", event.district_id, event.seq)
-    return sent
+            return future.result(timeout=BROADCAST_TIMEOUT_SECONDS)
+        except Exception:  # noqa: BLE001 - a hung Redis must not hang the committing request
+            future.cancel()
+            logger.warning("alert events not broadcast (%d): layer timed out", len(events))
+            return 0
+    return async_to_sync(send_all)()
+
+
+def _own_loop_wanted(layer: Any) -> bool:
+    """The broadcaster loop serves the Redis layers from threads that no ASGI server's loop
+    stands behind; the in-memory layer (tests, no REDIS_URL) must stay on the loop of its
+    consumers, which ``async_to_sync`` finds."""
+    if isinstance(layer, InMemoryChannelLayer):
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return False  # called from async code: never block its loop
+    # As async_to_sync decides: a server's loop stands behind this thread (a view's thread).
+    local = SyncToAsync.threadlocal
+    served = (
+        getattr(local, "main_event_loop", None) is not None
+        and getattr(local, "main_event_loop_pid", None) == os.getpid()
+    )
+    return not served
+
+
+_broadcaster: asyncio.AbstractEventLoop | None = None
+_broadcaster_lock = threading.Lock()
+
+
+def _broadcaster_loop() -> asyncio.AbstractEventLoop:
+    """This process's broadcaster event loop, in a daemon thread, started on first use."""
+    global _broadcaster
+    with _broadcaster_lock:
+        if _broadcaster is None or _broadcaster.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="alert-broadcaster", daemon=True).start()
+            _broadcaster = loop
+        return _broadcaster
 
 
 def ws_sign_in_ended(

@@ -231,3 +231,32 @@ def test_a_batch_larger_than_one_insert_statement_raises_every_item(
     heads = [v for v, _ in out if v.episode_id is None]
     assert len(heads) == 2  # each offender's first; the rest joined it
     assert AuditEvent.objects.filter(object_type="violation").count() == 5
+
+
+def test_the_batch_appends_its_stream_events_once_at_the_end_in_district_order(
+    world, lahore_a_offender, kasur_offender
+):
+    """Each district's sequence counter is locked until commit: taken per raise, in raise
+    order, two ingest processes' batches deadlocked on them (seen under the alerts bench's
+    load). The batch takes them once, after all the raises' work, in district order."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from push.models import AlertEvent
+
+    with CaptureQueriesContext(connection) as captured:
+        violations_raise_many(
+            [
+                spec(kasur_offender, key="b", severity=Severity.HIGH),
+                spec(lahore_a_offender, key="b", lon=74.3, lat=31.5),
+            ]
+        )
+
+    sql = [q["sql"] for q in captured.captured_queries]
+    appends = [n for n, s in enumerate(sql) if "push_alertsequence" in s]
+    last_audit = max(n for n, s in enumerate(sql) if s.startswith('INSERT INTO "audit_auditevent"'))
+    assert len(appends) == 2  # one statement per district
+    assert min(appends) > last_audit
+    districts = list(AlertEvent.objects.order_by("id").values_list("district_id", flat=True))
+    assert districts == sorted({world.kasur.pk, world.lahore.pk})
+    assert set(AlertEvent.objects.values_list("seq", flat=True)) == {1}

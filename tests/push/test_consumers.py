@@ -648,3 +648,49 @@ async def test_a_new_socket_after_everything_was_pruned_starts_at_the_head(contr
         assert await receive_until_ready(communicator) == ([], head)
     finally:
         await communicator.disconnect()
+
+
+# --- broadcasting from a process without a server loop -----------------------------------------
+
+
+def test_commits_outside_an_asgi_server_broadcast_through_one_lasting_loop():
+    """The ingest and job-worker processes have no event loop: ``async_to_sync`` started a
+    new one, with a new Redis connection, for every commit. They now share one loop (and its
+    connection) for the process's life, and the events still arrive in order."""
+    import asyncio
+    import threading
+    from datetime import UTC, datetime
+
+    from channels.layers import get_channel_layer
+
+    from push.models import AlertEvent
+
+    layer = get_channel_layer()
+    subscribed, got = threading.Event(), []
+
+    async def listen() -> None:
+        channel = await layer.new_channel()
+        await layer.group_add(alert_stream.district_group(424242), channel)
+        subscribed.set()
+        for _ in range(3):
+            got.append((await asyncio.wait_for(layer.receive(channel), TIMEOUT))["event"]["seq"])
+
+    listener = threading.Thread(target=lambda: asyncio.run(listen()))
+    listener.start()
+    assert subscribed.wait(TIMEOUT)
+
+    def event(seq: int) -> AlertEvent:
+        return AlertEvent(
+            district_id=424242, seq=seq, type=AlertEventType.RAISED, alert_id=seq,
+            payload={"id": seq}, created_at=datetime.now(UTC),
+        )  # fmt: skip
+
+    assert alert_stream.alert_events_broadcast([event(1), event(2)]) == 2
+    loop = alert_stream._broadcaster
+    assert alert_stream.alert_events_broadcast([event(3)]) == 1
+    listener.join(TIMEOUT)
+
+    assert got == [1, 2, 3]
+    assert loop is not None
+    assert alert_stream._broadcaster is loop
+    assert loop.is_running()
