@@ -198,17 +198,19 @@ def _own_loop_wanted(layer: Any) -> bool:
 
 
 _broadcaster: asyncio.AbstractEventLoop | None = None
+_broadcaster_pid = 0
 _broadcaster_lock = threading.Lock()
 
 
 def _broadcaster_loop() -> asyncio.AbstractEventLoop:
-    """This process's broadcaster event loop, in a daemon thread, started on first use."""
-    global _broadcaster
+    """This process's broadcaster event loop, in a daemon thread, started on first use (and
+    again in a forked child, which inherits the loop but not its thread)."""
+    global _broadcaster, _broadcaster_pid
     with _broadcaster_lock:
-        if _broadcaster is None or _broadcaster.is_closed():
+        if _broadcaster is None or _broadcaster.is_closed() or _broadcaster_pid != os.getpid():
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="alert-broadcaster", daemon=True).start()
-            _broadcaster = loop
+            _broadcaster, _broadcaster_pid = loop, os.getpid()
         return _broadcaster
 
 
