@@ -594,6 +594,9 @@ LOGGING = {
     "loggers": {
         # Query strings can hold a CNIC or a name (?cnic=, ?q=): never in the access log.
         "uvicorn.access": {"handlers": ["console"], "filters": ["strip_query"], "propagate": False},
+        # Every process start listed each periodic task it registers (20 lines of INFO).
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
     },
 }
 
