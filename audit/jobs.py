@@ -39,7 +39,7 @@ def verify_chain(timestamp: int) -> bool:
 @app.task(name="audit.seal_and_checkpoint", queue="maintenance", queueing_lock="audit.seal")
 def seal_and_checkpoint(timestamp: int) -> int | None:
     """Every minute: seal and publish a checkpoint, so the trail is sealed and anchored at
-    least once a minute even when the ``audit_sealer`` process (every second) is down."""
+    least once a minute even when the ``audit_sealer`` process (every quarter second) is down."""
     seal = audit_seal()
     audit_checkpoint_publish()
     return seal.seq if seal else None

@@ -50,8 +50,10 @@ class AuditEvent(models.Model):
     purpose = models.CharField(max_length=64, blank=True)
     outcome = models.CharField(max_length=255, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    # Old chain only (null since issue 15). Unique: each chained event has one successor.
-    prev_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # Old chain only (null since issue 15). Unique: each chained event has one successor. A
+    # partial unique index (``audit_event_prev_hash_unique``): the NULLs of every new event
+    # would fill two indexes (the constraint's and Django's ``_like`` one) for nothing.
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)
     hash = models.CharField(max_length=64)
     txid = models.BigIntegerField(null=True, blank=True, editable=False)
 
@@ -63,6 +65,13 @@ class AuditEvent(models.Model):
             models.Index(fields=["object_type", "object_id"]),
             models.Index(fields=["action", "occurred_at"]),
             models.Index(fields=["txid", "id"], name="audit_event_txid_id_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prev_hash"],
+                condition=models.Q(prev_hash__isnull=False),
+                name="audit_event_prev_hash_unique",
+            ),
         ]
 
     def __str__(self) -> str:

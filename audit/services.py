@@ -1,5 +1,6 @@
 """Writing the audit trail. Every read and write of offender data goes through ``audit_record``."""
 
+import json
 import logging
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
@@ -7,12 +8,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from audit import hooks
 from audit.chain import (
-    CHAINED_FIELDS,
     GENESIS_HASH,
     SEAL_GENESIS,
     BatchDigest,
@@ -29,7 +29,7 @@ from audit.models import (
     DenialWindow,
     SealKind,
 )
-from audit.verification import TrailReport, audit_trail_verify
+from audit.verification import TrailReport, audit_trail_verify, event_leaves
 from common.net import clean_ip as _clean_ip
 from common.request_context import get_request_context
 
@@ -65,9 +65,10 @@ def audit_record(
         details=details,
         username=username,
     )
+    digest = content_hash(content)  # refuses non-JSON details before anything is written
     # No lock: a plain insert in the caller's transaction. The database stamps ``txid``; the
     # sealer links the event once its transaction has ended (``audit_seal``).
-    return AuditEvent.objects.create(**content, hash=content_hash(content))
+    return _event_insert(content, digest)
 
 
 def audit_record_many(events: Sequence[dict[str, Any]]) -> list[AuditEvent]:
@@ -112,6 +113,35 @@ def _event_content(
         "details": details or {},
         "occurred_at": timezone.now(),
     }
+
+
+# The append as one fixed statement: the ORM's insert compiles the same SQL afresh for every
+# event (per-field preparation, quoting), which cost more CPU than the database's own work on
+# the row. Every concrete field but ``id``, ``prev_hash`` and ``txid`` is written (defaults
+# are never relied on), so the statement and the model cannot drift apart unnoticed
+# (tests/audit/test_services.py compares an event written here with one read back).
+_EVENT_FIELDS = tuple(
+    f.attname
+    for f in AuditEvent._meta.concrete_fields
+    if f.attname not in ("id", "prev_hash", "txid")
+)
+_ALL_FIELDS = [f.attname for f in AuditEvent._meta.concrete_fields]
+_EVENT_INSERT = (
+    f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_EVENT_FIELDS)})"  # noqa: S608 - names from the model
+    f" VALUES ({', '.join('%s::jsonb' if name == 'details' else '%s' for name in _EVENT_FIELDS)})"
+    " RETURNING id, txid"
+)
+
+
+def _event_insert(content: dict[str, Any], digest: str) -> AuditEvent:
+    row = {**content, "hash": digest, "details": json.dumps(content["details"])}
+    with connection.cursor() as cursor:
+        cursor.execute(_EVENT_INSERT, [row[name] for name in _EVENT_FIELDS])
+        event_id, txid = cursor.fetchone()
+    # The instance as a read would build it (positional, like ``Model.from_db``): no second
+    # query, and none of the ORM's per-field work on the way in.
+    values = {**content, "id": event_id, "prev_hash": None, "hash": digest, "txid": txid}
+    return AuditEvent.from_db(connection.alias, _ALL_FIELDS, [values[name] for name in _ALL_FIELDS])
 
 
 # --- refused access ---------------------------------------------------------------------------
@@ -265,17 +295,12 @@ def audit_seal() -> AuditSeal | None:
         # The events of [head's xmax, this xmax) and of the head's pending transactions,
         # less those still in progress, in (txid, id) order: the order the verifier uses.
         batch = BatchDigest()
-        events = (
-            AuditEvent.objects.filter(
-                Q(txid__gte=head.txid_hi, txid__lt=xmax) | Q(txid__in=head.pending_txids)
-            )
-            .exclude(txid__in=in_progress)
-            .order_by("txid", "id")
-            .values("id", "txid", *CHAINED_FIELDS)
-            .iterator(chunk_size=5000)
-        )
-        for event in events:
-            batch.add(event_id=event["id"], txid=event["txid"], content=event)
+        add_leaf = batch.add_leaf
+        for event_id, txid, _stored, hashed in event_leaves(
+            "(txid >= {} AND txid < {} OR txid = ANY({}::bigint[])) AND txid <> ALL({}::bigint[])",
+            [head.txid_hi, xmax, head.pending_txids, in_progress],
+        ):
+            add_leaf(event_id, txid, hashed)
         if batch.count == 0:
             return None  # the next seal still starts from the head: nothing is lost
         pending = [txid for txid in in_progress if txid < xmax]

@@ -17,7 +17,7 @@ What each check catches (the names in the report):
   both tables truncated, or an older backup restored.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,14 +25,16 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils.timezone import now as timezone_now
+from psycopg import sql
 
 from audit.chain import (
     CHAINED_FIELDS,
+    ROW_FIELDS,
     SEAL_GENESIS,
     SEALED_FIELDS,
     BatchDigest,
+    RowHasher,
     chain_verify,
-    content_hash,
     seal_mac_valid,
 )
 from audit.checkpoints import (
@@ -173,13 +175,44 @@ def _legacy(report: TrailReport, anchor: dict[str, Any] | None, chunk_size: int)
         report.problems.append(f"old chain (anchored by seal {anchor['seq']}): {what}")
 
 
-def _events(chunk_size: int) -> Iterator[dict[str, Any]]:
-    return (
-        AuditEvent.objects.filter(txid__isnull=False)
-        .order_by("txid", "id")
-        .values("id", "txid", *CHAINED_FIELDS, "hash")
-        .iterator(chunk_size=chunk_size)
-    )
+# The events as ``RowHasher`` reads them (``ROW_FIELDS``), in the text COPY writes: each
+# column's output form (``actor_id`` in decimal, ``client_ip`` without a host mask, as the
+# ORM reads it too, unlike ``inet::text``; ``details`` as jsonb text), and the instant
+# rendered by the database in the canonical UTC form with microseconds.
+_ROW_SQL = {
+    "occurred_at": "to_char(occurred_at AT TIME ZONE 'UTC',"
+    ' \'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\')',
+}
+# Names from the model, ``where`` from our own code (never from a request).
+_EVENT_COPY = (
+    "COPY (SELECT id, txid, hash, "  # noqa: S608
+    + ", ".join(_ROW_SQL.get(name, name) for name in ROW_FIELDS)
+    + f" FROM {AuditEvent._meta.db_table} WHERE {{where}} ORDER BY txid, id) TO STDOUT"
+)
+_EVENT_TYPES = ["int8", "int8", "text", *["text"] * len(ROW_FIELDS)]
+
+
+def event_leaves(where: str, params: Sequence[Any] = ()) -> Iterator[tuple[int, int, str, str]]:
+    """``(id, txid, stored hash, recomputed content hash)`` of the events matching ``where``
+    (SQL over the event table's columns, ``{}`` for each of ``params``), in ``(txid, id)``
+    order.
+
+    Streamed by COPY, row tuples straight from psycopg's parser, no ORM instance or dict per
+    row: the sealer's batch and the verifier's million events cost what hashing them costs.
+    Inside the caller's transaction, so it reads that transaction's snapshot.
+    """
+    content_hash = RowHasher().content_hash
+    with connection.cursor() as cursor:
+        # COPY takes no bound parameters: the values are quoted as literals, client-side.
+        statement = (
+            sql.SQL(_EVENT_COPY.format(where=where))
+            .format(*(sql.Literal(value) for value in params))
+            .as_string(connection.connection)
+        )
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types(_EVENT_TYPES)
+        for row in copy.rows():
+            yield row[0], row[1], row[2], content_hash(row[3:])
 
 
 def _sealed(report: TrailReport, walk: _Walk, chunk_size: int) -> None:
@@ -191,43 +224,49 @@ def _sealed(report: TrailReport, walk: _Walk, chunk_size: int) -> None:
 
     edited: list[int] = []
     orphans: list[int] = []
-    carried: dict[int, list[dict[str, Any]]] = {}  # events of transactions still pending
+    carried: dict[int, list[tuple[int, str]]] = {}  # (id, hash) of transactions still pending
 
-    def open_batch(seal: dict[str, Any] | None) -> tuple[BatchDigest, set[int]]:
+    def open_batch(seal: dict[str, Any] | None) -> tuple[BatchDigest, set[int], int, int]:
         found = BatchDigest()
         if seal is None:
-            return found, set()
+            return found, set(), 0, 0
         walk.seal(seal)
         pending = set(seal["pending_txids"])
         # Carried transactions that ended before this seal join it first: lower txids.
         for txid in sorted(txid for txid in carried if txid not in pending):
-            for event in carried.pop(txid):
-                found.add(event_id=event["id"], txid=txid, content=event, hashed=event["_hashed"])
-        return found, pending
+            for event_id, hashed in carried.pop(txid):
+                found.add_leaf(event_id, txid, hashed)
+        return found, pending, seal["txid_lo"], seal["txid_hi"]
 
+    # The walk below runs once per event: locals only, one method call per event (the leaf).
     current = next(seals, None)
-    found, pending = open_batch(current)
-    for event in _events(chunk_size):
-        report.events += 1
-        hashed = content_hash(event)
-        if hashed != event["hash"]:
-            edited.append(event["id"])
-        while current is not None and event["txid"] >= current["txid_hi"]:
-            walk.batch(current, found)
-            current = next(seals, None)
-            found, pending = open_batch(current)
+    found, pending, txid_lo, txid_hi = open_batch(current)
+    add_leaf = found.add_leaf
+    events = unsealed = 0
+    for event_id, txid, stored, hashed in event_leaves("txid IS NOT NULL"):
+        events += 1
+        if hashed != stored:
+            edited.append(event_id)
+        if current is not None and txid >= txid_hi:
+            while current is not None and txid >= txid_hi:
+                walk.batch(current, found)
+                current = next(seals, None)
+                found, pending, txid_lo, txid_hi = open_batch(current)
+            add_leaf = found.add_leaf
         if current is None:
-            report.unsealed_events += 1
-        elif event["txid"] < current["txid_lo"]:
-            orphans.append(event["id"])
-        elif event["txid"] in pending:
-            carried.setdefault(event["txid"], []).append({**event, "_hashed": hashed})
+            unsealed += 1
+        elif txid < txid_lo:
+            orphans.append(event_id)
+        elif txid in pending:
+            carried.setdefault(txid, []).append((event_id, hashed))
         else:
-            found.add(event_id=event["id"], txid=event["txid"], content=event, hashed=hashed)
+            add_leaf(event_id, txid, hashed)
+    report.events += events
+    report.unsealed_events += unsealed
     while current is not None:
         walk.batch(current, found)
         current = next(seals, None)
-        found, pending = open_batch(current)
+        found, *_ = open_batch(current)
     report.unsealed_events += sum(len(events) for events in carried.values())
     if edited:
         report.first_broken_event_id = report.first_broken_event_id or edited[0]

@@ -372,8 +372,9 @@ if "s3" in NIGRANI_AUDIT_CHECKPOINT_SINKS:
     if NIGRANI_AUDIT_CHECKPOINT_S3["retention_days"] < 1:
         raise ConfigError("NIGRANI_AUDIT_CHECKPOINT_S3_RETENTION_DAYS must be at least 1")
 NIGRANI_AUDIT_CHECKPOINT_SECONDS = env_int("NIGRANI_AUDIT_CHECKPOINT_SECONDS", 60)
-# The sealer (manage.py audit_sealer) seals committed events this often.
-NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS = env_float("NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS", 1.0)
+# The sealer (manage.py audit_sealer) looks for newly committed events this often (and runs
+# back to back while a seal takes longer): a seal at most every 0.25 s, none when idle.
+NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS = env_float("NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS", 0.25)
 # Refused access (403/404 on offender data): events per officer per minute before the rest of
 # that minute is counted but not recorded one by one; at the burst the NPB is notified.
 NIGRANI_AUDIT_DENIALS_PER_MINUTE = env_int("NIGRANI_AUDIT_DENIALS_PER_MINUTE", 30)

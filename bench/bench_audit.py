@@ -10,6 +10,7 @@ at the end: the benchmark runs in a scratch database of its own, dropped afterwa
 """
 
 import multiprocessing
+import os
 import tempfile
 import threading
 import time
@@ -83,7 +84,8 @@ CLIENTS = (1, 8, 32)
 SECONDS = 4.0
 VERIFY_EVENTS = 1_000_000
 VERIFY_CHUNK = 50_000
-SCRATCH_DB = "nigrani_bench_audit"
+# Its own database; NIGRANI_BENCH_AUDIT_DB names another (two benches at once must not share one).
+SCRATCH_DB = os.environ.get("NIGRANI_BENCH_AUDIT_DB", "nigrani_bench_audit")
 
 
 @contextmanager
@@ -95,14 +97,25 @@ def _scratch_database() -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}"')
         cursor.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
+    # The process's connection pool was opened on the original database and would keep
+    # handing out its connections (the run would write, and truncate, the real trail); and
+    # a pool does not survive the fork of the clients (they would share its sockets). So no
+    # pool here: every process, every client, a connection of its own to the scratch one.
     connection.close()
+    connection.close_pool()
+    pool = alias.settings_dict["OPTIONS"].pop("pool", None)
     alias.settings_dict["NAME"] = settings.DATABASES["default"]["NAME"] = SCRATCH_DB
     try:
         call_command("migrate", "--noinput", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_database()")
+            assert cursor.fetchone()[0] == SCRATCH_DB  # noqa: S101 - never the real trail
         yield
     finally:
         connection.close()
         alias.settings_dict["NAME"] = settings.DATABASES["default"]["NAME"] = original
+        if pool is not None:
+            alias.settings_dict["OPTIONS"]["pool"] = pool
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
 
@@ -140,26 +153,29 @@ def _bare_insert(**_: Any) -> None:
 
 
 def _sealer_loop(stop: threading.Event, delays: list[float]) -> None:
-    """The sealer as deployed (every NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS), noting for every
-    event it seals how long after its timestamp the seal was made."""
+    """The sealer as deployed (``audit_sealer``: every NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS, back
+    to back while a seal takes longer), then, once stopped, how long after its timestamp each
+    event it sealed was sealed (counted afterwards, so that counting never delays a seal)."""
     interval = settings.NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS
-    previous_pending: list[int] = []
+    seals = []
     try:
         while not stop.is_set():
             began = time.monotonic()
             seal = audit_seal()
             if seal is not None and seal.kind == "batch":
-                stamps = (
-                    AuditEvent.objects.filter(
-                        Q(txid__gte=seal.txid_lo, txid__lt=seal.txid_hi)
-                        | Q(txid__in=previous_pending)
-                    )
-                    .exclude(txid__in=seal.pending_txids)
-                    .values_list("occurred_at", flat=True)
-                )
-                delays.extend((seal.sealed_at - stamp).total_seconds() for stamp in stamps)
-                previous_pending = seal.pending_txids
+                seals.append(seal)
             stop.wait(max(0.0, interval - (time.monotonic() - began)))
+        previous_pending: list[int] = []
+        for seal in seals:
+            stamps = (
+                AuditEvent.objects.filter(
+                    Q(txid__gte=seal.txid_lo, txid__lt=seal.txid_hi) | Q(txid__in=previous_pending)
+                )
+                .exclude(txid__in=seal.pending_txids)
+                .values_list("occurred_at", flat=True)
+            )
+            delays.extend((seal.sealed_at - stamp).total_seconds() for stamp in stamps)
+            previous_pending = seal.pending_txids
     finally:
         connections["default"].close()
 

@@ -5,8 +5,18 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from audit.chain import CHAINED_FIELDS, GENESIS_HASH, chain_verify, event_hash
+from audit.chain import (
+    CHAINED_FIELDS,
+    GENESIS_HASH,
+    ROW_FIELDS,
+    RowHasher,
+    _normalise,
+    chain_verify,
+    event_hash,
+)
 
 PKT = timezone(timedelta(hours=5))
 
@@ -164,3 +174,75 @@ def test_fork_is_named_as_a_reused_hash():
     report = chain_verify([*events, fork])
     assert report.first_break.event_id == 4
     assert report.first_break.reason.startswith("hash reused")
+
+
+# --- the written-out payload and the row hasher --------------------------------------------
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)  # no lone surrogates
+_FINITE = st.floats(allow_nan=False, allow_infinity=False)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | _FINITE | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _reference_hash(content, prev_hash):
+    """The canonical form as first specified: json.dumps of the normalised dict, sorted."""
+    canonical = {name: _normalise(name, content.get(name)) for name in CHAINED_FIELDS}
+    canonical["prev_hash"] = prev_hash
+    payload = json.dumps(
+        canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.fixed_dictionaries(
+        {
+            name: _TEXT
+            for name in CHAINED_FIELDS
+            if name not in ("occurred_at", "actor_id", "client_ip", "details")
+        }
+    ),
+    actor_id=st.none() | st.integers(min_value=0, max_value=2**63 - 1),
+    details=st.dictionaries(_TEXT, _JSON, max_size=4),
+    prev_hash=st.sampled_from(["", GENESIS_HASH]),
+)
+def test_written_out_payload_hashes_exactly_as_sorted_json_dumps(
+    texts, actor_id, details, prev_hash
+):
+    content = _content(**texts, actor_id=actor_id, details=details)
+    assert event_hash(content, prev_hash) == _reference_hash(content, prev_hash)
+
+
+def _as_database_text(content):
+    """One event as the verifier's COPY renders it (``ROW_FIELDS``, text)."""
+    rendered = {
+        **content,
+        "actor_id": None if content["actor_id"] is None else str(content["actor_id"]),
+        "occurred_at": content["occurred_at"].astimezone(UTC).isoformat(timespec="microseconds"),
+        "details": json.dumps(content["details"], ensure_ascii=False),
+    }
+    return tuple(rendered[name] for name in ROW_FIELDS)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"actor_id": None, "client_ip": None, "details": {}},
+        {"client_ip": "::ffff:10.0.0.1", "details": {"z": [1, 2.5, None], "a": {"b": True}}},
+        {"actor_username": 'quo"te\\back\nline\t\x00\x1f', "object_id": "ب ✓ 𝄞"},
+        {"details": {"n": 1e16, "f": 2.0, "text": "é\u2028"}},
+    ],
+)
+def test_row_hasher_agrees_with_event_hash(overrides):
+    content = _content(**overrides)
+    hasher = RowHasher()
+    for _ in range(2):  # the second time from its caches
+        assert hasher.content_hash(_as_database_text(content)) == event_hash(content, "")
+    assert hasher.content_hash(_as_database_text(content), GENESIS_HASH) == event_hash(
+        content, GENESIS_HASH
+    )

@@ -10,6 +10,7 @@ from django.db import connection
 from audit.chain import CHAINED_FIELDS, content_hash
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record, audit_record_many
+from audit.verification import event_leaves
 from common.request_context import RequestContext, reset_request_context, set_request_context
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +153,39 @@ def test_many_events_with_one_not_json_write_nothing():
             ]
         )
     assert not AuditEvent.objects.exists()
+
+
+def test_the_returned_event_is_the_row_as_read_back(station_officer):
+    token = set_request_context(RequestContext(request_id="req-1", client_ip="10.0.0.7"))
+    try:
+        event = audit_record(
+            actor=station_officer, action=AuditAction.READ, object_id=7, details={"a": [1]}
+        )
+    finally:
+        reset_request_context(token)
+    stored = AuditEvent.objects.get(id=event.id)
+    for field in AuditEvent._meta.concrete_fields:
+        assert getattr(event, field.attname) == getattr(stored, field.attname), field.attname
+    assert not event._state.adding
+
+
+def test_the_sealer_and_verifier_hash_rows_as_the_writer_did():
+    """``event_leaves`` (COPY text, no ORM) recomputes exactly the hash ``audit_record`` wrote,
+    whatever the content: quotes, control characters, any script, IPv6, nested details."""
+    cases = [
+        {"details": {"rows": 1e16, "ratio": 0.1, "nested": [2.0, {"z": None, "a": True}]}},
+        {"object_id": 'quo"te\\slash\nnew\ttab\x01', "details": {"ب": "✓ 𝄞 \u2028"}},
+        {"purpose": "", "outcome": "x" * 255, "details": {}},
+    ]
+    written = []
+    for n, case in enumerate(cases):
+        written.append(_in_context(RequestContext(client_ip="::ffff:10.0.0.1"), **case))
+        written.append(
+            audit_record(actor=None, action=AuditAction.READ, **{"object_id": n, **case})
+        )
+    with time_machine.travel(datetime(2026, 3, 1, 0, 0, 0, 0, tzinfo=UTC), tick=False):
+        written.append(audit_record(actor=None, action=AuditAction.READ))  # .000000
+    leaves = {event_id: (stored, hashed) for event_id, _, stored, hashed in event_leaves("true")}
+    assert set(leaves) == {event.id for event in written}
+    for event in written:
+        assert leaves[event.id] == (event.hash, event.hash)

@@ -1,11 +1,11 @@
 """The database itself refuses to change or remove audit events."""
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from audit.models import AuditAction, AuditEvent, AuditSeal
 from audit.services import audit_record
-from tests.audit.helpers import TRUNCATE_TRIGGER, raw_execute
+from tests.audit.helpers import TRUNCATE_TRIGGER, legacy_events, raw_execute
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +93,24 @@ def test_seals_cannot_be_updated_or_deleted(seal):
     with pytest.raises(DatabaseError, match="TRUNCATE is not allowed"), transaction.atomic():
         raw_execute("TRUNCATE audit_auditseal")
     assert AuditSeal.objects.filter(pk=seal.pk, event_count=0).exists()
+
+
+def test_old_chain_links_stay_unique_and_new_events_need_none(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_auditevent'"
+            " AND indexdef LIKE '%%(prev_hash%%'"
+        )
+        (definition,) = [row[0] for row in cursor.fetchall()]  # no _like index either
+    assert definition.startswith("CREATE UNIQUE INDEX")
+    assert definition.endswith("WHERE (prev_hash IS NOT NULL)")  # NULLs of new events: none
+    for n in range(3):
+        audit_record(actor=None, action=AuditAction.READ, object_id=n)  # prev_hash NULL
+    legacy = legacy_events(1)[0]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AuditEvent.objects.create(
+            occurred_at=legacy.occurred_at,
+            action=AuditAction.READ,
+            prev_hash=legacy.prev_hash,
+            hash="f" * 64,
+        )

@@ -1,4 +1,9 @@
-"""The sealer: seal committed events every second and publish a signed checkpoint each minute.
+"""The sealer: seal committed events continuously and publish a signed checkpoint each minute.
+
+It looks every ``NIGRANI_AUDIT_SEAL_INTERVAL_SECONDS`` (0.25 s) and, while a seal takes longer
+than that, runs back to back; a look that finds nothing ended writes nothing. Not LISTEN/NOTIFY:
+a NOTIFY from every audited transaction would serialise their commits on the notification
+queue's lock, the very global lock the append got rid of.
 
 Run it as its own process (compose's ``sealer`` service; ``make run`` starts it). Several may
 run: they take turns through an advisory lock that writers never touch. The worker's periodic
