@@ -37,7 +37,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -48,13 +48,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bench import bench_geofence_engine as world_gen
+from bench.bench_geofence_ingest import offenders_create
 from geofence.models import Gateway, TrackingDevice
 from geofence.services import partitions
 from geofence.services.credentials import DEVICE_PREFIX, GATEWAY_PREFIX, credential_hash
 from geofence.services.districts import district_zones_sync
 from geofence.services.importing import zones_import
 from jurisdictions.models import District, Province
-from registry.models import Conviction, Offender
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH_DB = "nigrani_bench_http"
@@ -138,45 +138,8 @@ def world_build(size: Size, *, seed: int = 12) -> World:
     lon = centres[city, 0] + rng.normal(0, 0.1, count)
     lat = centres[city, 1] + rng.normal(0, 0.1, count)
     home = world_gen.district_of(lon, lat, size.districts_x, size.districts_y)
-    now = timezone.now()
     with transaction.atomic():
-        offenders = Offender.objects.bulk_create(
-            [
-                Offender(
-                    full_name=f"Bench {n}",
-                    father_name="Bench",
-                    gender="male",
-                    cnic="35202-0000000-1",
-                    cnic_index=f"{PREFIX}{n}",
-                    phone="",
-                    risk_tier=1 + n % 3,
-                    status="active",
-                    district=district_rows[int(home[n])],
-                    created_at=now,
-                    updated_at=now,
-                )
-                for n in range(count)
-            ],
-            batch_size=2000,
-        )
-        ids = [o.pk for o in offenders]
-        Conviction.objects.bulk_create(
-            [
-                Conviction(
-                    offender_id=offender_id,
-                    fir_number="1/2020",
-                    police_station="Bench",
-                    court="Bench",
-                    case_number="1",
-                    conviction_date=date(2020, 1, 1),
-                    sentence="Bench",
-                    victim_minor=True,
-                    sections=["376"],
-                )
-                for offender_id in ids[::3]
-            ],
-            batch_size=2000,
-        )
+        ids = offenders_create(home, district_rows, prefix=PREFIX)
         gateway_credential = f"{GATEWAY_PREFIX}{secret}-gw"
         gateway = Gateway.objects.create(
             name=f"{PREFIX}gateway", credential_hash=credential_hash(gateway_credential)

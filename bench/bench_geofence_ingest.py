@@ -87,13 +87,9 @@ def _world(rng: np.random.Generator) -> tuple[list, np.ndarray]:
     return created, cities(rng)
 
 
-def _offenders(rng, district_rows, centres) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    from bench.bench_geofence_engine import district_of
-
-    city = rng.integers(len(centres), size=OFFENDERS)
-    lon = centres[city, 0] + rng.normal(0, 0.1, OFFENDERS)
-    lat = centres[city, 1] + rng.normal(0, 0.1, OFFENDERS)
-    home_district = district_of(lon, lat)
+def offenders_create(home: np.ndarray, district_rows: list, *, prefix: str) -> list[int]:
+    """One bench offender per entry of ``home`` (an index into ``district_rows``), a third of
+    them with a minor victim; their ids. Shared by the ingest and HTTP benches' worlds."""
     now = timezone.now()
     offenders = Offender.objects.bulk_create(
         [
@@ -102,15 +98,15 @@ def _offenders(rng, district_rows, centres) -> tuple[np.ndarray, np.ndarray, lis
                 father_name="Bench",
                 gender="male",
                 cnic="35202-0000000-1",
-                cnic_index=f"{PREFIX}{n}",
+                cnic_index=f"{prefix}{n}",
                 phone="",
                 risk_tier=1 + n % 3,
                 status="active",
-                district=district_rows[int(home_district[n])],
+                district=district_rows[int(home[n])],
                 created_at=now,
                 updated_at=now,
             )
-            for n in range(OFFENDERS)
+            for n in range(len(home))
         ],
         batch_size=2000,
     )
@@ -132,6 +128,17 @@ def _offenders(rng, district_rows, centres) -> tuple[np.ndarray, np.ndarray, lis
         ],
         batch_size=2000,
     )
+    return ids
+
+
+def _offenders(rng, district_rows, centres) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    from bench.bench_geofence_engine import district_of
+
+    city = rng.integers(len(centres), size=OFFENDERS)
+    lon = centres[city, 0] + rng.normal(0, 0.1, OFFENDERS)
+    lat = centres[city, 1] + rng.normal(0, 0.1, OFFENDERS)
+    home_district = district_of(lon, lat)
+    ids = offenders_create(home_district, district_rows, prefix=PREFIX)
     return lon, lat, ids
 
 
