@@ -133,6 +133,15 @@ if NIGRANI_DB_POOL_MAX > 0:
         "max_size": NIGRANI_DB_POOL_MAX,
         "timeout": NIGRANI_DB_POOL_TIMEOUT_SECONDS,
     }
+# The statements of ``common.db.bound_cursor`` (the ping ingest's hot path) are prepared on the
+# server after this many runs on a connection (psycopg's prepare_threshold), so they are
+# planned once, not at every batch. Django's default turns preparing off for PgBouncer in
+# transaction mode before 1.21: set 0 there. The ORM binds its values client-side and is never
+# prepared either way.
+NIGRANI_DB_PREPARE_THRESHOLD = env_int("NIGRANI_DB_PREPARE_THRESHOLD", 5)
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+    NIGRANI_DB_PREPARE_THRESHOLD or None
+)
 DATABASES["default"]["TEST"] = {"NAME": env_str("NIGRANI_TEST_DB", "test_nigrani")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -553,8 +562,9 @@ NIGRANI_PING_BATCH_MAX = env_int("NIGRANI_PING_BATCH_MAX", 1000)
 # A device credential found active is remembered by each web process this long (seconds; 0:
 # every request looks it up). A revocation still stops acceptance at once: ingest re-reads the
 # device under its lock, and a remembered credential whose device turns out revoked is
-# forgotten and answered 401 (geofence/authentication.py).
-NIGRANI_DEVICE_CREDENTIAL_CACHE_SECONDS = env_int("NIGRANI_DEVICE_CREDENTIAL_CACHE_SECONDS", 60)
+# forgotten and answered 401 (geofence/authentication.py). An hour: a tag posts every minute
+# to any of the web processes, so a shorter memory is mostly misses.
+NIGRANI_DEVICE_CREDENTIAL_CACHE_SECONDS = env_int("NIGRANI_DEVICE_CREDENTIAL_CACHE_SECONDS", 3600)
 # Drift rule: an episode opens (and ends) after this many consecutive fixes wholly inside
 # (wholly outside); a fix less accurate than the threshold is evidence of nothing.
 NIGRANI_GEOFENCE_CONSECUTIVE_FIXES = env_int("NIGRANI_GEOFENCE_CONSECUTIVE_FIXES", 3)

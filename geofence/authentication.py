@@ -13,6 +13,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from common.db import bound_cursor
 from geofence.models import CredentialStatus, Gateway, TrackingDevice
 from geofence.services.credentials import (
     DEVICE_PREFIX,
@@ -24,6 +25,10 @@ from geofence.services.credentials import (
 )
 
 BAD_CREDENTIAL = "Unknown or revoked credential."
+_ACTIVE_DEVICE = (
+    "SELECT id, offender_id, gateway_id FROM geofence_trackingdevice "
+    "WHERE credential_hash = %s AND status = %s"
+)
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,9 @@ def _active_device(hashed: str) -> TrackingDevice | None:
     (services/credentials.py says why that is safe), else one indexed lookup."""
     known = known_device_get(hashed)
     if known is None:
-        row = (
-            TrackingDevice.objects.filter(credential_hash=hashed, status=CredentialStatus.ACTIVE)
-            .values_list("id", "offender_id", "gateway_id")
-            .first()
-        )
+        with bound_cursor() as cursor:  # prepared: a cold process looks up every tag once
+            cursor.execute(_ACTIVE_DEVICE, [hashed, CredentialStatus.ACTIVE.value])
+            row = cursor.fetchone()
         if row is None:
             return None
         known = known_device_put(

@@ -185,10 +185,12 @@ def zone_index_build() -> engine.ZoneIndex:
     return engine.ZoneIndex(_live_shapes(), circles=_live_circles(), version=version)
 
 
-def zone_index_current() -> engine.ZoneIndex:
-    """This process's index, patched up to the committed zone-set version."""
+def zone_index_current(version: int | None = None) -> engine.ZoneIndex:
+    """This process's index, patched up to the committed zone-set version (``version`` when
+    the caller read it already, in a statement of its own)."""
     global _index
-    version = zone_set_version()
+    if version is None:
+        version = zone_set_version()
     with _lock:
         if _index is None:
             _index = zone_index_build()

@@ -176,7 +176,7 @@ def _ping(seq: int) -> list[dict]:
 def test_a_device_credential_is_looked_up_once_then_remembered(enrolled, freeze_now, settings):
     _, credential = enrolled
     client = _device_client(credential)
-    lookup = 'FROM "geofence_trackingdevice" WHERE ("geofence_trackingdevice"."credential_hash"'
+    lookup = "FROM geofence_trackingdevice WHERE credential_hash"
     with CaptureQueriesContext(connection) as first:
         assert client.post("/api/v1/pings/", _ping(1), format="json").status_code == 202
     with CaptureQueriesContext(connection) as remembered:
