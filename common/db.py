@@ -19,8 +19,8 @@ from django.db import connection
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.utils import CursorWrapper
-from psycopg.pq import Format
 from psycopg.postgres import types
+from psycopg.pq import Format
 
 _TIMESTAMPTZ_OID = types["timestamptz"].oid
 

@@ -33,9 +33,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.db import bound_cursor
 from compliance.alerts import alert_events_held
 from compliance.models import Severity, Violation
-from common.db import bound_cursor
 from compliance.services import ViolationRaise, violation_end, violations_raise_many
 from geofence import engine
 from geofence.models import (
@@ -44,7 +44,6 @@ from geofence.models import (
     EpisodeKind,
     Gateway,
     OffenderTrack,
-    PingBatchReceipt,
     TrackingDevice,
 )
 from geofence.services.partitions import partitions_ensure
@@ -354,7 +353,7 @@ JOIN geofence_trackingdevice d ON d.offender_id = t.offender_id AND d.id = ANY(%
 WHERE t.offender_id = ANY(%b::bigint[])
 ORDER BY t.offender_id, d.id
 FOR UPDATE OF t, d
-"""
+"""  # noqa: S608 - composed of module constants only
 
 
 def _lock(
@@ -500,7 +499,7 @@ WITH tracks AS (
 INSERT INTO geofence_pingbatchreceipt (sender, digest, response, created_at)
 VALUES (%(sender)s, %(digest)s, %(response)s::jsonb, %(now)s)
 ON CONFLICT (sender, digest) DO NOTHING
-"""
+"""  # noqa: S608 - composed of module constants only
 
 
 def _save(
@@ -586,7 +585,7 @@ def offender_facts(offender_ids: list[int]) -> dict[int, engine.OffenderFacts]:
     supervising district as categories (``risk_tier:<n>``, ``district:<id>``)."""
     with bound_cursor() as cursor:
         cursor.execute(
-            f"SELECT o.id, {_FACTS} FROM registry_offender o WHERE o.id = ANY(%s::bigint[])",
+            f"SELECT o.id, {_FACTS} FROM registry_offender o WHERE o.id = ANY(%s::bigint[])",  # noqa: S608
             [list(offender_ids)],
         )
         return {row[0]: _facts(*row) for row in cursor.fetchall()}
