@@ -559,6 +559,11 @@ NIGRANI_PING_RETENTION_DAYS = env_int("NIGRANI_PING_RETENTION_DAYS", 90)
 NIGRANI_PING_PARTITIONS_AHEAD_DAYS = env_int("NIGRANI_PING_PARTITIONS_AHEAD_DAYS", 7)
 NIGRANI_PING_CLOCK_SKEW_SECONDS = env_int("NIGRANI_PING_CLOCK_SKEW_SECONDS", 300)
 NIGRANI_PING_BATCH_MAX = env_int("NIGRANI_PING_BATCH_MAX", 1000)
+# Threads each web process serves POST /api/v1/pings/ on (backend/asgi.py): enough to overlap
+# one batch's database waits with another's Python, few enough not to fight over the GIL.
+NIGRANI_PING_THREADS = env_int("NIGRANI_PING_THREADS", 4)
+if NIGRANI_PING_THREADS < 1:
+    raise ConfigError("NIGRANI_PING_THREADS must be at least 1")
 # A device credential found active is remembered by each web process this long (seconds; 0:
 # every request looks it up). A revocation still stops acceptance at once: ingest re-reads the
 # device under its lock, and a remembered credential whose device turns out revoked is
