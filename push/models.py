@@ -340,6 +340,10 @@ class PushMessage(TimestampedModel):
                 name="pushmessage_sending_idx",
                 condition=Q(status=PushStatus.SENDING),
             ),
+            # The nightly prune (final statuses, ``updated_at`` past retention). Its chunks
+            # are ordered by id; a chunk that finds fewer rows than its size (the last one,
+            # and every night with nothing to prune) used to read the whole table.
+            models.Index(fields=["status", "updated_at"], name="pushmessage_status_updated_idx"),
         ]
 
     def __str__(self) -> str:

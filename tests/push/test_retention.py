@@ -2,6 +2,7 @@
 stays), spent websocket tickets after a day, final pushes past theirs; in bounded set-based
 chunks; each a periodic procrastinate task."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -154,6 +155,37 @@ def test_final_pushes_past_retention_go_and_unsent_ones_never(settings, control_
     assert pushes.push_messages_prune() == len(gone)
 
     assert set(PushMessage.objects.values_list("pk", flat=True)) == {m.pk for m in kept}
+
+
+def plan_of(sql: str) -> str:
+    """The plan PostgreSQL picks for ``sql`` (not run), as JSON text."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        return json.dumps(cursor.fetchone()[0])
+
+
+def test_the_push_prune_finds_its_rows_through_the_status_updated_index(control_room):
+    """A night with nothing past retention (and every prune's last, short chunk) must not
+    read the whole outbox: the prune's DELETE, as sent, goes through the index."""
+    device = device_token_issue(
+        officer=control_room, device_id="phone-1", device_name="p"
+    ).device_token
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO push_pushmessage (created_at, updated_at, message_id, officer_id,"
+            " device_token_id, purpose, data, status, attempts, last_error)"
+            " SELECT now() - g * interval '1 minute', now() - g * interval '1 minute',"
+            " gen_random_uuid(), %s, %s, 'alert', '{}', %s, 1, ''"
+            " FROM generate_series(1, 20000) AS g",
+            [control_room.pk, device.pk, PushStatus.SENT.value],
+        )
+        cursor.execute("ANALYZE push_pushmessage")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert pushes.push_messages_prune() == 0
+
+    (delete,) = [q["sql"] for q in queries if q["sql"].startswith("DELETE")]
+    assert "pushmessage_status_updated_idx" in plan_of(delete)
 
 
 # --- the jobs --------------------------------------------------------------------------------
