@@ -300,7 +300,7 @@ def _violations_insert(
     *,
     heads: dict[tuple[int, str], Violation | None],
     out: dict[int, tuple[Violation, bool]],
-    configs: dict[int, "alerts.AlertConfig"],
+    configs: dict[int, alerts.AlertConfig],
     now: datetime,
 ) -> dict[int, Violation]:
     """Insert the pending rows in two statements (the episodes' first violations and the
