@@ -423,6 +423,12 @@ NIGRANI_SMS_SENSITIVE_TTL_SECONDS = env_int("NIGRANI_SMS_SENSITIVE_TTL_SECONDS",
 # (or as far in the future) are refused, and each signature is accepted once.
 NIGRANI_SMS_RECEIPT_SECRET = env_str("NIGRANI_SMS_RECEIPT_SECRET", "")
 NIGRANI_SMS_RECEIPT_MAX_AGE_SECONDS = env_int("NIGRANI_SMS_RECEIPT_MAX_AGE_SECONDS", 300)
+# The outbox keeps a message this long after it was queued, once it left the queue (sent,
+# delivered, failed, cancelled, expired): what a number was sent stays answerable for a
+# quarter (``sms_outbox``), then it goes (nightly prune). Queued and sending ones never go.
+NIGRANI_SMS_RETENTION_DAYS = env_int("NIGRANI_SMS_RETENTION_DAYS", 90)
+if NIGRANI_SMS_RETENTION_DAYS < 1:
+    raise ConfigError("NIGRANI_SMS_RETENTION_DAYS must be at least 1")
 
 # --- Field verification (mobile_api/) -------------------------------------------------------
 # When a confirmed visit counts (mobile_api.rules): within max(radius, factor × accuracy) of

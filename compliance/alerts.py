@@ -21,11 +21,13 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Officer
@@ -58,6 +60,81 @@ ACK_TIMEOUT_REASON = "acknowledgement timed out"
 def alert_policy_for(severity: int) -> AlertPolicy:
     """The policy row of a severity; a missing row is a configuration error, loudly."""
     return AlertPolicy.objects.get(severity=severity)
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """A severity's policy (None when its row is missing) and ladder (step → target)."""
+
+    policy: AlertPolicy | None
+    ladder: dict[int, str]
+
+
+# Policy and ladder in one round trip (the raise path's latency budget, issue 13). Read per
+# raise, not cached: NPB edits the rows, and every process must apply an edit at once.
+_CONFIG_SQL = """
+SELECT coalesce(p.severity, s.severity), p.id, p.ack_minutes, p.resolve_minutes,
+       p.top_repeats, p.sms_fallback, s.step, s.target
+  FROM (SELECT * FROM compliance_alertpolicy WHERE severity = ANY(%(severities)s)) p
+  FULL JOIN (SELECT * FROM compliance_ladderstep WHERE severity = ANY(%(severities)s)) s
+    ON s.severity = p.severity
+ ORDER BY 1, s.step
+"""
+
+
+def alert_configs(severities: Iterable[int]) -> dict[int, AlertConfig]:
+    """The policy and ladder of each severity, in one query (a severity with neither is
+    left out)."""
+    wanted = sorted(set(severities))
+    if not wanted:
+        return {}
+    policies: dict[int, AlertPolicy | None] = {}
+    ladders: dict[int, dict[int, str]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(_CONFIG_SQL, {"severities": wanted})
+        for severity, pk, ack, resolve, repeats, sms, step, target in cursor.fetchall():
+            if severity not in policies:
+                policies[severity] = (
+                    None
+                    if pk is None
+                    else AlertPolicy(
+                        pk=pk,
+                        severity=severity,
+                        ack_minutes=ack,
+                        resolve_minutes=resolve,
+                        top_repeats=repeats,
+                        sms_fallback=sms,
+                    )
+                )
+            if step is not None:
+                ladders[severity][step] = target
+    return {
+        severity: AlertConfig(policy=policy, ladder=dict(ladders[severity]))
+        for severity, policy in policies.items()
+    }
+
+
+def alert_start_columns(violation: Violation, *, config: AlertConfig | None, now: datetime) -> None:
+    """Set, before its INSERT, the ladder columns of a violation that opens an alert: step 1
+    now, its acknowledgement deadline, and exhausted at once when a one-step ladder has no
+    repeats. A severity without a policy row or ladder is a configuration error, loudly."""
+    if config is None or config.policy is None:
+        raise AlertPolicy.DoesNotExist(f"No alert policy for severity {violation.severity}.")
+    if not config.ladder:
+        raise LadderStep.DoesNotExist(f"No ladder steps for severity {violation.severity}.")
+    top = max(config.ladder)
+    violation.escalation_level = 1
+    violation.escalated_at = now
+    violation.ack_due_at = now + timedelta(minutes=config.policy.ack_minutes)
+    violation.escalation_exhausted_at = now if top == 1 and config.policy.top_repeats == 0 else None
+
+
+def alert_unstarted_columns(violation: Violation) -> None:
+    """The ladder columns of a repeat, which carries no alert (its episode's head does)."""
+    violation.escalation_level = 0
+    violation.escalated_at = None
+    violation.ack_due_at = None
+    violation.escalation_exhausted_at = None
 
 
 def alert_payload(violation: Violation) -> dict[str, Any]:
@@ -156,10 +233,6 @@ def _alert_events(violation: Violation, event_type: str) -> list[tuple[int, str,
 # --- recipients and notices -------------------------------------------------------------------
 
 
-def _ladder(severity: int) -> dict[int, str]:
-    return dict(LadderStep.objects.filter(severity=severity).values_list("step", "target"))
-
-
 def _recipients(targets: dict[int, tuple[str, Violation]]) -> dict[int, list[Officer]]:
     """Officers to tell per violation id, for each violation's current step target. Set-based:
     one query per kind of target, whatever the number of alerts."""
@@ -170,16 +243,17 @@ def _recipients(targets: dict[int, tuple[str, Violation]]) -> dict[int, list[Off
     active = Officer.objects.filter(is_active=True)
     if LadderTarget.BEAT_OFFICERS in by_target:
         violations = by_target[LadderTarget.BEAT_OFFICERS]
-        beats = dict(
-            Violation.objects.filter(pk__in=[v.pk for v in violations]).values_list(
-                "pk", "offender__beat_id"
-            )
-        )
+        # The offender's current beat joined in (one query, not the beats and then their
+        # officers): the beat officers of each offender.
         officers = defaultdict(list)
-        for officer in active.filter(role=Role.BEAT_OFFICER, beat_id__in=set(beats.values())):
-            officers[officer.beat_id].append(officer)
+        for officer in (
+            active.filter(role=Role.BEAT_OFFICER)
+            .annotate(for_offender=F("beat__offenders"))
+            .filter(for_offender__in={v.offender_id for v in violations})
+        ):
+            officers[officer.for_offender].append(officer)
         for violation in violations:
-            found[violation.pk] = officers.get(beats.get(violation.pk), [])
+            found[violation.pk] = officers.get(violation.offender_id, [])
     if LadderTarget.OFFICERS_IN_CHARGE in by_target:
         violations = by_target[LadderTarget.OFFICERS_IN_CHARGE]
         officers = defaultdict(list)
@@ -205,15 +279,16 @@ def _recipients(targets: dict[int, tuple[str, Violation]]) -> dict[int, list[Off
     return found
 
 
-def _notify_steps(violations: list[Violation], *, now: datetime) -> list[AlertNotice]:
+def _notify_steps(
+    violations: list[Violation], *, now: datetime, configs: dict[int, AlertConfig]
+) -> list[AlertNotice]:
     """Tell each violation's current step (``escalation_level``): an in-app notice per officer
-    and an ``AlertNotice`` row each; a step with nobody to tell is recorded as such."""
-    ladders: dict[int, dict[int, str]] = {}
+    and an ``AlertNotice`` row each; a step with nobody to tell is recorded as such.
+    ``configs`` holds the violations' severities (``alert_configs``)."""
     targets: dict[int, tuple[str, Violation]] = {}
     for violation in violations:
-        if violation.severity not in ladders:
-            ladders[violation.severity] = _ladder(violation.severity)
-        targets[violation.pk] = (ladders[violation.severity][violation.escalation_level], violation)
+        ladder = configs[violation.severity].ladder if violation.severity in configs else {}
+        targets[violation.pk] = (ladder[violation.escalation_level], violation)
     recipients = _recipients(targets)
     notices: list[AlertNotice] = []
     told: list[tuple[Violation, list[Officer], dict]] = []
@@ -232,7 +307,7 @@ def _notify_steps(violations: list[Violation], *, now: datetime) -> list[AlertNo
         else:
             notices.append(AlertNotice(officer=None, channel=NoticeChannel.NOBODY, **common))
     notices.extend(_tell(told, kind=NOTICE_KIND))
-    _schedule_sms_fallbacks(violations, now=now)
+    _schedule_sms_fallbacks(violations, now=now, configs=configs)
     return AlertNotice.objects.bulk_create(notices)
 
 
@@ -286,14 +361,16 @@ def _tell(told: list[tuple[Violation, list[Officer], dict]], *, kind: str) -> li
     return notices
 
 
-def _schedule_sms_fallbacks(violations: list[Violation], *, now: datetime) -> None:
+def _schedule_sms_fallbacks(
+    violations: list[Violation], *, now: datetime, configs: dict[int, AlertConfig]
+) -> None:
     from compliance.jobs import alert_sms_fallback_job
 
-    with_sms = set(
-        AlertPolicy.objects.filter(
-            severity__in={v.severity for v in violations}, sms_fallback=True
-        ).values_list("severity", flat=True)
-    )
+    with_sms = {
+        severity
+        for severity, config in configs.items()
+        if config.policy is not None and config.policy.sms_fallback
+    }
     when = now + timedelta(seconds=settings.NIGRANI_ALERT_SMS_AFTER_SECONDS)
     due = [
         {
@@ -363,29 +440,15 @@ def alert_sms_fallback(*, violation_id: int, level: int, repeat: int) -> int:
 # --- lifecycle steps, called inside compliance.services' transactions --------------------------
 
 
-def alert_start_many(violations: list[Violation], *, now: datetime) -> None:
-    """New alerts: step 1 is told now and each acknowledgement deadline starts (set-based:
-    one UPDATE per severity, one round of notices, one append of stream events)."""
+def alert_start_many(
+    violations: list[Violation], *, now: datetime, configs: dict[int, AlertConfig]
+) -> None:
+    """New alerts, inserted with their ladder columns set (``alert_start_columns``): step 1 is
+    told now (one round of notices) and the control rooms are told (one append of stream
+    events). ``configs`` holds their severities (``alert_configs``)."""
     if not violations:
         return
-    for severity in sorted({v.severity for v in violations}):
-        policy = alert_policy_for(severity)
-        top = max(_ladder(severity))
-        same = [v for v in violations if v.severity == severity]
-        ack_due_at = now + timedelta(minutes=policy.ack_minutes)
-        exhausted_at = now if top == 1 and policy.top_repeats == 0 else None
-        for violation in same:
-            violation.escalation_level = 1
-            violation.escalated_at = now
-            violation.ack_due_at = ack_due_at
-            violation.escalation_exhausted_at = exhausted_at
-        Violation.objects.filter(pk__in=[v.pk for v in same]).update(
-            escalation_level=1,
-            escalated_at=now,
-            ack_due_at=ack_due_at,
-            escalation_exhausted_at=exhausted_at,
-        )
-    _notify_steps(violations, now=now)
+    _notify_steps(violations, now=now, configs=configs)
     alert_emit(violations, AlertEventType.RAISED)
 
 
@@ -518,7 +581,7 @@ def alert_escalation_sweep(*, now: datetime | None = None, batch: int = SWEEP_BA
         climbed_ids = [row[0] for row in cursor.fetchall()]
         climbed = list(Violation.objects.filter(pk__in=climbed_ids).order_by("pk"))
         if climbed:
-            _notify_steps(climbed, now=now)
+            _notify_steps(climbed, now=now, configs=alert_configs({v.severity for v in climbed}))
             alert_emit(climbed, AlertEventType.ESCALATED)
             for violation in climbed:
                 audit_record(

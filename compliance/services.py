@@ -152,9 +152,12 @@ def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violat
             located.append(n)
             points.append((item.lon, item.lat))
     district_at = dict(zip(located, _district_ids_at(points), strict=True))
+    configs: dict[int, alerts.AlertConfig] = {}
     # One append of stream events (raised, then repeated) for the batch: see
-    # alerts.alert_events_held.
-    with transaction.atomic(), alerts.alert_events_held():
+    # alerts.alert_events_held. No savepoint inside a caller's transaction (two round trips
+    # on the ping → control-room path): nothing here catches an error to carry on, and a
+    # caller that did would find its transaction marked for rollback rather than half a raise.
+    with transaction.atomic(savepoint=False), alerts.alert_events_held():
         pending = {
             n: _violation_row(raises[n], occurred_district_id=district_at.get(n), now=now)
             for n in sorted(first_of.values())
@@ -166,14 +169,14 @@ def violations_raise_many(raises: Sequence[ViolationRaise]) -> list[tuple[Violat
             if not pending:
                 break
             heads = _episode_heads({(row.offender_id, row.kind) for row in pending.values()})
-            pending = _violations_insert(pending, heads=heads, out=out)
+            pending = _violations_insert(pending, heads=heads, out=out, configs=configs, now=now)
             if not pending:
                 break
         if pending:
             raise IntegrityError("could not open or join the violation's episode")
         made = [(n, out[n][0]) for n in sorted(out) if out[n][1]]
         started = [violation for _, violation in made if violation.episode_id is None]
-        alerts.alert_start_many(started, now=now)
+        alerts.alert_start_many(started, now=now, configs=configs)
         if started:
             jobs: list[dict[str, Any]] = [{"violation_id": v.pk} for v in started]
             deliver_violation_alert.batch_defer(*jobs)
@@ -297,10 +300,16 @@ def _violations_insert(
     *,
     heads: dict[tuple[int, str], Violation | None],
     out: dict[int, tuple[Violation, bool]],
+    configs: dict[int, alerts.AlertConfig],
+    now: datetime,
 ) -> dict[int, Violation]:
     """Insert the pending rows in two statements (the episodes' first violations and the
     repeats of episodes already open, then the repeats of the episodes just opened); the
-    inserted go to ``out`` and ``heads``, the refused are returned to be tried again."""
+    inserted go to ``out`` and ``heads``, the refused are returned to be tried again.
+
+    A row that opens an episode is inserted with its alert's ladder columns already set, so
+    no UPDATE follows; the policies and ladders they need are read once into ``configs``
+    (one query, only when a row opens one)."""
     first: dict[int, Violation] = {}
     joining_new: dict[int, Violation] = {}
     opening: set[tuple[int, str]] = set()
@@ -314,6 +323,16 @@ def _violations_insert(
             first[n] = row
             if head is None:
                 opening.add(key)
+    openers = {n for n, row in first.items() if row.episode is None}
+    unread = {pending[n].severity for n in openers} - set(configs)
+    if unread:
+        configs.update(alerts.alert_configs(unread))
+    for n, row in pending.items():
+        if n in openers:
+            alerts.alert_start_columns(row, config=configs.get(row.severity), now=now)
+        else:
+            # A row refused as an opener may come back here as a repeat.
+            alerts.alert_unstarted_columns(row)
     for n in _rows_insert(first):
         out[n] = (first[n], True)
         if first[n].episode is None:

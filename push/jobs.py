@@ -1,5 +1,6 @@
 """Jobs of the push app: SMS and push delivery, their sweeps, and the nightly prunes
-(receipt signatures, alert-stream events, websocket tickets, final pushes).
+(receipt signatures, SMS out of the queue, alert-stream events, websocket tickets, final
+pushes).
 
 Delivery retries are scheduled by ``push.services`` itself (the row's ``next_attempt_at`` and a
 job deferred at that time), not by a procrastinate RetryStrategy: the outbox row is the one
@@ -43,6 +44,20 @@ def prune_receipt_signatures(timestamp: int) -> int:
     """Daily: forget receipt signatures past twice the max age (refused as stale anyway)."""
     deleted = services.sms_receipt_signatures_prune()
     logger.info("pruned %s receipt signatures", deleted)
+    return deleted
+
+
+# 22:10 UTC is 03:10 in Pakistan, between the receipt signatures and the alert events.
+PRUNE_SMS_CRON = "10 22 * * *"
+
+
+@app.periodic(cron=PRUNE_SMS_CRON)
+@app.task(name="push.prune_sms", queue="maintenance")
+def prune_sms(timestamp: int) -> int:
+    """Daily: delete SMS out of the queue for longer than ``NIGRANI_SMS_RETENTION_DAYS``
+    (never queued or sending ones)."""
+    deleted = services.sms_messages_prune()
+    logger.info("pruned %s SMS past retention", deleted)
     return deleted
 
 

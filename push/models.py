@@ -27,6 +27,8 @@ class SmsStatus(models.TextChoices):
 
 
 UNSENT_STATUSES = (SmsStatus.QUEUED, SmsStatus.SENDING)
+# Out of the queue: the nightly prune may take these past NIGRANI_SMS_RETENTION_DAYS.
+LEFT_QUEUE_STATUSES = tuple(s for s in SmsStatus if s not in UNSENT_STATUSES)
 FINAL_STATUSES = (
     SmsStatus.DELIVERED,
     SmsStatus.FAILED,
@@ -172,8 +174,11 @@ class Receipt(TimestampedModel):
         help_text="where it was recorded (named in the text)",
     )
     language = models.CharField(max_length=2)
+    # ON DELETE SET NULL in PostgreSQL (migration 0006), not in Django: with Django's
+    # SET_NULL an SMS could not be fast-deleted, and the outbox prune would load and decrypt
+    # every chunk of messages before deleting it. The receipt outlives its SMS either way.
     sms = models.ForeignKey(
-        SmsMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        SmsMessage, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+"
     )
 
     class Meta:
@@ -340,6 +345,10 @@ class PushMessage(TimestampedModel):
                 name="pushmessage_sending_idx",
                 condition=Q(status=PushStatus.SENDING),
             ),
+            # The nightly prune (final statuses, ``updated_at`` past retention). Its chunks
+            # are ordered by id; a chunk that finds fewer rows than its size (the last one,
+            # and every night with nothing to prune) used to read the whole table.
+            models.Index(fields=["status", "updated_at"], name="pushmessage_status_updated_idx"),
         ]
 
     def __str__(self) -> str:

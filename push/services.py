@@ -25,8 +25,10 @@ from accounts.models import Officer
 from accounts.roles import AgencyKind
 from common.crypto import settings_blind_index
 from common.exceptions import ApplicationError, NotFound
+from common.retention import DEFAULT_CHUNK, delete_in_chunks
 from push import jobs
 from push.models import (
+    LEFT_QUEUE_STATUSES,
     Notification,
     SmsMessage,
     SmsReceiptSignature,
@@ -436,6 +438,20 @@ def sms_receipt_signatures_prune(*, now: datetime | None = None) -> int:
     horizon = now - timedelta(seconds=2 * settings.NIGRANI_SMS_RECEIPT_MAX_AGE_SECONDS)
     deleted, _ = SmsReceiptSignature.objects.filter(received_at__lt=horizon).delete()
     return deleted
+
+
+def sms_messages_prune(*, now: datetime | None = None, chunk: int = DEFAULT_CHUNK) -> int:
+    """Delete outbox messages queued more than ``NIGRANI_SMS_RETENTION_DAYS`` ago that left
+    the queue (sent, delivered, failed, cancelled, expired), in chunks; queued and sending
+    ones are never touched, however old. Aged by ``created_at``: a message leaves the queue
+    within hours of it (attempts and expiry are bounded), and the status changes are
+    conditional UPDATEs that leave ``updated_at`` alone. A receipt that was texted keeps its
+    row (its ``sms`` link is set null by the database). Returns how many went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.NIGRANI_SMS_RETENTION_DAYS)
+    return delete_in_chunks(
+        SmsMessage.objects.filter(status__in=LEFT_QUEUE_STATUSES, created_at__lt=cutoff),
+        chunk=chunk,
+    )
 
 
 # --- In-app notices ---------------------------------------------------------------------------

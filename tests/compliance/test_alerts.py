@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from accounts.roles import Duty
 from audit.models import AuditEvent
@@ -20,6 +21,7 @@ from compliance.alerts import (
 from compliance.models import (
     AlertNotice,
     AlertPolicy,
+    LadderStep,
     LadderTarget,
     NoticeChannel,
     OfficerDuty,
@@ -102,6 +104,28 @@ def test_deadline_comes_from_the_severity_policy_row(lahore_a_offender, ladder):
 
     violation.refresh_from_db()
     assert violation.ack_due_at == T0 + timedelta(minutes=7)
+
+
+def test_a_one_step_ladder_without_repeats_is_exhausted_as_it_is_raised(lahore_a_offender, ladder):
+    LadderStep.objects.filter(severity=Severity.LOW, step__gt=1).delete()
+    AlertPolicy.objects.filter(severity=Severity.LOW).update(top_repeats=0)
+    with time_machine.travel(T0, tick=False):
+        violation, _ = raise_for(lahore_a_offender, severity=Severity.LOW)
+
+    violation.refresh_from_db()
+    assert (violation.escalation_level, violation.escalation_exhausted_at) == (1, T0)
+
+
+def test_a_severity_without_a_policy_row_refuses_the_raise_and_writes_nothing(
+    lahore_a_offender, ladder, world
+):
+    AlertPolicy.objects.filter(severity=Severity.LOW).delete()
+
+    with pytest.raises(AlertPolicy.DoesNotExist), transaction.atomic():
+        raise_for(lahore_a_offender, severity=Severity.LOW)
+
+    assert not Violation.objects.filter(offender=lahore_a_offender).exists()
+    assert events(world.lahore) == []
 
 
 def test_a_breach_in_another_district_is_routed_to_both_control_rooms(

@@ -53,9 +53,10 @@ def test_a_new_alert_is_raised_in_pinned_round_trips(
     assert (violation.escalation_level, violation.ack_due_at is not None) == (1, True)
 
 
-# Savepoint, cause check, open-episode heads, INSERT, policy, ladder, the ladder columns'
-# UPDATE, the step's ladder and beat, its officers, the SMS policy, the step's notice, the
-# stream event (sequence + row), the delivery job, the audit event, release. alertlat's
-# per-item path did it in 12 (ladder columns in the INSERT, policy and ladder in one query):
-# not yet carried over to the batch path.
-RAISE_QUERIES = 16
+# Cause check, open-episode heads, the severity's policy and ladder (one query), the INSERT
+# (ladder columns already set: no UPDATE after it), the step's officers (the offender's beat
+# joined in), the step's notice, the delivery job, the audit event, the stream event
+# (sequence + row). No savepoint inside the caller's transaction. Was 16: savepoint and
+# release, policy, ladder, the ladder columns' UPDATE, the ladder again, the beat, the SMS
+# policy.
+RAISE_QUERIES = 9

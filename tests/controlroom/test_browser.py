@@ -9,7 +9,8 @@ the picker, sees an escalation arrive when another alert's acknowledgement deadl
 the socket come back after a server restart, switches to Urdu, then lets the idle clock run out
 (the page's clock fast-forwarded, the session's last activity moved back on the server) and
 sees the warning, the keep-alive and the plain sign-out. Last, the national desk (a registry
-admin) picks a district and the list and the socket follow it. Screenshots go to
+admin) picks a district and the list, the counters, the map and the socket follow it in place
+(no reload), and back again. Screenshots go to
 ``var/test-artifacts/``.
 
 One test on purpose: the server, the browser and the sign-in are the expensive part.
@@ -424,8 +425,8 @@ def _scenario(live_server, browser, control_room, station_officer, world) -> Non
 
 
 def _national_desk(live_server, browser, registry_admin, world) -> None:
-    """A registry admin (national) picks the district it watches: the list, the counters and
-    the socket follow the choice."""
+    """A registry admin (national) picks the district it watches: the list, the counters, the
+    map and the socket follow the choice in place, without reloading the page."""
     from playwright.sync_api import expect
 
     kasur_offender = OffenderFactory(
@@ -452,13 +453,24 @@ def _national_desk(live_server, browser, registry_admin, world) -> None:
     expect(page.locator(f"#alert-{in_kasur.pk}")).to_be_visible()
     expect(page.locator("#c-open_alerts")).to_have_text("1", timeout=WAIT_MS)
 
+    expect(page.locator(".leaflet-overlay-pane path.cr-district-own")).to_have_count(1)
+    page.evaluate("window.__noReload = true")
+
+    # The switch happens in place: no page load, the address follows (a reload stays there).
     picker.select_option("lahore")
-    page.wait_for_url("**/control-room/?district=lahore")
+    expect(page).to_have_url(re.compile(r"/control-room/\?district=lahore$"), timeout=WAIT_MS)
     expect(page.locator("#cr-link")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
     expect(page.locator("#cr-list .cr-row")).to_have_count(lahore_open, timeout=WAIT_MS)
     expect(page.locator(f"#alert-{in_kasur.pk}")).to_have_count(0)
     expect(page.locator("#c-open_alerts")).to_have_text(str(lahore_open), timeout=WAIT_MS)
-    # The socket is Lahore's now: an alert raised there arrives live.
+    # Kasur's outlines and stations made way for Lahore's: one district stands out.
+    expect(page.locator(".leaflet-overlay-pane path.cr-district-own")).to_have_count(1)
+    assert page.evaluate("window.__noReload") is True
+    # The socket is Lahore's now, and Kasur's is closed: an alert raised in Lahore arrives
+    # live, one raised in Kasur just before it does not.
+    elsewhere, _ = _in_thread(
+        raise_for, kasur_offender, key="kasur-after-switch", kind=ViolationKind.TAG_OFFLINE
+    )
     lahore_offender = OffenderFactory(
         district=world.lahore, station=world.lahore_b, beat=world.lahore_b_1
     )
@@ -466,7 +478,18 @@ def _national_desk(live_server, browser, registry_admin, world) -> None:
         raise_for, lahore_offender, key="desk", kind=ViolationKind.ABSCONDING_SUSPECTED
     )
     expect(page.locator(f"#alert-{fresh.pk}")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator(f"#alert-{elsewhere.pk}")).to_have_count(0)
+    expect(page.locator("#cr-list .cr-row")).to_have_count(lahore_open + 1)
+    assert page.evaluate("window.__noReload") is True
     page.screenshot(path=str(_artifact("control-room-national.png")))
+
+    # And back: Kasur's list again, with the alert raised while Lahore was watched.
+    picker.select_option("kasur")
+    expect(page).to_have_url(re.compile(r"/control-room/\?district=kasur$"), timeout=WAIT_MS)
+    expect(page.locator(f"#alert-{elsewhere.pk}")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator(f"#alert-{fresh.pk}")).to_have_count(0)
+    expect(page.locator("#cr-link")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    assert page.evaluate("window.__noReload") is True
     assert problems == [], problems
     context.close()
 

@@ -1,7 +1,9 @@
-"""Nightly prunes of the alert machinery: stream events past their retention (the counter
-stays), spent websocket tickets after a day, final pushes past theirs; in bounded set-based
-chunks; each a periodic procrastinate task."""
+"""Nightly prunes of the alert machinery and the SMS outbox: stream events past their
+retention (the counter stays), spent websocket tickets after a day, final pushes past theirs,
+SMS out of the queue past theirs (never pending ones); in bounded set-based chunks; each a
+periodic procrastinate task."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -12,8 +14,19 @@ from procrastinate.contrib.django import app
 
 from accounts.services import device_token_issue
 from common.retention import delete_in_chunks
-from push import alert_stream, jobs, pushes
-from push.models import AlertEvent, AlertSequence, PushMessage, PushStatus, WsTicket
+from push import alert_stream, jobs, pushes, services
+from push.models import (
+    LEFT_QUEUE_STATUSES,
+    AlertEvent,
+    AlertSequence,
+    PushMessage,
+    PushStatus,
+    Receipt,
+    SmsMessage,
+    SmsStatus,
+    WsTicket,
+)
+from push.services import sms_enqueue
 from tests.compliance.conftest import raise_for
 from tests.factories import OffenderFactory
 
@@ -156,12 +169,109 @@ def test_final_pushes_past_retention_go_and_unsent_ones_never(settings, control_
     assert set(PushMessage.objects.values_list("pk", flat=True)) == {m.pk for m in kept}
 
 
+def plan_of(sql: str) -> str:
+    """The plan PostgreSQL picks for ``sql`` (not run), as JSON text."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        return json.dumps(cursor.fetchone()[0])
+
+
+def test_the_push_prune_finds_its_rows_through_the_status_updated_index(control_room):
+    """A night with nothing past retention (and every prune's last, short chunk) must not
+    read the whole outbox: the prune's DELETE, as sent, goes through the index."""
+    device = device_token_issue(
+        officer=control_room, device_id="phone-1", device_name="p"
+    ).device_token
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO push_pushmessage (created_at, updated_at, message_id, officer_id,"
+            " device_token_id, purpose, data, status, attempts, last_error)"
+            " SELECT now() - g * interval '1 minute', now() - g * interval '1 minute',"
+            " gen_random_uuid(), %s, %s, 'alert', '{}', %s, 1, ''"
+            " FROM generate_series(1, 20000) AS g",
+            [control_room.pk, device.pk, PushStatus.SENT.value],
+        )
+        cursor.execute("ANALYZE push_pushmessage")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert pushes.push_messages_prune() == 0
+
+    (delete,) = [q["sql"] for q in queries if q["sql"].startswith("DELETE")]
+    assert "pushmessage_status_updated_idx" in plan_of(delete)
+
+
+# --- the SMS outbox ------------------------------------------------------------------------
+
+
+def sms(status: str, days_ago: int) -> SmsMessage:
+    """An outbox message queued ``days_ago`` days ago, now in ``status``."""
+    message = sms_enqueue(to="+923001234567", text="Nigrani test", purpose="test_notice")
+    SmsMessage.objects.filter(pk=message.pk).update(status=status)
+    age(SmsMessage.objects.filter(pk=message.pk), created_at=days_ago)
+    return message
+
+
+def test_sms_out_of_the_queue_past_retention_go_and_pending_ones_never(settings):
+    settings.NIGRANI_SMS_RETENTION_DAYS = 90
+    gone = [sms(status, 91) for status in LEFT_QUEUE_STATUSES]
+    kept = [
+        sms(SmsStatus.QUEUED, 400),
+        sms(SmsStatus.SENDING, 400),
+        sms(SmsStatus.SENT, 89),
+        sms(SmsStatus.FAILED, 1),
+    ]
+
+    assert services.sms_messages_prune() == len(gone)
+
+    assert set(SmsMessage.objects.values_list("pk", flat=True)) == {m.pk for m in kept}
+
+
+def test_the_sms_prune_is_one_delete_per_chunk_and_a_texted_receipt_stays(settings):
+    """Nothing loaded into Python (the texts are encrypted; a chunk is one DELETE), and the
+    receipt whose SMS went keeps its row, unlinked."""
+    settings.NIGRANI_SMS_RETENTION_DAYS = 90
+    old = [sms(SmsStatus.DELIVERED, 100) for _ in range(3)]
+    receipt = Receipt.objects.create(
+        reference="R12345678",
+        kind="checkin",
+        offender_id=1,
+        object_type="checkin",
+        object_id="1",
+        recorded_at=timezone.now(),
+        language="ur",
+        sms=old[0],
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        assert services.sms_messages_prune(chunk=2) == 3
+
+    sent = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(sent) == 2
+    assert all(sql.startswith("DELETE") and "LIMIT 2" in sql for sql in sent)
+    receipt.refresh_from_db()
+    assert receipt.sms_id is None
+    assert not SmsMessage.objects.exists()
+
+
+def test_the_sms_prune_job_prunes_and_logs_the_count(settings, caplog):
+    settings.NIGRANI_SMS_RETENTION_DAYS = 90
+    sms(SmsStatus.SENT, 91)
+    sms(SmsStatus.QUEUED, 91)
+
+    with caplog.at_level("INFO", logger="push.jobs"):
+        assert jobs.prune_sms(timestamp=0) == 1
+
+    assert "pruned 1 SMS past retention" in caplog.text
+    assert SmsMessage.objects.get().status == SmsStatus.QUEUED
+
+
 # --- the jobs --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("name", "task", "cron"),
     [
+        ("push.prune_sms", jobs.prune_sms, "10 22 * * *"),
         ("push.prune_alert_events", jobs.prune_alert_events, "15 22 * * *"),
         ("push.prune_ws_tickets", jobs.prune_ws_tickets, "20 22 * * *"),
         ("push.prune_pushes", jobs.prune_pushes, "25 22 * * *"),
@@ -171,7 +281,7 @@ def test_prune_jobs_are_registered_and_scheduled_nightly(name, task, cron):
     assert app.tasks[name] is task
     periodic = app.periodic_registry.periodic_tasks[(name, "")]
     assert periodic.task is task
-    assert periodic.cron == cron  # 03:15-03:25 PKT; procrastinate's cron is UTC
+    assert periodic.cron == cron  # 03:10-03:25 PKT; procrastinate's cron is UTC
     assert task.queue == "maintenance"
 
 

@@ -40,6 +40,10 @@
   var officerNames = new Map(); // officer id -> label, from the assign picker's lists
   // The district watched: a national watcher picks it (?district=), a control room has its own.
   var wanted = new URLSearchParams(window.location.search).get("district");
+  // Bumped when the watched district changes in place: an answer or a socket ticket asked for
+  // the previous district, arriving late, is dropped instead of mixed into the new one.
+  var generation = 0;
+  var outlines = []; // the map's district and station outline layers
 
   function $(id) { return document.getElementById(id); }
 
@@ -420,12 +424,21 @@
       $("cr-map").classList.add("cr-map-plain");
     }
     map.setView([30.4, 70.0], 6);
-    loadOutlines(API + "jurisdictions/districts/", true);
-    loadOutlines(API + "jurisdictions/stations/?district=" + encodeURIComponent(cfg.district.code), false);
+    loadMapOutlines();
   }
 
-  function loadOutlines(url, districts) {
+  // Every district's outline (the watched one stands out, and the map fits it) and the watched
+  // district's stations.
+  function loadMapOutlines() {
+    outlines.forEach(function (layer) { layer.remove(); });
+    outlines = [];
+    loadOutlines(API + "jurisdictions/districts/", true, generation);
+    loadOutlines(API + "jurisdictions/stations/?district=" + encodeURIComponent(cfg.district.code), false, generation);
+  }
+
+  function loadOutlines(url, districts, gen) {
     request("GET", url, undefined, true).then(function (page) {
+      if (gen !== generation) { return; }
       page.results.forEach(function (area) {
         var own = districts && area.code === cfg.district.code;
         var layer = window.L.geoJSON(area.boundary, {
@@ -434,12 +447,13 @@
             ? { className: own ? "cr-district cr-district-own" : "cr-district", weight: own ? 2.5 : 1.2, fillOpacity: own ? 0.08 : 0.03 }
             : { className: "cr-station", weight: 0.8, fillOpacity: 0, dashArray: "4 4" }
         }).addTo(map);
+        outlines.push(layer);
         if (districts) {
           layer.bindTooltip(area.name, { permanent: true, direction: "center", className: "cr-area-label" });
         }
         if (own) { map.fitBounds([[area.bbox[1], area.bbox[0]], [area.bbox[3], area.bbox[2]]], { padding: [16, 16] }); }
       });
-      if (page.next) { loadOutlines(page.next, districts); }
+      if (page.next) { loadOutlines(page.next, districts, gen); }
     }).catch(function () { /* the list still works without outlines */ });
   }
 
@@ -481,6 +495,7 @@
   // just before the list query but delivered after its response re-applies an older state of
   // that one alert until its next event (payloads carry no version to compare).
   function loadList() {
+    var gen = generation;
     loading = true;
     buffered = [];
     var url = API + "violations/?" + (filter === "open" ? "open=true" : filter + "=true&open=true") +
@@ -494,12 +509,14 @@
       });
     }
     return page(url, 1).then(function (all) {
+      if (gen !== generation) { return; }
       alerts.clear();
       all.forEach(function (row) { if (row.episode === null) { upsert(fromApi(row), false); } });
       $("cr-error").classList.add("cr-hidden");
     }).catch(function (error) {
-      if (!signedOut) { showError(t("load_failed", { message: error.message })); }
+      if (gen === generation && !signedOut) { showError(t("load_failed", { message: error.message })); }
     }).then(function () {
+      if (gen !== generation) { return; }
       loading = false;
       var pending = buffered;
       buffered = [];
@@ -518,7 +535,9 @@
     countersTimer = setTimeout(loadCounters, COUNTERS_EVERY_MS);
     if (signedOut) { return; }
     if (idleLeftSeconds() <= 0) { checkSession(); return; }
+    var gen = generation;
     request("GET", CR + "counters/?district=" + encodeURIComponent(cfg.district.code), undefined, true).then(function (c) {
+      if (gen !== generation) { return; }
       ["open_alerts", "unacknowledged", "overdue_alerts", "escalated", "overdue_checkins"].forEach(function (key) {
         $("c-" + key).textContent = String(c[key]);
       });
@@ -545,14 +564,16 @@
 
   function connect() {
     if (signedOut) { return; }
+    var gen = generation;
     socketReady = false;
     request("POST", API + "ws-ticket/", { district: cfg.district.code }, true).then(function (issued) {
+      if (gen !== generation) { return; }
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       var url = scheme + window.location.host + issued.url + (lastSeq !== null ? "&after=" + lastSeq : "");
       socket = new WebSocket(url);
       socket.onmessage = onMessage;
       socket.onclose = onClose;
-    }).catch(function () { scheduleReconnect(); });
+    }).catch(function () { if (gen === generation) { scheduleReconnect(); } });
   }
 
   function onMessage(message) {
@@ -669,8 +690,9 @@
   }
 
   // --- District picker (national watchers) --------------------------------------------------
-  // Choosing a district opens the page on it (?district=): the list, the counters, the map and
-  // the socket's stream all start again from that district, exactly as on a first load.
+  // Choosing a district switches the page to it in place: the list, the counters, the map and
+  // the socket's stream all start again from that district, exactly as on a first load (the
+  // address says ?district= so a reload stays on it), without reloading the page.
   function initDistrictPicker() {
     if (!cfg.districts || cfg.districts.length < 2) { return; }
     var picker = $("cr-district-picker");
@@ -682,9 +704,63 @@
     });
     $("cr-district").classList.add("cr-hidden");
     $("cr-district-pick").classList.remove("cr-hidden");
-    picker.addEventListener("change", function () {
-      window.location.assign(CR + "?district=" + encodeURIComponent(picker.value));
+    picker.addEventListener("change", function () { switchDistrict(picker.value); });
+  }
+
+  function switchDistrict(code) {
+    if (signedOut || code === cfg.district.code) { return; }
+    request("GET", CR + "config/?district=" + encodeURIComponent(code), undefined, false).then(function (config) {
+      generation += 1;
+      leaveStream();
+      cfg.district = config.district;
+      wanted = config.district.code;
+      window.history.replaceState(null, "", CR + "?district=" + encodeURIComponent(wanted));
+      $("cr-district").textContent = cfg.district.name;
+      $("cr-district-picker").value = wanted;
+      alerts.clear();
+      assignees.clear();
+      openForm = null;
+      selected = null;
+      $("cr-error").classList.add("cr-hidden");
+      clearCounters();
+      renderList();
+      loadMapOutlines();
+      loadCounters();
+      connect();
+    }).catch(function (error) {
+      $("cr-district-picker").value = cfg.district.code;
+      if (!signedOut) { showError(t("load_failed", { message: error.message })); }
     });
+  }
+
+  // Close the previous district's socket (acknowledging what it delivered, so a later return
+  // resumes after it) and forget its place in the stream.
+  function leaveStream() {
+    clearTimeout(reconnectTimer);
+    clearTimeout(ackTimer);
+    reconnectDelay = 1000;
+    if (socket) {
+      if (socket.readyState === WebSocket.OPEN && lastSeq !== null) {
+        socket.send(JSON.stringify({ type: "ack", seq: lastSeq }));
+      }
+      socket.onmessage = null;
+      socket.onclose = null;
+      socket.close();
+      socket = null;
+    }
+    socketReady = false;
+    lastSeq = null;
+    loading = false;
+    buffered = [];
+    setLink("connecting", "connecting");
+  }
+
+  function clearCounters() {
+    ["open_alerts", "unacknowledged", "overdue_alerts", "escalated", "overdue_checkins", "coverage"].forEach(function (key) {
+      $("c-" + key).textContent = "–";
+    });
+    document.querySelector(".cr-c-overdue").classList.remove("cr-hot");
+    document.querySelector(".cr-c-unack").classList.remove("cr-hot");
   }
 
   // --- Start -------------------------------------------------------------------------------
