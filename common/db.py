@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection
-from django.db.backends.postgresql.base import ServerBindingCursor
-from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
+from django.db.backends.postgresql.psycopg_any import register_tzloader  # type: ignore[import-untyped]
 from django.db.backends.utils import CursorWrapper
 from psycopg.postgres import types
 from psycopg.pq import Format
@@ -37,6 +37,6 @@ def bound_cursor() -> Iterator[CursorWrapper]:
         loader = connection.connection.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
         if connection.timezone != loader.timezone:
             register_tzloader(connection.timezone, raw)
-        cursor = connection._prepare_cursor(raw)
+        cursor = connection._prepare_cursor(raw)  # type: ignore[attr-defined]
     with cursor:
         yield cursor
