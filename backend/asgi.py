@@ -26,7 +26,11 @@ if settings.DEBUG:
 
 # The ping endpoint (every tag, every minute) through Django's WSGI handler on reused threads:
 # about half the CPU a request of the ASGI handler's thread per request (common/asgi.py).
-ping_route = ThreadedWsgiRoute(get_wsgi_application(), threads=settings.NIGRANI_PING_THREADS)
+ping_route = ThreadedWsgiRoute(
+    get_wsgi_application(),
+    threads=settings.NIGRANI_PING_THREADS,
+    max_body=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+)
 http_app = route_paths(frozenset({"/api/v1/pings/"}), ping_route, django_asgi_app)
 
 application = ProtocolTypeRouter(

@@ -66,35 +66,61 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
 class ThreadedWsgiRoute:
     """An ASGI app for HTTP scopes that runs ``wsgi_app`` on ``threads`` reused threads."""
 
-    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], *, threads: int) -> None:
+    def __init__(
+        self,
+        wsgi_app: Callable[..., Iterable[bytes]],
+        *,
+        threads: int,
+        max_body: int | None = None,
+    ) -> None:
         self.wsgi_app = wsgi_app
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi-route")
+        # Bodies are held in memory (the ASGI handler spools them to disk): past ``max_body``
+        # (Django's DATA_UPLOAD_MAX_MEMORY_SIZE) the rest is read and dropped, and Django is
+        # told the real length, which it refuses with its own 400 before reading anything.
+        self.max_body = max_body
         self.served = 0  # requests answered (the tests see which handler a path took)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        chunks = []
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return  # the client went away before its body arrived: nothing to answer
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if self.max_body is None or size <= self.max_body:
+                chunks.append(chunk)
+            else:
+                chunks.clear()
             if not message.get("more_body"):
                 break
+        oversized = self.max_body is not None and size > self.max_body
         loop = asyncio.get_running_loop()
         status, headers, body = await loop.run_in_executor(
-            self.executor, self._respond, scope, b"".join(chunks)
+            self.executor,
+            self._respond,
+            scope,
+            b"".join(chunks),
+            str(size) if oversized else None,
         )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         self.served += 1
 
-    def _respond(self, scope: Scope, body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def _respond(
+        self, scope: Scope, body: bytes, content_length: str | None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         started: list[Any] = []
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
             started[:] = [status, headers]
 
-        response = self.wsgi_app(wsgi_environ(scope, body), start_response)
+        environ = wsgi_environ(scope, body)
+        if content_length is not None:  # oversized: the length read, whatever was claimed
+            environ["CONTENT_LENGTH"] = content_length
+        response = self.wsgi_app(environ, start_response)
         try:
             content = b"".join(response)
         finally:

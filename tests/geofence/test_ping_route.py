@@ -6,6 +6,7 @@ import threading
 import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
+from django.core.wsgi import get_wsgi_application
 from django.db import connection
 
 from backend.asgi import application, ping_route
@@ -146,3 +147,47 @@ def test_other_paths_still_go_through_the_asgi_handler():
 
     assert status == 200, body
     assert ping_route.served == served
+
+
+def test_a_body_over_the_limit_is_dropped_and_its_real_length_told():
+    seen: dict[str, object] = {}
+
+    def wsgi_app(environ, start_response):
+        seen["length"] = environ["CONTENT_LENGTH"]
+        seen["body"] = environ["wsgi.input"].read()
+        start_response("400 Bad Request", [])
+        return [b""]
+
+    async def oversized() -> int:
+        route = ThreadedWsgiRoute(wsgi_app, threads=1, max_body=10)
+        communicator = ApplicationCommunicator(route, _scope(content_length="5"))  # a lie
+        for part in (b"x" * 8, b"y" * 8, b"z" * 9):
+            await communicator.send_input(
+                {"type": "http.request", "body": part, "more_body": part[0:1] != b"z"}
+            )
+        start = await communicator.receive_output(timeout=10)
+        await communicator.receive_output(timeout=10)
+        await communicator.wait(timeout=10)
+        return start["status"]
+
+    assert async_to_sync(oversized)() == 400
+    assert seen == {"length": "25", "body": b""}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_oversized_batch_on_the_route_gets_django_s_own_refusal(enrolled, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    _, credential = enrolled
+    route = ThreadedWsgiRoute(get_wsgi_application(), threads=1, max_body=1024)
+    body = b"[" + b",".join([BATCH[1:-1]] * 20) + b"]"
+    scope = _scope(
+        authorization=f"Device {credential}",
+        content_type="application/json",
+        content_length=str(len(body)),
+    )
+
+    status, _, answer = async_to_sync(_call)(route, scope, body)
+
+    assert len(body) > 1024
+    assert status == 400
+    assert b'"code":"request_too_large"' in answer.replace(b" ", b"")
