@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,6 +48,7 @@ from geofence.models import (
     TrackingDevice,
 )
 from geofence.services.partitions import partitions_ensure
+from geofence.services.zones import ZONE_SET_VERSION_SQL
 from geofence.zone_index import zone_index_current
 from registry.models import Offender
 
@@ -247,7 +249,7 @@ def pings_ingest(
 
 # The zone-set version and an identical batch's stored answer, in one round trip.
 _BEFORE = (
-    "SELECT (SELECT version FROM geofence_zoneset WHERE id = 1), "
+    f"SELECT ({ZONE_SET_VERSION_SQL}), "  # noqa: S608 - composed of module constants only
     "(SELECT response::text FROM geofence_pingbatchreceipt WHERE sender = %s AND digest = %s)"
 )
 
@@ -507,8 +509,8 @@ def _save(
     now: datetime,
     result: IngestResult,
     receipt: tuple[str, str],
-    states: list[engine.OffenderState] = (),
-    pings: list[Accepted] = (),
+    states: Sequence[engine.OffenderState] = (),
+    pings: Sequence[Accepted] = (),
     live: dict[int, _Device] | None = None,
     inline: bool = False,
 ) -> list[tuple[int, datetime]]:
@@ -529,7 +531,7 @@ def _save(
     return resumed
 
 
-def _track_columns(states: list[engine.OffenderState]) -> dict[str, list[Any]]:
+def _track_columns(states: Sequence[engine.OffenderState]) -> dict[str, list[Any]]:
     ids, blobs, times, lons, lats = [], [], [], [], []
     for state in states:
         last = state.last_fix
@@ -542,7 +544,7 @@ def _track_columns(states: list[engine.OffenderState]) -> dict[str, list[Any]]:
 
 
 def _device_marks(
-    pings: list[Accepted], live: dict[int, _Device]
+    pings: Sequence[Accepted], live: dict[int, _Device]
 ) -> tuple[dict[str, list[Any]], list[tuple[int, datetime]]]:
     """Each device's newest fix and seq mark, moved forward only; and the devices that were
     silent (an open ``tag_offline``) with their first new fix."""
@@ -567,7 +569,7 @@ def _device_marks(
     return {"d_id": ids, "d_last": lasts, "d_mark": tops}, resumed
 
 
-def _ping_columns(pings: list[Accepted]) -> dict[str, list[Any]]:
+def _ping_columns(pings: Sequence[Accepted]) -> dict[str, list[Any]]:
     return {
         "p_device": [p.device.pk for p in pings],
         "p_offender": [p.device.offender_id for p in pings],

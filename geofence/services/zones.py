@@ -52,9 +52,13 @@ def zone_set_bump() -> int:
     return ZoneSet.objects.values_list("version", flat=True).get(pk=1)
 
 
+# The committed zone-set version (also read inside the ping ingest's first statement).
+ZONE_SET_VERSION_SQL = "SELECT version FROM geofence_zoneset WHERE id = 1"
+
+
 def zone_set_version() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT version FROM geofence_zoneset WHERE id = 1")
+        cursor.execute(ZONE_SET_VERSION_SQL)
         row = cursor.fetchone()
     return row[0] if row else 0
 
