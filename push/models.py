@@ -60,9 +60,9 @@ class SmsMessage(TimestampedModel):
     expires_at = models.DateTimeField(null=True, blank=True)
     offender_id = models.BigIntegerField(null=True, blank=True, db_index=True)
 
-    status = models.CharField(
-        max_length=16, choices=SmsStatus.choices, default=SmsStatus.QUEUED, db_index=True
-    )
+    # No index of its own: the queue's queries use the partial indexes below (queued and
+    # sending only), and the prune takes the rows that left the queue, nearly all of them.
+    status = models.CharField(max_length=16, choices=SmsStatus.choices, default=SmsStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
