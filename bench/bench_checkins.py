@@ -50,7 +50,7 @@ INSERT INTO registry_offender (
     physical_description, cnic, cnic_index, phone, dna_profile_ref, biometric_ref, risk_tier,
     status, removal_reason, status_changed_at, district_id, station_id, beat_id, released_on,
     release_prison, registration_ends_on, next_checkin_due, next_verification_due, created_by_id,
-    created_at, updated_at
+    created_at, updated_at, sms_language
 )
 SELECT
     'Bench Offender ' || i, 'Bench Father ' || i, '', '', '{}', 'male', '', '',
@@ -60,7 +60,7 @@ SELECT
     -- N offenders 3 days overdue (past the 2 days' grace); the rest due 10 to 89 days ahead,
     -- so the escalation pass a week later finds no new misses among them.
     CASE WHEN i <= %(misses)s THEN %(today)s::date - 3 ELSE %(today)s::date + 10 + i %% 80 END,
-    %(today)s::date + 180, NULL, %(now)s, %(now)s
+    %(today)s::date + 180, NULL, %(now)s, %(now)s, ''
 FROM generate_series(1, %(count)s) AS i
 """
 
