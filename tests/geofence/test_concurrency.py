@@ -22,11 +22,10 @@ from tests.helpers import wait_until_a_backend_waits_on_a_lock
 SCHOOL = (74.40, 31.60)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_devices_of_one_offender_posting_at_once_make_one_episode(
-    enrolled, registry_admin, station_officer, freeze_now
-):
-    # Two devices (phone and tag), so only the offender's track lock can serialise them.
+def _one_offender_two_devices(enrolled, registry_admin, station_officer):
+    """A school zone, the offender's two devices (phone and tag, so only the offender's track
+    lock can serialise their batches), and one batch of 3 fixes inside the school for each,
+    their times interleaved."""
     device, _ = enrolled
     tag = tracking_device_enrol(
         actor=station_officer, offender_id=device.offender_id, kind="ankle_tag", serial="T"
@@ -61,6 +60,23 @@ def test_two_devices_of_one_offender_posting_at_once_make_one_episode(
     # The track row exists already (an offender seen before): a first-ever INSERT of it would
     # serialise the two by itself, and hide whether the row lock does.
     OffenderTrack.objects.create(offender_id=device.offender_id)
+    return device, tag, batches
+
+
+def _assert_one_episode_that_saw_every_fix(device) -> None:
+    assert Episode.objects.count() == 1
+    assert Violation.objects.count() == 1
+    # Serialised, the later batch saw the earlier's state: the newest fix is the last of all.
+    track = OffenderTrack.objects.get(offender_id=device.offender_id)
+    assert track.last_fix_at == NOW - timedelta(minutes=4) + timedelta(seconds=45)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_devices_of_one_offender_posting_at_once_make_one_episode(
+    enrolled, registry_admin, station_officer, freeze_now
+):
+    """A real race: both batches released together."""
+    device, tag, batches = _one_offender_two_devices(enrolled, registry_admin, station_officer)
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -82,11 +98,60 @@ def test_two_devices_of_one_offender_posting_at_once_make_one_episode(
     for thread in threads:
         thread.join()
     assert errors == []
-    assert Episode.objects.count() == 1
-    assert Violation.objects.count() == 1
-    # Serialised, the later batch saw the earlier's state: the newest fix is the last of all.
-    track = OffenderTrack.objects.get(offender_id=device.offender_id)
-    assert track.last_fix_at == NOW - timedelta(minutes=4) + timedelta(seconds=45)
+    _assert_one_episode_that_saw_every_fix(device)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_batch_for_the_offender_waits_for_the_first_to_commit(
+    enrolled, registry_admin, station_officer, freeze_now
+):
+    """The overlap forced, not hoped for: the first batch (two fixes inside the school, one
+    short of the three that open an episode) has evaluated and written inside a transaction
+    that is still open when the second (the third fix, later, from the other device) arrives.
+    The second must wait on the offender's lock (seen in pg_stat_activity) and, once the first
+    commits, evaluate on its state: three in a row, one episode. Read without the lock, the
+    second would see no fix before its own and open nothing."""
+    device, tag, batches = _one_offender_two_devices(enrolled, registry_admin, station_officer)
+    batches = [batches[0][:2], batches[1][2:]]
+    first_done, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                pings_ingest(items=batches[0], device=device)
+                first_done.set()
+                assert release.wait(20)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            first_done.set()
+            connection.close()
+
+    def second() -> None:
+        try:
+            pings_ingest(items=batches[1], device=tag)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert first_done.wait(20)
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    try:
+        blocked = wait_until_a_backend_waits_on_a_lock()
+        still_waiting = waiter.is_alive()
+    finally:
+        release.set()
+        holder.join(30)
+        waiter.join(30)
+    assert errors == []
+    assert blocked
+    assert still_waiting
+    _assert_one_episode_that_saw_every_fix(device)
 
 
 @pytest.mark.django_db(transaction=True)
