@@ -26,6 +26,7 @@ test: install
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
+	bash scripts/ensure_postgis.sh
 	$(WITH_DB) NIGRANI_DEV=1 $(PY) -m bench
 
 # Schemathesis against uvicorn on 127.0.0.1 as three demo roles (slow; not in CI): scripts/fuzz.py.
