@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import DeviceToken
@@ -320,6 +321,44 @@ def test_the_fallback_is_scheduled_for_critical_alerts_only(world):
     raise_for(offender, key="critical", severity=Severity.CRITICAL, kind="absconding_suspected")
     job = ProcrastinateJob.objects.get(task_name="compliance.alert_sms_fallback")
     assert job.scheduled_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_runs_the_fallback_after_its_delay_and_it_texts_the_step(world, beat_officer):
+    """The scheduled job as a real worker meets it: not before its delay, then once."""
+    from procrastinate.contrib.django import app
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    beat_officer.work_phone = "+923001110001"
+    beat_officer.save(update_fields=["work_phone"])
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    with transaction.atomic():
+        violation, _ = raise_for(offender, severity=Severity.CRITICAL)
+    job = ProcrastinateJob.objects.get(task_name="compliance.alert_sms_fallback")
+    assert job.args == {"violation_id": violation.pk, "level": 1, "repeat": 0}
+
+    def run_worker() -> None:
+        worker = app.with_connector(app.connector.get_worker_connector())
+        with worker.open():
+            worker.run_worker(
+                queues=["alerts"], wait=False, install_signal_handlers=False, listen_notify=False
+            )
+
+    run_worker()  # the alert's delivery job runs; the fallback is not due yet
+    assert not SmsMessage.objects.filter(purpose="alert_fallback").exists()
+
+    with connection.cursor() as cursor:  # its delay has passed
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET scheduled_at = now() - interval '1 second' "
+            "WHERE id = %s",
+            [job.pk],
+        )
+    run_worker()
+
+    assert ProcrastinateJob.objects.get(pk=job.pk).status == "succeeded"
+    sms = SmsMessage.objects.get(purpose="alert_fallback")
+    assert sms.to == beat_officer.work_phone
+    assert f"#{violation.pk}" in sms.text
 
 
 # --- registration ----------------------------------------------------------------------------
