@@ -185,7 +185,12 @@ class OffenderSerializer(serializers.Serializer):
     def get_cnic(self, offender: Offender) -> str:
         return offender.cnic if self._reveal() else mask_cnic(offender.cnic)
 
-    @extend_schema_field(serializers.CharField())
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text="masked unless the role may see it; null for a former supervisor",
+        )
+    )
     def get_phone(self, offender: Offender) -> str:
         if not offender.phone:
             return ""

@@ -25,6 +25,17 @@ def test_the_device_lists_are_documented_as_the_page_envelope_they_answer(schema
     assert "results" in _ok_schema(schema, path)["properties"]
 
 
+def test_every_field_a_former_supervisor_reads_as_null_is_nullable_in_the_schema(schema):
+    """``access: "former"`` nulls the current-only fields (found by schemathesis: ``phone``
+    was null in a 200 its schema called a string)."""
+    from registry.apis.offenders import _CURRENT_ONLY
+
+    properties = schema["components"]["schemas"]["Offender"]["properties"]
+    not_nullable = [name for name in _CURRENT_ONLY if not properties[name].get("nullable")]
+
+    assert not_nullable == []
+
+
 def test_datetimes_render_at_a_fixed_offset_even_a_century_back():
     """Asia/Karachi in 1900 is local mean time (+04:28:12), not valid RFC 3339."""
     field = serializers.DateTimeField()
