@@ -149,7 +149,9 @@ class OffenderSerializer(serializers.Serializer):
     date_of_birth = serializers.DateField(allow_null=True)
     physical_description = serializers.CharField()
     photo = serializers.SerializerMethodField()
-    phone = serializers.SerializerMethodField(help_text="masked unless the role may see it")
+    phone = serializers.SerializerMethodField(
+        help_text="masked unless the role may see it; null for a former supervisor"
+    )
     dna_profile_ref = serializers.SerializerMethodField()
     biometric_ref = serializers.SerializerMethodField()
     risk_tier = serializers.IntegerField()
@@ -185,12 +187,7 @@ class OffenderSerializer(serializers.Serializer):
     def get_cnic(self, offender: Offender) -> str:
         return offender.cnic if self._reveal() else mask_cnic(offender.cnic)
 
-    @extend_schema_field(
-        serializers.CharField(
-            allow_null=True,
-            help_text="masked unless the role may see it; null for a former supervisor",
-        )
-    )
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_phone(self, offender: Offender) -> str:
         if not offender.phone:
             return ""
