@@ -29,7 +29,7 @@ bench: install
 	bash scripts/ensure_postgis.sh
 	$(WITH_DB) NIGRANI_DEV=1 $(PY) -m bench
 
-# Schemathesis against uvicorn on 127.0.0.1 as three demo roles (slow; not in CI): scripts/fuzz.py.
+# Schemathesis against uvicorn on 127.0.0.1 as five demo roles (slow; not in CI): scripts/fuzz.py.
 fuzz: install
 	$(WITH_DB) $(PY) scripts/fuzz.py
 # kill -9 the job worker in the middle of 10,000 pushes; counts lost and duplicated (scratch DB).

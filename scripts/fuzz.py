@@ -1,4 +1,4 @@
-"""``make fuzz``: schemathesis against the real ASGI server, as three demo roles.
+"""``make fuzz``: schemathesis against the real ASGI server, as five demo roles (the control room and the prison officer see what the others do not).
 
 On a scratch database (created on DATABASE_URL's server, dropped afterwards): migrate, seed the
 demo, issue device tokens to the registry admin, the station officer and the beat officer, run
@@ -26,7 +26,9 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 ST = str(Path(PY).with_name("st"))
-ROLES = os.environ.get("FUZZ_ROLES", "registry_admin,station_officer,beat_officer").split(",")
+ROLES = os.environ.get(
+    "FUZZ_ROLES", "registry_admin,station_officer,beat_officer,control_room,prison_officer"
+).split(",")
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "30")
 WORKERS = os.environ.get("FUZZ_WORKERS", "2")
 SELF_ENDING = r"^/api/v1/auth/(logout/|devices/[^/]+/revoke/)$"
