@@ -1,4 +1,5 @@
-"""``make fuzz``: schemathesis against the real ASGI server, as five demo roles (the control room and the prison officer see what the others do not).
+"""``make fuzz``: schemathesis against the real ASGI server, as five demo roles (the control
+room and the prison officer reach records and answers the other three do not).
 
 On a scratch database (created on DATABASE_URL's server, dropped afterwards): migrate, seed the
 demo, issue device tokens to the registry admin, the station officer and the beat officer, run
