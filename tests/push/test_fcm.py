@@ -334,7 +334,10 @@ def test_a_worker_runs_the_fallback_after_its_delay_and_it_texts_the_step(world,
     offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
     with transaction.atomic():
         violation, _ = raise_for(offender, severity=Severity.CRITICAL)
-    job = ProcrastinateJob.objects.get(task_name="compliance.alert_sms_fallback")
+    # By its arguments: the jobs table is not emptied between transactional tests.
+    job = ProcrastinateJob.objects.get(
+        task_name="compliance.alert_sms_fallback", args__violation_id=violation.pk
+    )
     assert job.args == {"violation_id": violation.pk, "level": 1, "repeat": 0}
 
     def run_worker() -> None:
