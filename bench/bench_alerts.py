@@ -412,11 +412,12 @@ def _fcm_figures(watcher, beat_officer, offender) -> list[tuple]:
     (Path(settings.VAR_DIR) / "bench-alerts-fcm.json").write_text(
         json.dumps({"alert_to_fcm_ms": latencies, "raise_ms": raising})
     )
-    # A sample near 5 s is the worker missing the job's notification and finding the job at
-    # its next poll (procrastinate's fetch_job_polling_interval, 5 s): procrastinate 3.10
-    # clears its wake-up event after a fetch that found nothing, so a job committed during
-    # that fetch waits. Raising one at a time, in step with the worker, meets that window now
-    # and then; "max" and the count over 1 s show it.
+    # A slow sample is the worker missing the job's notification and finding the job at its
+    # next look: procrastinate 3.10 clears its wake-up event after a fetch that found
+    # nothing, so a job committed during that fetch waits for the poll. Raising one at a
+    # time, in step with the worker, meets that window now and then; "max" shows it. The
+    # poll is NIGRANI_JOB_POLL_SECONDS (0.5 s; procrastinate's own 5 s held about one run in
+    # three's worst alert for 5 s).
     return [
         ("alert → fake FCM p50", round(statistics.median(latencies), 1), "ms",
          f"{FCM_LATENCY} critical raises one at a time: raise commit → its step-1 push at the "

@@ -91,6 +91,24 @@ def test_a_retention_of_less_than_a_day_is_refused(name):
     assert name in result.stderr
 
 
+def test_every_job_worker_looks_for_due_jobs_at_the_configured_interval():
+    """The bound on a job whose wake-up was missed (procrastinate 3.10 clears it after an
+    empty fetch), for every worker however started: procrastinate's own CLI option is left
+    unset, so its app's worker defaults apply."""
+    code = (
+        "import django; django.setup(); from procrastinate.contrib.django import app; "
+        "print(app.worker_defaults['fetch_job_polling_interval'])"
+    )
+    default = _run(_production_env(), "-c", code)
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.split() == ["0.5"]
+    chosen = _run(_production_env(NIGRANI_JOB_POLL_SECONDS="2"), "-c", code)
+    assert chosen.stdout.split() == ["2.0"]
+    refused = _run(_production_env(NIGRANI_JOB_POLL_SECONDS="0"), "-c", code)
+    assert refused.returncode != 0
+    assert "NIGRANI_JOB_POLL_SECONDS" in refused.stderr
+
+
 def _without_audit_keys() -> dict[str, str]:
     env = _production_env()
     del env["NIGRANI_AUDIT_SEAL_KEYS"], env["NIGRANI_AUDIT_SIGNING_KEY"]
