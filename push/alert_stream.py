@@ -46,7 +46,8 @@ GROUP_MESSAGE_TYPE = "alert.event"
 # "tokens": [device token ids], "access_changed": bool}. Session keys travel hashed: the
 # channel layer is not where a credential should be readable, even a spent one.
 SIGN_IN_ENDED_MESSAGE_TYPE = "alert.sign_in_ended"
-# How long a commit waits for its group sends on the broadcaster loop (Redis hung or gone).
+# How long a commit's group sends may take, on whichever loop they run (Redis hung or gone):
+# past it the rest are dropped and logged, and the rows wait for the backfill.
 BROADCAST_TIMEOUT_SECONDS = 5.0
 WATCH_PERMISSION = "alert.watch"
 
@@ -156,19 +157,29 @@ def alert_events_broadcast(events: list[AlertEvent]) -> int:
     ]
 
     async def send_all() -> int:
+        # One budget for the commit's sends, also on an ASGI server's loop: a Redis that
+        # accepts and never answers would otherwise hold the committing request (an officer's
+        # acknowledge) for good.
         sent = 0
-        for (group, message), event in zip(messages, events, strict=True):
-            try:
-                await layer.group_send(group, message)
-                sent += 1
-            except Exception:  # noqa: BLE001 - any layer failure: the backfill covers it
-                logger.warning("alert event %s/%s not broadcast", event.district_id, event.seq)
+        try:
+            async with asyncio.timeout(BROADCAST_TIMEOUT_SECONDS):
+                for (group, message), event in zip(messages, events, strict=True):
+                    try:
+                        await layer.group_send(group, message)
+                        sent += 1
+                    except Exception:  # noqa: BLE001 - any layer failure: the backfill covers it
+                        logger.warning(
+                            "alert event %s/%s not broadcast", event.district_id, event.seq
+                        )
+        except TimeoutError:
+            logger.warning("alert events not broadcast (%d): layer timed out", len(events) - sent)
         return sent
 
     if _own_loop_wanted(layer):
         future = asyncio.run_coroutine_threadsafe(send_all(), _broadcaster_loop())
         try:
-            return future.result(timeout=BROADCAST_TIMEOUT_SECONDS)
+            # The sends time out first; this only guards against a stalled loop.
+            return future.result(timeout=BROADCAST_TIMEOUT_SECONDS + 1)
         except Exception:  # noqa: BLE001 - a hung Redis must not hang the committing request
             future.cancel()
             logger.warning("alert events not broadcast (%d): layer timed out", len(events))
