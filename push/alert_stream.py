@@ -241,8 +241,14 @@ def ws_sign_in_ended(
         "tokens": list(token_ids),
         "access_changed": access_changed,
     }
+
+    async def send() -> None:  # bounded like the alert events: a hung Redis holds no sign-out
+        await asyncio.wait_for(
+            layer.group_send(officer_group(officer_id), message), BROADCAST_TIMEOUT_SECONDS
+        )
+
     try:
-        async_to_sync(layer.group_send)(officer_group(officer_id), message)
+        async_to_sync(send)()
     except Exception:  # noqa: BLE001 - any layer failure: the periodic re-check covers it
         logger.warning("sign-in end of officer %s not broadcast to its sockets", officer_id)
         return False

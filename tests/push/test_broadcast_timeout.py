@@ -94,3 +94,15 @@ def test_a_commit_outside_a_server_gives_up_on_a_hung_redis(hung_layer):
 
     assert alert_stream.alert_events_broadcast(_events()) == 0
     assert time.monotonic() - started < 4 * BUDGET
+
+
+def test_a_sign_out_gives_up_telling_its_sockets_on_a_hung_redis(hung_layer):
+    """The logout itself must not hang: the sockets' periodic re-check closes them anyway."""
+    started = time.monotonic()
+
+    told = alert_stream.ws_sign_in_ended(
+        officer_id=1, session_keys=["k"], token_ids=[], access_changed=False
+    )
+
+    assert told is False
+    assert time.monotonic() - started < 4 * BUDGET
