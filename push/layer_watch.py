@@ -7,12 +7,12 @@ only by the periodic catch-up. The watch probes the layer every
 each probe while it stays down (the socket catches up from the database), and when it is back.
 
 The probe is a round trip, not a bare publish: a message sent to a channel the watch itself
-listens on must come back within half the interval. channels_redis' pub/sub layer publishes on
-a pooled connection but receives on one subscribed connection per host, which redis-py
-reconnects (re-subscribing every channel and group of the process in one SUBSCRIBE) only on its
-next read, up to a second after a publish already works again. An echo proves the
-subscriptions are back, so a catch-up made after it leaves nothing for the layer to lose. A
-hung Redis counts as down (the timeout); the in-memory layer always echoes.
+listens on must come back within half the interval (at least 0.5 s). channels_redis' pub/sub
+layer publishes on a pooled connection but receives on one subscribed connection per host,
+which redis-py reconnects (re-subscribing every channel and group of the process in one
+SUBSCRIBE) only on its next read, up to a second after a publish already works again. An echo
+proves the subscriptions are back, so a catch-up made after it leaves nothing for the layer to
+lose. A hung Redis counts as down (the timeout); the in-memory layer always echoes.
 
 Only the probe's own channel is checked, so with several Redis hosts (shards) a dead shard
 other than the probe's goes unseen; Nigrani runs one (``REDIS_URL``).
@@ -30,6 +30,12 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 PROBE_MESSAGE_TYPE = "layer.probe"
+# How long the last socket's disconnect waits for the watch to stop: cancelling the receiver
+# unsubscribes its channel, a Redis round trip (that a hung Redis never answers).
+STOP_TIMEOUT_S = 2.0
+# A probe's echo waits half the interval, and never less than this: a loaded process must not
+# read as a dead Redis (a short interval is for tests).
+PROBE_TIMEOUT_MIN_S = 0.5
 
 
 class Watched(Protocol):
@@ -56,6 +62,8 @@ class LayerWatch:
         self._channel: str | None = None
         self._echoes: dict[str, asyncio.Event] = {}
         self._receiver: asyncio.Task | None = None
+        self._attempt: asyncio.Future | None = None
+        self._stopped = False
         self._task: asyncio.Task | None = asyncio.get_running_loop().create_task(self._run())
 
     @property
@@ -88,18 +96,22 @@ class LayerWatch:
     async def probe(self) -> bool:
         """Whether a message sent through the layer came back within the timeout."""
         self.probes += 1
-        timeout = self.interval() / 2
-        attempt = asyncio.ensure_future(self._round_trip())
+        if self._attempt is not None and not self._attempt.done():
+            return False  # the last one, given up, is still stuck in the layer: no second
+        timeout = max(self.interval() / 2, PROBE_TIMEOUT_MIN_S)
+        attempt = self._attempt = asyncio.ensure_future(self._round_trip())
         try:
             done, _ = await asyncio.wait({attempt}, timeout=timeout)
         finally:
             # Cancelled, not awaited: a hung Redis may hold a cancelled send up indefinitely.
             attempt.cancel()
-        return bool(done) and attempt.exception() is None
+        return bool(done) and not attempt.cancelled() and attempt.exception() is None
 
     async def _round_trip(self) -> None:
         if self._channel is None:
             self._channel = await self.layer.new_channel(prefix="layer-probe.")
+        if self._stopped:
+            return  # stopped while the channel was made
         if self._receiver is None or self._receiver.done():
             self._receiver = asyncio.ensure_future(self._receive(self._channel))
         token = uuid.uuid4().hex
@@ -119,12 +131,13 @@ class LayerWatch:
 
     async def stop(self) -> None:
         """Stop probing; bounded, as a hung Redis may hold up the receiver's cleanup."""
-        tasks = [task for task in (self._task, self._receiver) if task is not None]
-        self._task = self._receiver = None
+        self._stopped = True
+        tasks = [t for t in (self._task, self._attempt, self._receiver) if t is not None]
+        self._task = self._attempt = self._receiver = None
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.wait(tasks, timeout=self.interval())
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
         for task in tasks:
             if task.done() and not task.cancelled():
                 with contextlib.suppress(Exception):
