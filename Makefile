@@ -33,7 +33,8 @@ bench: install
 fuzz: install
 	$(WITH_DB) $(PY) scripts/fuzz.py
 # kill -9 the job worker in the middle of 10,000 pushes; counts lost and duplicated (scratch DB).
-# ... and stop Redis (an embedded Valkey of its own) for a minute under 20 open alert sockets.
+# ... and stop Redis (an embedded Valkey of its own) for a minute under 20 open alert sockets
+# (open pages must be told degraded, then live, and get the outage's alerts within seconds).
 chaos: install
 	$(WITH_DB) NIGRANI_DEV=1 $(PY) scripts/chaos_push.py 10000
 	$(WITH_DB) NIGRANI_DEV=1 $(PY) scripts/chaos_redis.py 60 20

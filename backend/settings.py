@@ -602,6 +602,12 @@ NIGRANI_WS_TICKET_SECONDS = env_int("NIGRANI_WS_TICKET_SECONDS", 30)
 NIGRANI_WS_RECHECK_SECONDS = env_float("NIGRANI_WS_RECHECK_SECONDS", 60.0)
 if not 0 < NIGRANI_WS_RECHECK_SECONDS <= 60:
     raise ConfigError("NIGRANI_WS_RECHECK_SECONDS must be in (0, 60]")
+# While alert sockets are open, each server process probes the channel layer (Redis) this
+# often; while it is down its sockets are told so ("degraded") and catch up from the database
+# at this interval, so an alert is seconds late, not a re-check interval (push/layer_watch.py).
+NIGRANI_WS_LAYER_PROBE_SECONDS = env_float("NIGRANI_WS_LAYER_PROBE_SECONDS", 2.0)
+if not 0 < NIGRANI_WS_LAYER_PROBE_SECONDS <= 10:
+    raise ConfigError("NIGRANI_WS_LAYER_PROBE_SECONDS must be in (0, 10]")
 # A critical alert still unacknowledged this long after its step was pushed is also sent by
 # SMS to the step's officers with a work phone.
 NIGRANI_ALERT_SMS_AFTER_SECONDS = env_int("NIGRANI_ALERT_SMS_AFTER_SECONDS", 60)

@@ -9,6 +9,11 @@ the last sequence it sent, drops what it already sent, and fills any gap from th
 Each socket also joins its officer's group (``alert_stream.officer_group``): the accounts
 services announce a sign-out, a revoked token or a changed role after commit, and the socket
 it concerns closes at once; the periodic re-check stays as the safety net.
+
+While the channel layer (Redis) is down, live events stop although the socket stays open: the
+process's ``push.layer_watch`` notices within a probe interval and the socket sends
+``degraded`` (the page shows it), catches up from the database every probe interval
+meanwhile, and once the layer is back catches up one last time and sends ``live``.
 """
 
 import asyncio
@@ -19,7 +24,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from push import alert_stream
+from push import alert_stream, layer_watch
 
 # Server → client message types (besides the alert event types of push.models.AlertEventType).
 MSG_READY = "ready"  # backfill done: {"seq": last sequence sent}; live events follow
@@ -27,6 +32,11 @@ MSG_READY = "ready"  # backfill done: {"seq": last sequence sent}; live events f
 # in between are gone, so the client reloads the alerts (GET /api/v1/violations/?open=true)
 # and goes on from {"seq": N}, the stream's head; nothing is silently missing.
 MSG_RESYNC = "resync"
+# The live feed (the channel layer) is interrupted: {"catch_up_seconds": N}, the interval at
+# which this socket now fetches what was raised from the database. Sent after "ready" too
+# when the layer is already known down; it holds until "live".
+MSG_DEGRADED = "degraded"
+MSG_LIVE = "live"  # the layer is back; {"seq": last sent}, all before it sent; live events follow
 MSG_ERROR = "error"  # a client message was not understood: {"code": …}
 # Client → server message types.
 MSG_ACK = "ack"  # {"seq": N}: the client has every event up to N (where a reconnect resumes)
@@ -49,6 +59,7 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
     officer_group: str | None = None
     last_sent = 0
     recheck: asyncio.Task | None = None
+    watched = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +101,9 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({"type": MSG_RESYNC, "seq": self.last_sent})
             await self._backfill(upto=None)
             await self.send_json({"type": MSG_READY, "seq": self.last_sent})
+            self.watched = True
+            if not layer_watch.register(self, layer=self.channel_layer):
+                await self._send_degraded()
         self.recheck = asyncio.create_task(self._recheck_loop())
 
     def _resume_point(self, after: str | None) -> tuple[int, bool]:
@@ -179,7 +193,31 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             async with self.sending:
                 await self._backfill(upto=None)
 
+    async def _send_degraded(self) -> None:
+        seconds = settings.NIGRANI_WS_LAYER_PROBE_SECONDS
+        await self.send_json({"type": MSG_DEGRADED, "catch_up_seconds": seconds})
+
+    async def layer_down(self) -> None:
+        """The layer went down (``push.layer_watch``): say so, then catch up."""
+        async with self.sending:
+            await self._send_degraded()
+            await self._backfill(upto=None)
+
+    async def layer_still_down(self) -> None:
+        async with self.sending:
+            await self._backfill(upto=None)
+
+    async def layer_up(self) -> None:
+        """Back: what was published before the process re-subscribed is lost to the layer,
+        not to the database."""
+        async with self.sending:
+            await self._backfill(upto=None)
+            await self.send_json({"type": MSG_LIVE, "seq": self.last_sent})
+
     async def disconnect(self, code: int) -> None:
+        if self.watched:
+            self.watched = False
+            await layer_watch.unregister(self)
         if self.recheck is not None:
             self.recheck.cancel()
             with contextlib.suppress(asyncio.CancelledError):

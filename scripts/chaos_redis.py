@@ -15,6 +15,12 @@ below the last seq is dropped (counted here as a duplicate, which fails the run)
 moves the last seq to max(last, ready's); an ``ack`` 500 ms after the last event; on any close
 or refused attempt a fresh ticket after a backoff of 1 s doubling to 30 s, reset by ``ready``.
 
+While Valkey is down, the pages whose socket stays open must be told: each must get
+``degraded`` (the server's layer watch, push/layer_watch.py, probing every
+``NIGRANI_WS_LAYER_PROBE_SECONDS``) during the outage and ``live`` after it, and the outage's
+events must reach them within ``FAST_BOUND_S`` of their raise (the watch's catch-up from the
+database while the layer is down), not at the 60 s periodic catch-up.
+
 The scenario: SOCKETS sockets open; one alert (seq 1); Valkey stopped for SECONDS;
 ``RAISED_WHILE_DOWN`` alerts raised during the outage, spread over it (each raise timed: it
 must not fail without Redis); half the pages lose their socket mid-outage, as when the
@@ -33,11 +39,16 @@ serves two) and all fall within a window shorter than 60 s (no connection has tw
 it), so on each connection at most one of them can have come from the catch-up, and at least
 ``RAISED_AFTER - 1`` came through Redis (directly, or as a live event revealing a gap). The
 connection must be open before the raise, so the connect-time backfill cannot explain it
-either. Valkey's own counters (PUBSUB NUMSUB, PUBLISH calls) are printed beside it.
+either; nor can the layer watch's fast catch-up, which runs only while a page has been told
+``degraded`` and not yet ``live`` (the run fails if any page is told ``degraded`` after the
+post-recovery alerts began). Valkey's own counters (PUBSUB NUMSUB, PUBLISH calls) are printed
+beside it.
 
 Usage: ``DATABASE_URL=… .venv/bin/python scripts/chaos_redis.py [SECONDS_DOWN] [SOCKETS]``
 (default 60 s, 20 sockets). Exit status 0 only when every page got seqs 1..K exactly once and
-in order, and every post-recovery event arrived live on every page.
+in order, every post-recovery event arrived live on every page, every page whose socket stayed
+open was told ``degraded`` during the outage and ``live`` after it (and not ``degraded`` again),
+and the outage's events reached those pages within FAST_BOUND_S.
 """
 
 import asyncio
@@ -62,6 +73,9 @@ os.environ.setdefault("NIGRANI_DEV", "1")
 # The catch-up's period at its maximum (settings refuse more than 60 s): see the docstring.
 CATCH_UP_S = 60.0
 os.environ["NIGRANI_WS_RECHECK_SECONDS"] = str(CATCH_UP_S)
+# The layer watch's probe at its default: the fast catch-up while Redis is down.
+PROBE_S = 2.0
+os.environ["NIGRANI_WS_LAYER_PROBE_SECONDS"] = str(PROBE_S)
 
 import chaos_push  # noqa: E402
 import embedded_redis  # noqa: E402
@@ -70,6 +84,9 @@ RAISED_WHILE_DOWN = 10
 RAISED_AFTER = 3
 LIVE_BOUND_S = 1.0
 AFTER_SPACING_S = 2.5
+# An outage event reaches a page whose socket stayed open within this: noticed at the next
+# probe (interval + its timeout), then a catch-up every interval; a margin for the database.
+FAST_BOUND_S = 3 * PROBE_S
 # The page's reconnect backoff (controlroom.js: 1 s, doubling, at most 30 s, reset by ready).
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 1.0, 30.0
 ACK_AFTER_S = 0.5
@@ -104,6 +121,8 @@ class Page:
     ready_times: list[float] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # attempts that never reached ready
     closes: list[tuple[float, str]] = field(default_factory=list)  # (when, who and the code)
+    # The server's word on its live feed: (when, "degraded" or "live", connection number).
+    feed: list[tuple[float, str, int]] = field(default_factory=list)
     ready_at: float | None = None  # when the current connection got ready; None while down
     ws: object | None = None
     dropping: bool = False
@@ -135,6 +154,9 @@ class Page:
             return
         if kind == "error":
             self.errors += 1
+            return
+        if kind in ("degraded", "live"):
+            self.feed.append((now, kind, self.connections))
             return
         if not kind.startswith("alert."):
             return
@@ -464,6 +486,26 @@ async def _scenario(  # noqa: C901, PLR0912, PLR0915 - one scenario, told in ord
         1 for p in kept for seq in raise_times if seq in p.arrivals and p.arrivals[seq][0] < up_at
     )
     fmt = lambda value: "never" if value is None else f"{value:.1f} s"  # noqa: E731
+    # Told, exactly: degraded while Valkey was down, then live after it came back, nothing else.
+    told = 0
+    degraded_after: list[float] = []
+    live_after: list[float] = []
+    # The fast catch-up runs only while the watch sees the layer down, and says so: no page may
+    # have been told degraded once the post-recovery alerts began (the Redis path's argument).
+    first_after = min(after_raised.values())
+    flapped = sum(
+        any(at >= first_after and kind == "degraded" for at, kind, _ in p.feed) for p in pages
+    )
+    for p in kept:
+        kinds = [kind for _, kind, _ in p.feed]
+        if kinds != ["degraded", "live"]:
+            print(f"page {p.index} (socket kept): told {p.feed}", flush=True)
+            continue
+        (degraded_at, _, _), (live_at, _, _) = p.feed
+        if down_at <= degraded_at < up_at <= live_at:
+            told += 1
+            degraded_after.append(degraded_at - down_at)
+            live_after.append(live_at - up_at)
     print(
         f"raise while Valkey down: {len(raise_seconds)} ok, {len(raise_failures)} failed, "
         f"slowest {max(raise_seconds, default=0):.2f} s {raise_failures[:2]}\n"
@@ -478,7 +520,8 @@ async def _scenario(  # noqa: C901, PLR0912, PLR0915 - one scenario, told in ord
         f"their raise\n"
         f"after Valkey returned: uvicorn re-subscribed in {fmt(resubscribed_s)}, every page "
         f"live in {fmt(all_live_s)}; Valkey PUBSUB NUMSUB of the district group {numsub}, "
-        f"PUBLISH calls for the post-recovery alerts {publish_after - publish_before}\n"
+        f"PUBLISH calls while the post-recovery alerts were raised "
+        f"{publish_after - publish_before} (theirs and the layer watch's probes)\n"
         f"uvicorn log: {receive_errors} channel-layer receive errors, {tracebacks} tracebacks "
         f"({logs / 'uvicorn.log'})\n"
         f"{sockets} sockets, Valkey down {outage:.0f} s, reconnects {reconnects} "
@@ -487,10 +530,27 @@ async def _scenario(  # noqa: C901, PLR0912, PLR0915 - one scenario, told in ord
         f"{sockets - complete} not; pre-outage live latency max {before_max * 1000:.0f} ms\n"
         f"post-recovery live: {live_pages}/{sockets} pages got all {RAISED_AFTER} within "
         f"{LIVE_BOUND_S:.1f} s (catch-up period {CATCH_UP_S:.0f} s), latency max "
-        f"{max(live_latencies, default=float('nan')) * 1000:.0f} ms",
+        f"{max(live_latencies, default=float('nan')) * 1000:.0f} ms\n"
+        f"told: {told}/{len(kept)} pages whose socket stayed open got degraded during the "
+        f"outage ({fmt(min(degraded_after, default=None))} to "
+        f"{fmt(max(degraded_after, default=None))} after Valkey stopped) and live after it (within "
+        f"{fmt(max(live_after, default=None))} of Valkey's return); "
+        f"{flapped} pages told degraded after the post-recovery alerts began\n"
+        f"outage events on pages whose socket stayed open: max delay "
+        f"{max(kept_delays, default=float('nan')):.1f} s (bound {FAST_BOUND_S:.1f} s, probe "
+        f"{PROBE_S:.1f} s; 59.9 s before the layer watch)",
         flush=True,
     )
-    failed = complete != sockets or live_pages != sockets or bool(raise_failures)
+    failed = (
+        complete != sockets
+        or live_pages != sockets
+        or bool(raise_failures)
+        or not kept
+        or flapped
+        or told != len(kept)
+        or len(kept_delays) != len(kept) * RAISED_WHILE_DOWN
+        or max(kept_delays, default=0) > FAST_BOUND_S
+    )
     return int(failed)
 
 

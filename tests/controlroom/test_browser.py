@@ -13,7 +13,9 @@ admin) picks a district and the list, the counters, the map and the socket follo
 (no reload), and back again. Screenshots go to
 ``var/test-artifacts/``.
 
-One test on purpose: the server, the browser and the sign-in are the expensive part.
+One test on purpose: the server, the browser and the sign-in are the expensive part. A second
+one has a server of its own on a private Valkey, which it stops under the open page: the
+"live feed interrupted" banner (English, Urdu), an alert within seconds, the banner gone after.
 """
 
 import os
@@ -526,3 +528,97 @@ def _set_last_activity(session_key: str, *, seconds_ago: int) -> None:
 def _last_activity_age(session_key: str) -> int:
     session = SessionStore(session_key=session_key)
     return int(timezone.now().timestamp()) - session[LAST_ACTIVITY_KEY]
+
+
+PROBE_S = 0.5
+
+
+@pytest.fixture
+def outage_server(settings, transactional_db) -> Iterator[tuple[LiveServer, object]]:
+    """uvicorn on a private embedded Valkey that the test stops and starts again (the shared
+    Redis is never touched); this process's layer on it too, so its raises publish there. The
+    periodic catch-up at its 60 s maximum: only the fast catch-up can explain a quick alert."""
+    from channels.layers import channel_layers
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import embedded_redis
+
+    proc, url = embedded_redis.start()
+    valkey = {"proc": proc, "port": int(url.rsplit(":", 1)[1].split("/")[0])}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [url]},
+        }
+    }
+    channel_layers.backends.clear()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": url,
+        "DJANGO_SETTINGS_MODULE": "backend.settings_test",
+        "NIGRANI_DEV": "1",
+        "NIGRANI_WS_LAYER_PROBE_SECONDS": str(PROBE_S),
+        "NIGRANI_WS_RECHECK_SECONDS": "60",
+    }
+    server = LiveServer(env)
+    try:
+        server.start()
+        yield server, valkey
+    finally:
+        server.stop()
+        if valkey["proc"] is not None:
+            valkey["proc"].terminate()
+            valkey["proc"].wait()
+        channel_layers.backends.clear()
+
+
+def test_a_redis_outage_shows_a_banner_and_alerts_still_arrive(
+    outage_server, browser, control_room, world
+):
+    """Redis stops under the open page: a plain banner (English, then Urdu right to left)
+    says the live feed is interrupted, an alert raised meanwhile still appears within
+    seconds, and the banner goes once Redis is back."""
+    import embedded_redis
+    from django.db import connections
+    from playwright.sync_api import expect
+
+    server, valkey = outage_server
+    offender = OffenderFactory(district=world.lahore, station=world.lahore_a, beat=world.lahore_a_1)
+    context = browser.new_context(viewport={"width": 1600, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        _sign_in(page, server.url, control_room)
+        page.click("button[type=submit]")
+        link, banner = page.locator("#cr-link"), page.locator("#cr-degraded")
+        expect(link).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+        expect(banner).to_be_hidden()
+
+        valkey["proc"].terminate()
+        valkey["proc"].wait()
+        valkey["proc"] = None
+        expect(banner).to_be_visible(timeout=4_000)
+        expect(banner).to_contain_text("interrupted")
+        expect(banner).to_contain_text(f"every {PROBE_S} seconds")
+        expect(link).to_have_attribute("data-state", "degraded")
+        page.click("#cr-lang-ur")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(banner).to_contain_text("منقطع")
+        page.screenshot(path=str(_artifact("control-room-degraded-ur.png")))
+        page.click("#cr-lang-en")
+        expect(banner).to_contain_text("interrupted")
+
+        raised_at = time.monotonic()
+        violation, _ = _in_thread(raise_for, offender, key="while-redis-down")
+        expect(page.locator(f"#alert-{violation.pk}")).to_be_visible(timeout=4_000)
+        assert time.monotonic() - raised_at < 4  # seconds, not the re-check's minute
+
+        valkey["proc"], _ = embedded_redis.start(port=valkey["port"])
+        expect(banner).to_be_hidden(timeout=WAIT_MS)
+        expect(link).to_have_attribute("data-state", "live")
+        assert problems == [], problems
+    finally:
+        context.close()
+        connections.close_all()

@@ -1,10 +1,13 @@
 """ws/alerts/ through the real ASGI application and a real Redis channel layer: tickets,
 district permission, live events, backfill after a disconnect (in order, once), gap filling
 when a group send is lost, cursors, and closing on logout, token revocation and role loss:
-at once (the officer's group), and by the periodic re-check as the safety net."""
+at once (the officer's group), and by the periodic re-check as the safety net; and a Redis
+outage under an open socket: told (degraded), caught up within seconds, live again."""
 
+import asyncio
 import os
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -18,9 +21,9 @@ from django.utils import timezone
 from accounts.services import device_token_issue, officer_update
 from backend.asgi import application
 from compliance.models import Severity
-from push import alert_stream
+from push import alert_stream, layer_watch
 from push.alert_stream import ws_ticket_issue
-from push.consumers import CLOSE_FORBIDDEN, MSG_ACK, MSG_READY
+from push.consumers import CLOSE_FORBIDDEN, MSG_ACK, MSG_DEGRADED, MSG_LIVE, MSG_READY
 from push.models import AlertEventType, WsTicket
 from tests.compliance.conftest import raise_for
 from tests.factories import OffenderFactory
@@ -694,3 +697,157 @@ def test_commits_outside_an_asgi_server_broadcast_through_one_lasting_loop():
     assert loop is not None
     assert alert_stream._broadcaster is loop
     assert loop.is_running()
+
+
+# --- Redis down under open sockets: degraded, fast catch-up, live again ----------------------
+
+PROBE_S = 0.2
+
+
+class PrivateValkey:
+    """An embedded Valkey of the test's own, stopped and started again on the same port (the
+    shared Redis is never touched)."""
+
+    def __init__(self) -> None:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+        import embedded_redis
+
+        self._server = embedded_redis
+        self.proc, self.url = embedded_redis.start()
+        self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None
+
+    def start(self) -> None:
+        self.proc, _ = self._server.start(port=self.port)
+
+    def publish_calls(self) -> int:
+        import redis
+
+        with redis.Redis.from_url(self.url, socket_timeout=2) as client:
+            return int(client.info("commandstats").get("cmdstat_publish", {}).get("calls", 0))
+
+
+@pytest.fixture
+def valkey(settings, redis_layer):
+    """The pub/sub layer on a private Valkey; probes every PROBE_S; the periodic catch-up at
+    its maximum, so an event that arrives within seconds came by the probe's catch-up or
+    live, never by the re-check."""
+    server = PrivateValkey()
+    channel_layers.backends.clear()
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [server.url]},
+        }
+    }
+    settings.NIGRANI_WS_RECHECK_SECONDS = 60
+    settings.NIGRANI_WS_LAYER_PROBE_SECONDS = PROBE_S
+    yield server
+    server.stop()
+
+
+async def test_a_redis_outage_is_told_and_its_alerts_still_arrive_within_seconds(
+    valkey, control_room, offender
+):
+    ticket, _ = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    try:
+        _, seq = await receive_until_ready(communicator)
+        await raise_async(offender, key="before")
+        assert (await communicator.receive_json_from(timeout=TIMEOUT))["seq"] == seq + 1
+
+        await sync_to_async(valkey.stop)()
+        stopped = time.monotonic()
+        degraded = await communicator.receive_json_from(timeout=TIMEOUT)
+        assert degraded == {"type": MSG_DEGRADED, "catch_up_seconds": PROBE_S}
+        assert time.monotonic() - stopped < 3 * PROBE_S  # the next probe or the one after
+
+        raised = time.monotonic()
+        await raise_async(offender, key="down-1")
+        await raise_async(offender, key="down-2")
+        during = [await communicator.receive_json_from(timeout=TIMEOUT) for _ in range(2)]
+        assert [e["seq"] for e in during] == [seq + 2, seq + 3]
+        # A few probe intervals, not the re-check's 60 s.
+        assert time.monotonic() - raised < 5 * PROBE_S
+        assert await communicator.receive_nothing(timeout=3 * PROBE_S)
+
+        await sync_to_async(valkey.start)()
+        live = await communicator.receive_json_from(timeout=TIMEOUT)
+        assert live == {"type": MSG_LIVE, "seq": seq + 3}
+
+        publishes = await sync_to_async(valkey.publish_calls)()
+        raised = time.monotonic()
+        await raise_async(offender, key="after")
+        after = await communicator.receive_json_from(timeout=TIMEOUT)
+        assert after["seq"] == seq + 4
+        assert time.monotonic() - raised < TIMEOUT
+        # Through Valkey: the event's publish (besides the probes').
+        assert await sync_to_async(valkey.publish_calls)() > publishes
+        assert await communicator.receive_nothing(timeout=3 * PROBE_S)  # once
+    finally:
+        await communicator.disconnect()
+
+
+def watch_tasks() -> list:
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "").startswith("LayerWatch.")
+    ]
+
+
+async def test_the_layer_watch_stops_when_the_last_socket_closes(
+    valkey, control_room, control_room_elsewhere
+):
+    first_ticket, _ = await sync_to_async(session_ticket)(control_room)
+    second_ticket, _ = await sync_to_async(session_ticket)(control_room_elsewhere)
+    first, _ = await open_socket(first_ticket)
+    second, _ = await open_socket(second_ticket)
+    try:
+        await receive_until_ready(first)
+        await receive_until_ready(second)
+        watch = layer_watch.watch_current()
+        assert watch is not None
+        await asyncio.sleep(3 * PROBE_S)
+        assert watch.probes >= 2
+        loops = [t for t in watch_tasks() if "_round_trip" not in t.get_coro().__qualname__]
+        assert len(loops) == 2  # one probe loop and its receiver for both sockets
+
+        await first.disconnect()
+        await asyncio.sleep(2 * PROBE_S)
+        assert layer_watch.watch_current() is watch
+        assert watch.running
+    finally:
+        await first.disconnect()
+        await second.disconnect()
+
+    assert layer_watch.watch_current() is None
+    assert watch_tasks() == []
+    probes = watch.probes
+    publishes = await sync_to_async(valkey.publish_calls)()
+    await asyncio.sleep(3 * PROBE_S)
+    assert (watch.probes, await sync_to_async(valkey.publish_calls)()) == (probes, publishes)
+
+
+async def test_the_in_memory_layer_is_always_live(settings, control_room, offender):
+    channel_layers.backends.clear()
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.NIGRANI_WS_LAYER_PROBE_SECONDS = PROBE_S
+    settings.NIGRANI_WS_RECHECK_SECONDS = 60
+    ticket, _ = await sync_to_async(session_ticket)(control_room)
+    communicator, _ = await open_socket(ticket)
+    try:
+        _, seq = await receive_until_ready(communicator)
+        assert await communicator.receive_nothing(timeout=4 * PROBE_S)  # no "degraded"
+        watch = layer_watch.watch_current()
+        assert watch is not None
+        assert (watch.healthy, watch.probes >= 3) == (True, True)
+        await raise_async(offender, key="in-memory")
+        assert (await communicator.receive_json_from(timeout=TIMEOUT))["seq"] == seq + 1
+    finally:
+        await communicator.disconnect()

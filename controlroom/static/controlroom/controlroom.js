@@ -44,6 +44,8 @@
   // the previous district, arriving late, is dropped instead of mixed into the new one.
   var generation = 0;
   var outlines = []; // the map's district and station outline layers
+  // While the server says the live feed is interrupted ("degraded"): {seconds, lost}; else null.
+  var degraded = null;
 
   function $(id) { return document.getElementById(id); }
 
@@ -562,6 +564,23 @@
     pill.className = "cr-pill " + (state === "live" ? "cr-pill-live" : "cr-pill-down");
   }
 
+  // The live feed (Redis behind the server) is interrupted: the server fetches new alerts
+  // every N seconds meanwhile, and says "live" once it is back. Shown until then, plainly,
+  // because a silent minute is too long for an alert with a two-minute deadline.
+  function renderDegraded() {
+    var banner = $("cr-degraded");
+    if (degraded === null) { banner.classList.add("cr-hidden"); return; }
+    $("cr-degraded-text").textContent = degraded.lost
+      ? t("feed_lost")
+      : t("feed_degraded", { n: degraded.seconds });
+    banner.classList.remove("cr-hidden");
+  }
+
+  function setDegraded(value) {
+    degraded = value;
+    renderDegraded();
+  }
+
   function connect() {
     if (signedOut) { return; }
     var gen = generation;
@@ -585,7 +604,18 @@
       socketReady = true;
       reconnectDelay = 1000;
       setLink("live", "live");
+      setDegraded(null); // a server still without its feed says "degraded" again at once
       if (first) { loadList(); }
+      return;
+    }
+    if (data.type === "degraded") {
+      setDegraded({ seconds: data.catch_up_seconds, lost: false });
+      setLink("degraded", "delayed");
+      return;
+    }
+    if (data.type === "live") {
+      setDegraded(null);
+      setLink("live", "live");
       return;
     }
     if (data.type === "resync") {
@@ -623,6 +653,8 @@
     socket = null;
     socketReady = false;
     setLink("down", "reconnecting");
+    // Nothing is fetched for this page while it has no socket: the banner must not say so.
+    if (degraded !== null) { setDegraded({ seconds: degraded.seconds, lost: true }); }
     if (event.code === 4401 || event.code === 4403) {
       checkSession().then(scheduleReconnect);
     } else {
@@ -752,6 +784,7 @@
     lastSeq = null;
     loading = false;
     buffered = [];
+    setDegraded(null);
     setLink("connecting", "connecting");
   }
 
@@ -767,7 +800,7 @@
   function start() {
     I.apply();
     document.querySelectorAll("[data-lang]").forEach(function (button) {
-      button.addEventListener("click", function () { I.set(button.dataset.lang); renderList(); });
+      button.addEventListener("click", function () { I.set(button.dataset.lang); renderList(); renderDegraded(); });
     });
     document.querySelectorAll(".cr-filter").forEach(function (button) {
       button.addEventListener("click", function () {
