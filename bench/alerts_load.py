@@ -375,10 +375,11 @@ async def _spawn(name: str, args: list[str], env: dict, logs: Path, pipe: bool) 
     return _Child(name, proc) if pipe else proc
 
 
-async def _wait_port(port: int, proc, timeout: float) -> None:
+async def wait_port(port: int, proc, timeout: float) -> None:  # noqa: ANN001
+    """Until ``proc`` (an asyncio or a ``subprocess.Popen`` process) listens on ``port``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.returncode is not None:
+        if (proc.poll() if isinstance(proc, subprocess.Popen) else proc.returncode) is not None:
             raise RuntimeError(f"uvicorn exited with {proc.returncode}")
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -428,8 +429,8 @@ async def _orchestrate(world: dict, world_file: Path, env: dict, logs: Path) -> 
     result: dict = {}
     try:
         started = time.perf_counter()
-        await _wait_port(ws_port, server, 300)
-        await _wait_port(api_port, api, 300)
+        await wait_port(ws_port, server, 300)
+        await wait_port(api_port, api, 300)
         for child in children:
             assert await child.expect(600) == "ready", child.name  # noqa: S101
         result["processes_ready_s"] = time.perf_counter() - started

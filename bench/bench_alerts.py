@@ -23,7 +23,6 @@ runs in the bench process, so both ends read one monotonic clock.
 import asyncio
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from processes import stop as stop_processes  # noqa: E402 - scripts/, beside the bench
 
 RAISES = 200
 SOCKETS = 200
@@ -238,13 +240,7 @@ def _fcm_worker(fake, directory: Path) -> Iterator[subprocess.Popen]:
         sys.stderr.write(f"job worker log:\n{log_path.read_text()[-6000:]}\n")
         raise
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+        stop_processes([worker], timeout=15)
 
 
 def _until(condition, *, worker: subprocess.Popen, timeout: float, what: str):

@@ -27,7 +27,6 @@ else runs): each phase reports the CPU seconds the workers and the generator use
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -55,6 +54,9 @@ from geofence.services.credentials import DEVICE_PREFIX, GATEWAY_PREFIX, credent
 from geofence.services.districts import district_zones_sync
 from geofence.services.importing import zones_import
 from jurisdictions.models import District, Province
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from processes import stop as stop_processes  # noqa: E402 - scripts/, beside the bench
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH_DB = "nigrani_bench_http"
@@ -273,13 +275,7 @@ def server_running(
         server.ready_s = time.monotonic() - started
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_processes([process], timeout=20)
 
 
 # --- the load --------------------------------------------------------------------------------

@@ -80,6 +80,8 @@ os.environ["NIGRANI_WS_LAYER_PROBE_SECONDS"] = str(PROBE_S)
 import chaos_push  # noqa: E402
 import embedded_redis  # noqa: E402
 
+from bench import alerts_load  # noqa: E402
+
 RAISED_WHILE_DOWN = 10
 RAISED_AFTER = 3
 LIVE_BOUND_S = 1.0
@@ -240,20 +242,6 @@ async def _wait_for(predicate, timeout: float, step: float = 0.05) -> float | No
     return time.monotonic() - started
 
 
-async def _wait_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {proc.returncode}")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.2)
-    raise RuntimeError("uvicorn did not listen in time")
-
-
 def _subscribers(redis_url: str, channel: str) -> int:
     """Valkey's count of subscriptions to ``channel`` (uvicorn's layer holds one a group)."""
     import redis
@@ -335,7 +323,7 @@ async def _scenario(  # noqa: C901, PLR0912, PLR0915 - one scenario, told in ord
         cookies={"sessionid": session_key},
     )  # fmt: skip
     try:
-        await _wait_port(web_port, server, 120)
+        await alerts_load.wait_port(web_port, server, 120)
         page = await http.get("/control-room/")
         match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
         if page.status_code != 200 or match is None:

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import embedded_db  # noqa: E402
 import embedded_redis  # noqa: E402
+from processes import stop as stop_processes  # noqa: E402
 
 
 def _env() -> tuple[dict[str, str], bool]:
@@ -36,20 +37,6 @@ def _env() -> tuple[dict[str, str], bool]:
 
 def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    for proc in processes:
-        if proc.poll() is None:
-            # Each child leads its own process group, so its own children go with it.
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for proc in processes:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def main() -> int:
@@ -106,9 +93,9 @@ def main() -> int:
         print(f"make run: {' '.join(map(str, exc.cmd))} failed", file=sys.stderr)
         return 1
     finally:
-        _stop(processes)
+        stop_processes(processes)
         if redis_proc is not None:  # after the web server and worker that use it
-            _stop([redis_proc])
+            stop_processes([redis_proc])
         if started_db:
             embedded_db.stop()
         print("stopped.", flush=True)
